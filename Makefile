@@ -1,0 +1,34 @@
+# A thin wrapper around CMake; see README.md.
+#   make          build (build/micrograd, build/lib/micrograd/core.so, build/libmicrograd.a)
+#   make test     every test, through ctest
+#   make demo     train micrograd's moons classifier (for now: the README example)
+#   make bench    the benchmarks of bench/
+# Each first installs missing Debian packages (scripts/install-deps.sh).
+
+BUILD ?= build
+CMAKE_FLAGS ?=
+JOBS ?= 2
+MAKEFLAGS += --no-print-directory
+
+.PHONY: all build deps test demo bench clean
+
+all: build
+
+deps:
+	@sh scripts/install-deps.sh
+
+build: deps
+	@cmake -S . -B $(BUILD) $(CMAKE_FLAGS) >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS)
+
+test: build
+	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+demo: build
+	@$(BUILD)/micrograd examples/readme.lua
+
+bench: build
+	@cmake --build $(BUILD) --target bench
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,99 @@
+/*
+ * engine.h - the scalar autograd core: nodes, ops, backward.
+ *
+ * No Lua here. The caller owns node memory (the Lua binding puts each node
+ * inside its Value userdata) and passes an allocator for the scratch space
+ * backward needs. Nothing is global: every function works on what it is given.
+ */
+#ifndef MG_ENGINE_H
+#define MG_ENGINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* An allocator with lua_Alloc's contract: nsize 0 frees, else (re)allocates. */
+typedef void *(*mg_alloc_fn)(void *ud, void *ptr, size_t osize, size_t nsize);
+
+typedef struct mg_allocator {
+  mg_alloc_fn fn;
+  void *ud;
+} mg_allocator;
+
+/* Status codes returned by functions that can fail. */
+enum { MG_OK = 0, MG_ENOMEM = 1, MG_ETOOBIG = 2 };
+
+/* Op codes. MG_OP_LEAF must stay 0; the names table in engine.c follows this order. */
+typedef enum mg_op {
+  MG_OP_LEAF = 0,
+  MG_OP_ADD,      /* a + b */
+  MG_OP_SUB,      /* a - b */
+  MG_OP_MUL,      /* a * b */
+  MG_OP_DIV,      /* a / b */
+  MG_OP_POW,      /* a ^ b, b a number or a node */
+  MG_OP_NEG,      /* -a */
+  MG_OP_RELU,     /* max(0, a) */
+  MG_OP_TANH,     /* tanh(a) */
+  MG_OP_EXP,      /* e^a */
+  MG_OP_LOG,      /* ln a */
+  MG_OP_SIGMOID,  /* 1 / (1 + e^-a) */
+  MG_OP_ABS,      /* |a| */
+  MG_OP_SQRT,     /* sqrt(a) */
+  MG_OP_SOFTPLUS, /* ln(1 + e^a) */
+  MG_OP_SUM,      /* a1 + a2 + ... left to right */
+  MG_OP_DOT,      /* [bias +] w1*x1 + w2*x2 + ... left to right; args interleaved */
+  MG_OP_COUNT
+} mg_op;
+
+typedef struct mg_node mg_node;
+
+/* One operand: a node, or (node == NULL) the constant k. */
+typedef struct mg_arg {
+  mg_node *node;
+  double k;
+} mg_arg;
+
+/* Flags. */
+enum { MG_DOT_BIAS = 1 }; /* a dot node's first operand is its bias */
+
+struct mg_node {
+  double data;     /* forward value */
+  double grad;     /* accumulated d(root)/d(this) over every backward() */
+  uint8_t op;      /* mg_op */
+  uint8_t flags;   /* MG_DOT_BIAS, ... */
+  uint16_t spare;  /* free for the binding (it keeps a "has label" bit here) */
+  uint32_t mark;   /* 0 outside backward; scratch index + 1 during it */
+  uint32_t nargs;  /* operand count */
+  uint32_t nnodes; /* operands that are nodes (the rest are constants) */
+  mg_arg args[];   /* nargs operands, in source order */
+};
+
+/* Bytes a node with nargs operands needs (for the caller's allocation). */
+size_t mg_node_size(uint32_t nargs);
+
+/* Largest operand count a node may have. */
+#define MG_MAX_ARGS ((uint32_t)0x3fffffff)
+
+/* Makes n a leaf holding x. */
+void mg_leaf_init(mg_node *n, double x);
+
+/* Starts an op node with nargs operands; set them with mg_set_arg/mg_set_const,
+ * then call mg_forward. */
+void mg_op_init(mg_node *n, mg_op op, uint32_t nargs, uint8_t flags);
+void mg_set_arg(mg_node *n, uint32_t i, mg_node *operand);
+void mg_set_const(mg_node *n, uint32_t i, double k);
+
+/* Computes n->data from the operands. */
+void mg_forward(mg_node *n);
+
+/* Computes op(a, b) (b ignored by unary ops) on plain numbers, as mg_forward does. */
+double mg_apply(mg_op op, double a, double b);
+
+/* Adds 1 to root->grad and d root / d n to n->grad for every node n below root.
+ * Iterative (no recursion); scratch memory comes from alloc and is freed before
+ * returning. Returns MG_OK, MG_ENOMEM (no grad changed) or MG_ETOOBIG. */
+int mg_backward(mg_node *root, const mg_allocator *alloc);
+
+/* The op's name as SPEC writes it ("" for a leaf, "+", "relu", ...). */
+const char *mg_op_name(mg_op op);
+
+#endif

@@ -1,0 +1,107 @@
+/*
+ * module.c - luaopen_micrograd_core: the context, the Value metatable, the
+ * grad mode (mg.no_grad) and the module table.
+ */
+#include <string.h>
+
+#include "binding.h"
+#include "micrograd.h"
+
+void mg_setfuncs(lua_State *L, int table, const luaL_Reg *regs, int upvalues) {
+  for (; regs->name; regs++) {
+    for (int i = 0; i < MG_NUPVALUES; i++) lua_pushvalue(L, upvalues + i);
+    lua_pushcclosure(L, regs->func, MG_NUPVALUES);
+    lua_setfield(L, table, regs->name);
+  }
+}
+
+/* A no-grad guard: a userdata whose __close (or :close()) ends its no-grad
+ * scope; its user value is the context it belongs to. */
+typedef struct guard {
+  int active;
+} guard;
+
+static int guard_close(lua_State *L) {
+  guard *g = luaL_checkudata(L, 1, "micrograd.no_grad");
+  if (g->active) {
+    g->active = 0;
+    lua_getiuservalue(L, 1, 1);
+    ((mg_ctx *)lua_touserdata(L, -1))->no_grad--;
+  }
+  return 0;
+}
+
+static void push_guard(lua_State *L) {
+  guard *g = lua_newuserdatauv(L, sizeof *g, 1);
+  g->active = 1;
+  lua_pushvalue(L, CTX_UV);
+  lua_setiuservalue(L, -2, 1);
+  luaL_setmetatable(L, "micrograd.no_grad");
+  mg_context(L)->no_grad++;
+}
+
+static int no_grad_done(lua_State *L, int status, lua_KContext k) {
+  (void)status, (void)k;
+  return lua_gettop(L) - 1; /* the results; returning closes the guard below them */
+}
+
+/* mg.no_grad(fn, ...): fn(...) recording no graph. mg.no_grad(): a guard for
+ * `local g <close> = mg.no_grad()`. */
+static int module_no_grad(lua_State *L) {
+  int n = lua_gettop(L);
+  if (n == 0 || (n == 1 && lua_isnil(L, 1))) {
+    push_guard(L);
+    return 1;
+  }
+  if (lua_type(L, 1) != LUA_TFUNCTION) mg_type_error(L, 1, "no_grad", "function or nil");
+  push_guard(L);
+  lua_rotate(L, 1, 1); /* guard, fn, args... */
+  lua_toclose(L, 1);   /* closed on return and on error */
+  lua_callk(L, n - 1, LUA_MULTRET, 0, no_grad_done);
+  return no_grad_done(L, LUA_OK, 0);
+}
+
+static int module_grad_enabled(lua_State *L) {
+  lua_pushboolean(L, mg_context(L)->no_grad == 0);
+  return 1;
+}
+
+int luaopen_micrograd_core(lua_State *L) {
+  static const luaL_Reg functions[] = {
+      {"no_grad", module_no_grad}, {"grad_enabled", module_grad_enabled}, {NULL, NULL}};
+  lua_newtable(L);
+  int module = lua_gettop(L), upvalues = module + 1;
+
+  mg_ctx *ctx = lua_newuserdatauv(L, sizeof *ctx, 0); /* CTX_UV */
+  memset(ctx, 0, sizeof *ctx);
+  mg_rng_seed(&ctx->rng, MG_DEFAULT_SEED);
+
+  lua_newtable(L); /* META_UV: the Value metatable */
+  lua_pushliteral(L, "Value");
+  lua_setfield(L, -2, "__name");
+  lua_pushvalue(L, -1);
+  lua_setfield(L, LUA_REGISTRYINDEX, "micrograd.Value");
+
+  lua_newtable(L); /* LABELS_UV: labels, weak keys */
+  lua_createtable(L, 0, 1);
+  lua_pushliteral(L, "k");
+  lua_setfield(L, -2, "__mode");
+  lua_setmetatable(L, -2);
+
+  lua_newtable(L); /* METHODS_UV */
+
+  mg_register_value(L, module, upvalues);
+  mg_register_random(L, module, upvalues);
+  mg_setfuncs(L, module, functions, upvalues);
+
+  if (luaL_newmetatable(L, "micrograd.no_grad")) {
+    static const luaL_Reg guard_methods[] = {{"__close", guard_close}, {"close", guard_close}, {NULL, NULL}};
+    luaL_setfuncs(L, guard_methods, 0);
+    lua_pushvalue(L, -1);
+    lua_setfield(L, -2, "__index");
+  }
+  lua_settop(L, module);
+  lua_pushliteral(L, "micrograd " MICROGRAD_VERSION);
+  lua_setfield(L, module, "_VERSION");
+  return 1;
+}

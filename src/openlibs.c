@@ -1,0 +1,31 @@
+/*
+ * openlibs.c - mg_openlibs: puts the engine and the built-in copies of the Lua
+ * modules into package.preload, so a host needs no files on disk.
+ */
+#include <lauxlib.h>
+#include <lua.h>
+
+#include "embedded.h"
+#include "micrograd.h"
+
+/* package.preload loader of one built-in module (upvalue: its mg_embedded). */
+static int load_embedded(lua_State *L) {
+  const mg_embedded *m = lua_touserdata(L, lua_upvalueindex(1));
+  if (luaL_loadbufferx(L, m->source, m->size, m->chunkname, "t") != LUA_OK) return lua_error(L);
+  lua_pushstring(L, m->name);
+  lua_pushliteral(L, ":preload:");
+  lua_call(L, 2, 1);
+  return 1;
+}
+
+void mg_openlibs(lua_State *L) {
+  luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
+  lua_pushcfunction(L, luaopen_micrograd_core);
+  lua_setfield(L, -2, "micrograd.core");
+  for (const mg_embedded *m = mg_embedded_modules; m->name; m++) {
+    lua_pushlightuserdata(L, (void *)m);
+    lua_pushcclosure(L, load_embedded, 1);
+    lua_setfield(L, -2, m->name);
+  }
+  lua_pop(L, 1);
+}

@@ -1,0 +1,462 @@
+/*
+ * value.c - the Value userdata: each one holds its mg_node inline.
+ *
+ * A node's operands are kept alive by the userdata's user values (one per
+ * operand that is a Value; constants live in the node itself), so a Value
+ * needs no finalizer and the garbage collector frees a graph when nothing
+ * refers to its root. Nodes with many operands keep them in one table.
+ */
+#include <string.h>
+
+#include "binding.h"
+
+/* Above this many Value operands, a node keeps them in a table (user value 1). */
+#define MAX_UV_OPERANDS 64
+
+/* ---- argument checks ----------------------------------------------------- */
+
+const char *mg_typename(lua_State *L, int idx) {
+  int t = luaL_getmetafield(L, idx, "__name"); /* pushes nothing when absent */
+  if (t == LUA_TSTRING) {
+    const char *name = lua_tostring(L, -1);
+    lua_pop(L, 1);
+    return name; /* still referenced by the metatable of the value at idx */
+  }
+  if (t != LUA_TNIL) lua_pop(L, 1);
+  return luaL_typename(L, idx);
+}
+
+int mg_arg_error(lua_State *L, int arg, const char *fname, const char *msg) {
+  return luaL_error(L, "bad argument #%d to '%s' (%s)", arg, fname, msg);
+}
+
+int mg_type_error(lua_State *L, int arg, const char *fname, const char *expected) {
+  const char *msg = lua_pushfstring(L, "%s expected, got %s", expected, mg_typename(L, arg));
+  return mg_arg_error(L, arg, fname, msg);
+}
+
+double mg_check_number(lua_State *L, int arg, const char *fname) {
+  int ok;
+  double x = (double)lua_tonumberx(L, arg, &ok);
+  if (!ok) mg_type_error(L, arg, fname, "number");
+  return x;
+}
+
+mg_node *mg_to_value(lua_State *L, int idx) {
+  mg_node *n = lua_touserdata(L, idx);
+  if (n == NULL || !lua_getmetatable(L, idx)) return NULL;
+  if (!lua_rawequal(L, -1, META_UV)) n = NULL;
+  lua_pop(L, 1);
+  return n;
+}
+
+static mg_node *check_value(lua_State *L, int arg, const char *fname) {
+  mg_node *n = mg_to_value(L, arg);
+  if (!n) mg_type_error(L, arg, fname, "Value");
+  return n;
+}
+
+/* An operand at idx: its node (value in *x), or NULL for a number (in *x). */
+static mg_node *check_operand(lua_State *L, int idx, int arg, const char *fname, double *x) {
+  mg_node *n = mg_to_value(L, idx);
+  int ok;
+  if (n) {
+    *x = n->data;
+    return n;
+  }
+  *x = (double)lua_tonumberx(L, idx, &ok);
+  if (!ok) {
+    const char *got = mg_typename(L, idx);
+    mg_arg_error(L, arg, fname, lua_pushfstring(L, "number or Value expected, got %s", got));
+  }
+  return NULL;
+}
+
+/* ---- making Values ------------------------------------------------------- */
+
+/* Pushes a new Value whose node has nargs operand slots, nvalues of them Values. */
+static mg_node *new_value(lua_State *L, uint32_t nargs, uint32_t nvalues) {
+  int nuv = nvalues > MAX_UV_OPERANDS ? 1 : (int)nvalues;
+  mg_node *n = lua_newuserdatauv(L, mg_node_size(nargs), nuv);
+  lua_pushvalue(L, META_UV);
+  lua_setmetatable(L, -2);
+  return n;
+}
+
+static mg_node *push_leaf(lua_State *L, double x) {
+  mg_node *n = new_value(L, 0, 0);
+  mg_leaf_init(n, x);
+  return n;
+}
+
+/* After the operands are set: computes the value; in no-grad mode the node
+ * forgets its operands and becomes a leaf. */
+static void finish_value(lua_State *L, mg_node *n) {
+  mg_forward(n);
+  if (mg_context(L)->no_grad) n->op = MG_OP_LEAF, n->nargs = 0, n->nnodes = 0;
+}
+
+/* Records the Value at stack index idx as the k-th (1-based) Value operand of
+ * the new Value on top of the stack; `table` is the operand table's index, or 0. */
+static void keep_operand(lua_State *L, int idx, int k, int table) {
+  lua_pushvalue(L, idx);
+  if (table)
+    lua_rawseti(L, table, k);
+  else
+    lua_setiuservalue(L, -2, k);
+}
+
+/* Pushes the k-th Value operand of the Value at idx. */
+static void push_operand(lua_State *L, int idx, const mg_node *n, int k) {
+  if (n->nnodes > MAX_UV_OPERANDS) {
+    lua_getiuservalue(L, idx, 1);
+    lua_rawgeti(L, -1, k);
+    lua_remove(L, -2);
+  } else {
+    lua_getiuservalue(L, idx, k);
+  }
+}
+
+/* a op b, either side a number. */
+static int arith(lua_State *L, mg_op op) {
+  const char *name = mg_op_name(op);
+  double a, b;
+  mg_node *na = check_operand(L, 1, 1, name, &a), *nb = check_operand(L, 2, 2, name, &b);
+  if (mg_context(L)->no_grad) {
+    push_leaf(L, mg_apply(op, a, b));
+    return 1;
+  }
+  mg_node *n = new_value(L, 2, (na != NULL) + (nb != NULL));
+  mg_op_init(n, op, 2, 0);
+  int k = 0;
+  if (na)
+    mg_set_arg(n, 0, na), keep_operand(L, 1, ++k, 0);
+  else
+    mg_set_const(n, 0, a);
+  if (nb)
+    mg_set_arg(n, 1, nb), keep_operand(L, 2, ++k, 0);
+  else
+    mg_set_const(n, 1, b);
+  n->data = mg_apply(op, a, b);
+  return 1;
+}
+
+static int value_add(lua_State *L) { return arith(L, MG_OP_ADD); }
+static int value_sub(lua_State *L) { return arith(L, MG_OP_SUB); }
+static int value_mul(lua_State *L) { return arith(L, MG_OP_MUL); }
+static int value_div(lua_State *L) { return arith(L, MG_OP_DIV); }
+static int value_pow(lua_State *L) { return arith(L, MG_OP_POW); }
+
+/* f(v) for the unary ops; `name` is the method's name for errors. */
+static int unary(lua_State *L, mg_op op, const char *name) {
+  mg_node *a = check_value(L, 1, name);
+  if (mg_context(L)->no_grad) {
+    push_leaf(L, mg_apply(op, a->data, 0));
+    return 1;
+  }
+  mg_node *n = new_value(L, 1, 1);
+  mg_op_init(n, op, 1, 0);
+  mg_set_arg(n, 0, a);
+  keep_operand(L, 1, 1, 0);
+  n->data = mg_apply(op, a->data, 0);
+  return 1;
+}
+
+static int value_unm(lua_State *L) { return unary(L, MG_OP_NEG, "-"); }
+static int value_relu(lua_State *L) { return unary(L, MG_OP_RELU, "relu"); }
+static int value_tanh(lua_State *L) { return unary(L, MG_OP_TANH, "tanh"); }
+static int value_exp(lua_State *L) { return unary(L, MG_OP_EXP, "exp"); }
+static int value_log(lua_State *L) { return unary(L, MG_OP_LOG, "log"); }
+static int value_sigmoid(lua_State *L) { return unary(L, MG_OP_SIGMOID, "sigmoid"); }
+static int value_abs(lua_State *L) { return unary(L, MG_OP_ABS, "abs"); }
+static int value_sqrt(lua_State *L) { return unary(L, MG_OP_SQRT, "sqrt"); }
+static int value_softplus(lua_State *L) { return unary(L, MG_OP_SOFTPLUS, "softplus"); }
+
+static int value_unsupported(lua_State *L, const char *op) {
+  return luaL_error(L, "Value does not support '%s' (Values support + - * / ^ and unary -)", op);
+}
+static int value_mod(lua_State *L) { return value_unsupported(L, "%"); }
+static int value_idiv(lua_State *L) { return value_unsupported(L, "//"); }
+
+/* ---- n-ary nodes: sum and dot -------------------------------------------- */
+
+/* Length of the array argument arg of fname. */
+static uint32_t check_array(lua_State *L, int arg, const char *fname) {
+  if (lua_type(L, arg) != LUA_TTABLE) mg_type_error(L, arg, fname, "table");
+  lua_Unsigned len = lua_rawlen(L, arg);
+  if (len > MG_MAX_ARGS / 2) mg_arg_error(L, arg, fname, "array too long");
+  return (uint32_t)len;
+}
+
+/* Sets operand slot i of n (on top of the stack) from the Value or number at
+ * idx (an element of argument arg at `index`, or the argument itself if 0). */
+static void set_operand(lua_State *L, mg_node *n, uint32_t i, int idx, int arg, const char *fname,
+                        lua_Integer index, int *k, int table) {
+  mg_node *v = mg_to_value(L, idx);
+  int ok;
+  if (v) {
+    mg_set_arg(n, i, v);
+    keep_operand(L, idx, ++*k, table);
+    return;
+  }
+  double x = (double)lua_tonumberx(L, idx, &ok);
+  if (!ok) {
+    const char *got = mg_typename(L, idx);
+    const char *msg = index ? lua_pushfstring(L, "number or Value expected at index %I, got %s", index, got)
+                            : lua_pushfstring(L, "number or Value expected, got %s", got);
+    mg_arg_error(L, arg, fname, msg);
+  }
+  mg_set_const(n, i, x);
+}
+
+/* Counts the Values among t[1..len] (and the value at extra, if not 0). */
+static uint32_t count_values(lua_State *L, int t, uint32_t len) {
+  uint32_t count = 0;
+  for (uint32_t i = 1; i <= len; i++) {
+    lua_rawgeti(L, t, i);
+    count += mg_to_value(L, -1) != NULL;
+    lua_pop(L, 1);
+  }
+  return count;
+}
+
+/* Pushes a table for the operands if the new node (on top) needs one; returns its index or 0. */
+static int operand_table(lua_State *L, uint32_t nvalues) {
+  if (nvalues <= MAX_UV_OPERANDS) return 0;
+  lua_createtable(L, (int)nvalues, 0);
+  lua_pushvalue(L, -1);
+  lua_setiuservalue(L, -3, 1);
+  return lua_gettop(L);
+}
+
+/* mg.sum(vs): vs[1] + vs[2] + ... left to right, one node. */
+static int value_sum(lua_State *L) {
+  uint32_t len = check_array(L, 1, "sum");
+  int grad = !mg_context(L)->no_grad;
+  uint32_t nvalues = grad ? count_values(L, 1, len) : 0;
+  mg_node *n = new_value(L, len, nvalues);
+  int node = lua_gettop(L), table = operand_table(L, nvalues), k = 0;
+  mg_op_init(n, MG_OP_SUM, len, 0);
+  for (uint32_t i = 0; i < len; i++) {
+    lua_rawgeti(L, 1, i + 1);
+    lua_pushvalue(L, node);
+    set_operand(L, n, i, -2, 1, "sum", i + 1, &k, table);
+    lua_pop(L, 2);
+  }
+  lua_settop(L, node);
+  finish_value(L, n);
+  return 1;
+}
+
+/* mg.dot(ws, xs [, bias]): bias + ws[1]*xs[1] + ws[2]*xs[2] + ..., one node. */
+static int value_dot(lua_State *L) {
+  uint32_t len = check_array(L, 1, "dot"), xlen = check_array(L, 2, "dot");
+  if (xlen != len)
+    mg_arg_error(
+        L, 2, "dot",
+        lua_pushfstring(L, "array of length %d expected (as #1), got length %d", (int)len, (int)xlen));
+  int has_bias = !lua_isnoneornil(L, 3), grad = !mg_context(L)->no_grad;
+  uint32_t nargs = 2 * len + (uint32_t)has_bias, nvalues = 0;
+  if (grad) nvalues = count_values(L, 1, len) + count_values(L, 2, len) + (has_bias && mg_to_value(L, 3));
+  mg_node *n = new_value(L, nargs, nvalues);
+  int node = lua_gettop(L), table = operand_table(L, nvalues), k = 0;
+  uint32_t slot = 0;
+  mg_op_init(n, MG_OP_DOT, nargs, has_bias ? MG_DOT_BIAS : 0);
+  if (has_bias) {
+    lua_pushvalue(L, node);
+    set_operand(L, n, slot++, 3, 3, "dot", 0, &k, table);
+    lua_pop(L, 1);
+  }
+  for (uint32_t i = 1; i <= len; i++) {
+    for (int side = 1; side <= 2; side++) {
+      lua_rawgeti(L, side, i);
+      lua_pushvalue(L, node);
+      set_operand(L, n, slot++, -2, side, "dot", i, &k, table);
+      lua_pop(L, 2);
+    }
+  }
+  lua_settop(L, node);
+  finish_value(L, n);
+  return 1;
+}
+
+/* ---- the Value constructor and fields ------------------------------------ */
+
+static void set_label(lua_State *L, int idx, mg_node *n, int label) {
+  lua_pushvalue(L, idx);
+  lua_pushvalue(L, label);
+  lua_rawset(L, LABELS_UV);
+  if (lua_isnil(L, label))
+    n->spare &= (uint16_t)~HAS_LABEL;
+  else
+    n->spare |= HAS_LABEL;
+}
+
+/* mg.Value(x [, label]) */
+static int value_new(lua_State *L) {
+  double x = mg_check_number(L, 1, "Value");
+  int t = lua_type(L, 2);
+  if (t != LUA_TNONE && t != LUA_TNIL && t != LUA_TSTRING) mg_type_error(L, 2, "Value", "string or nil");
+  mg_node *n = push_leaf(L, x);
+  if (t == LUA_TSTRING) set_label(L, -1, n, 2);
+  return 1;
+}
+
+static int value_is_value(lua_State *L) {
+  lua_pushboolean(L, mg_to_value(L, 1) != NULL);
+  return 1;
+}
+
+static int value_index(lua_State *L) {
+  mg_node *n = check_value(L, 1, "__index");
+  const char *key = lua_tostring(L, 2);
+  if (key && lua_type(L, 2) == LUA_TSTRING) {
+    if (strcmp(key, "data") == 0) {
+      lua_pushnumber(L, n->data);
+      return 1;
+    }
+    if (strcmp(key, "grad") == 0) {
+      lua_pushnumber(L, n->grad);
+      return 1;
+    }
+    if (strcmp(key, "label") == 0) {
+      if (n->spare & HAS_LABEL) {
+        lua_pushvalue(L, 1);
+        lua_rawget(L, LABELS_UV);
+      } else {
+        lua_pushnil(L);
+      }
+      return 1;
+    }
+    if (strcmp(key, "op") == 0) {
+      lua_pushstring(L, mg_op_name((mg_op)n->op));
+      return 1;
+    }
+  }
+  lua_pushvalue(L, 2);
+  lua_rawget(L, METHODS_UV);
+  return 1;
+}
+
+static int value_newindex(lua_State *L) {
+  mg_node *n = check_value(L, 1, "__newindex");
+  const char *key = lua_type(L, 2) == LUA_TSTRING ? lua_tostring(L, 2) : NULL;
+  int ok = 0;
+  if (key && (strcmp(key, "data") == 0 || strcmp(key, "grad") == 0)) {
+    double x = (double)lua_tonumberx(L, 3, &ok);
+    if (!ok)
+      return luaL_error(L, "bad value for Value field '%s' (number expected, got %s)", key,
+                        mg_typename(L, 3));
+    if (key[0] == 'd')
+      n->data = x;
+    else
+      n->grad = x;
+    return 0;
+  }
+  if (key && strcmp(key, "label") == 0) {
+    int t = lua_type(L, 3);
+    if (t != LUA_TNIL && t != LUA_TSTRING)
+      return luaL_error(L, "bad value for Value field 'label' (string or nil expected, got %s)",
+                        mg_typename(L, 3));
+    set_label(L, 1, n, 3);
+    return 0;
+  }
+  if (key && strcmp(key, "op") == 0) return luaL_error(L, "Value field 'op' is read-only");
+  lua_pushvalue(L, 2);
+  return luaL_error(L, "cannot set field '%s' of a Value (only data, grad and label can be set)",
+                    luaL_tolstring(L, -1, NULL));
+}
+
+/* Pushes a number as Lua's tostring writes it ("0.0", "24.704081632653"). */
+static void push_number_text(lua_State *L, double x) {
+  lua_pushnumber(L, x);
+  luaL_tolstring(L, -1, NULL);
+  lua_remove(L, -2);
+}
+
+static int value_tostring(lua_State *L) {
+  mg_node *n = check_value(L, 1, "__tostring");
+  lua_pushliteral(L, "Value(data=");
+  push_number_text(L, n->data);
+  lua_pushliteral(L, ", grad=");
+  push_number_text(L, n->grad);
+  lua_pushliteral(L, ")");
+  lua_concat(L, 5);
+  return 1;
+}
+
+/* Comparisons look at .data; numbers may be on either side. */
+static int compare(lua_State *L, const char *name, int less_equal) {
+  double a, b;
+  check_operand(L, 1, 1, name, &a);
+  check_operand(L, 2, 2, name, &b);
+  lua_pushboolean(L, less_equal ? a <= b : a < b);
+  return 1;
+}
+static int value_lt(lua_State *L) { return compare(L, "<", 0); }
+static int value_le(lua_State *L) { return compare(L, "<=", 1); }
+
+/* ---- methods -------------------------------------------------------------- */
+
+static int value_backward(lua_State *L) {
+  mg_node *n = check_value(L, 1, "backward");
+  mg_allocator alloc;
+  alloc.fn = (mg_alloc_fn)lua_getallocf(L, &alloc.ud);
+  switch (mg_backward(n, &alloc)) {
+  case MG_OK: return 0;
+  case MG_ENOMEM: return luaL_error(L, "not enough memory");
+  default: return luaL_error(L, "backward: graph too large");
+  }
+}
+
+static int value_children(lua_State *L) {
+  mg_node *n = check_value(L, 1, "children");
+  int k = 0;
+  lua_createtable(L, (int)n->nargs, 0);
+  for (uint32_t i = 0; i < n->nargs; i++) {
+    if (n->args[i].node)
+      push_operand(L, 1, n, ++k);
+    else
+      push_leaf(L, n->args[i].k);
+    lua_rawseti(L, -2, (lua_Integer)i + 1);
+  }
+  return 1;
+}
+
+static int value_detach(lua_State *L) {
+  mg_node *n = check_value(L, 1, "detach");
+  push_leaf(L, n->data);
+  return 1;
+}
+
+/* ---- registration --------------------------------------------------------- */
+
+void mg_register_value(lua_State *L, int module, int upvalues) {
+  static const luaL_Reg functions[] = {{"Value", value_new},
+                                       {"is_value", value_is_value},
+                                       {"sum", value_sum},
+                                       {"dot", value_dot},
+                                       {NULL, NULL}};
+  static const luaL_Reg metamethods[] = {{"__add", value_add},
+                                         {"__sub", value_sub},
+                                         {"__mul", value_mul},
+                                         {"__div", value_div},
+                                         {"__pow", value_pow},
+                                         {"__unm", value_unm},
+                                         {"__mod", value_mod},
+                                         {"__idiv", value_idiv},
+                                         {"__lt", value_lt},
+                                         {"__le", value_le},
+                                         {"__index", value_index},
+                                         {"__newindex", value_newindex},
+                                         {"__tostring", value_tostring},
+                                         {NULL, NULL}};
+  static const luaL_Reg method_list[] = {
+      {"relu", value_relu},         {"tanh", value_tanh},         {"exp", value_exp},
+      {"log", value_log},           {"sigmoid", value_sigmoid},   {"abs", value_abs},
+      {"sqrt", value_sqrt},         {"softplus", value_softplus}, {"backward", value_backward},
+      {"children", value_children}, {"detach", value_detach},     {NULL, NULL}};
+  mg_setfuncs(L, module, functions, upvalues);
+  mg_setfuncs(L, upvalues + 1, metamethods, upvalues);
+  mg_setfuncs(L, upvalues + 3, method_list, upvalues);
+}

@@ -1,0 +1,323 @@
+/*
+ * test_engine.c - unit tests of the C core (no Lua): ops, backward, memory
+ * failures, the generator.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine.h"
+#include "rng.h"
+
+static int failures = 0;
+
+#define CHECK(cond)                                                                                          \
+  do {                                                                                                       \
+    if (!(cond)) {                                                                                           \
+      fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);                               \
+      failures++;                                                                                            \
+    }                                                                                                        \
+  } while (0)
+
+#define CHECK_NEAR(a, b, tol)                                                                                \
+  do {                                                                                                       \
+    double a_ = (a), b_ = (b);                                                                               \
+    if (!(fabs(a_ - b_) <= (tol)*fmax(1.0, fabs(b_)))) {                                                     \
+      fprintf(stderr, "%s:%d: %s = %.17g, want %.17g\n", __FILE__, __LINE__, #a, a_, b_);                    \
+      failures++;                                                                                            \
+    }                                                                                                        \
+  } while (0)
+
+/* ---- a plain allocator, and one that fails after a budget ---------------- */
+
+typedef struct budget {
+  long allocations_left; /* < 0: unlimited */
+  long live;             /* blocks currently allocated */
+} budget;
+
+static void *test_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
+  budget *b = ud;
+  (void)osize;
+  if (nsize == 0) {
+    if (ptr) b->live--;
+    free(ptr);
+    return NULL;
+  }
+  if (b->allocations_left == 0) return NULL;
+  if (b->allocations_left > 0) b->allocations_left--;
+  void *p = realloc(ptr, nsize);
+  if (p && !ptr) b->live++;
+  return p;
+}
+
+/* ---- building nodes on the heap ------------------------------------------ */
+
+static mg_node *leaf(double x) {
+  mg_node *n = malloc(mg_node_size(0));
+  mg_leaf_init(n, x);
+  return n;
+}
+
+static mg_node *binary(mg_op op, mg_node *a, mg_node *b) {
+  mg_node *n = malloc(mg_node_size(2));
+  mg_op_init(n, op, 2, 0);
+  mg_set_arg(n, 0, a);
+  mg_set_arg(n, 1, b);
+  mg_forward(n);
+  return n;
+}
+
+static mg_node *unary(mg_op op, mg_node *a) {
+  mg_node *n = malloc(mg_node_size(1));
+  mg_op_init(n, op, 1, 0);
+  mg_set_arg(n, 0, a);
+  mg_forward(n);
+  return n;
+}
+
+static int backward(mg_node *root) {
+  budget b = {-1, 0};
+  mg_allocator alloc = {test_alloc, &b};
+  int rc = mg_backward(root, &alloc);
+  CHECK(b.live == 0);
+  return rc;
+}
+
+/* ---- tests ---------------------------------------------------------------- */
+
+static double unary_value(mg_op op, double x) { return mg_apply(op, x, 0); }
+
+/* d op(x) / dx by backward, against central differences. */
+static void test_unary_gradients(void) {
+  static const mg_op ops[] = {MG_OP_NEG,     MG_OP_RELU, MG_OP_TANH, MG_OP_EXP,     MG_OP_LOG,
+                              MG_OP_SIGMOID, MG_OP_ABS,  MG_OP_SQRT, MG_OP_SOFTPLUS};
+  static const double points[] = {0.3, 1.7, 2.5, -0.8, -2.2};
+  for (size_t i = 0; i < sizeof ops / sizeof *ops; i++) {
+    for (size_t j = 0; j < sizeof points / sizeof *points; j++) {
+      double x = points[j];
+      if ((ops[i] == MG_OP_LOG || ops[i] == MG_OP_SQRT) && x <= 0) continue;
+      mg_node *a = leaf(x), *out = unary(ops[i], a);
+      CHECK(backward(out) == MG_OK);
+      double h = 1e-6, fd = (unary_value(ops[i], x + h) - unary_value(ops[i], x - h)) / (2 * h);
+      CHECK_NEAR(a->grad, fd, 1e-6);
+      CHECK(out->grad == 1.0);
+      free(out), free(a);
+    }
+  }
+}
+
+static void test_binary_gradients(void) {
+  static const mg_op ops[] = {MG_OP_ADD, MG_OP_SUB, MG_OP_MUL, MG_OP_DIV, MG_OP_POW};
+  double x = 1.3, y = -0.7, h = 1e-6;
+  for (size_t i = 0; i < sizeof ops / sizeof *ops; i++) {
+    mg_node *a = leaf(x), *b = leaf(y), *out = binary(ops[i], a, b);
+    CHECK(backward(out) == MG_OK);
+    double fa = (mg_apply(ops[i], x + h, y) - mg_apply(ops[i], x - h, y)) / (2 * h);
+    double fb = (mg_apply(ops[i], x, y + h) - mg_apply(ops[i], x, y - h)) / (2 * h);
+    CHECK_NEAR(a->grad, fa, 1e-6);
+    CHECK_NEAR(b->grad, fb, 1e-6);
+    free(out), free(b), free(a);
+  }
+}
+
+/* micrograd's README example, with its published numbers. */
+typedef struct kept {
+  mg_node *nodes[64];
+  int count;
+} kept;
+
+static mg_node *keep(kept *k, mg_node *n) { return k->nodes[k->count++] = n; }
+
+static void test_micrograd_readme(void) {
+  kept all = {{0}, 0};
+#define K(expr) keep(&all, (expr))
+#define C(x)    K(leaf(x))
+  mg_node *a = C(-4.0), *b = C(2.0);
+  mg_node *c = K(binary(MG_OP_ADD, a, b));
+  mg_node *d = K(binary(MG_OP_ADD, K(binary(MG_OP_MUL, a, b)), K(binary(MG_OP_POW, b, C(3)))));
+  c = K(binary(MG_OP_ADD, c, K(binary(MG_OP_ADD, c, C(1)))));
+  c = K(binary(MG_OP_ADD, c, K(binary(MG_OP_ADD, K(binary(MG_OP_ADD, C(1), c)), K(unary(MG_OP_NEG, a))))));
+  d = K(binary(
+      MG_OP_ADD, d,
+      K(binary(MG_OP_ADD, K(binary(MG_OP_MUL, d, C(2))), K(unary(MG_OP_RELU, K(binary(MG_OP_ADD, b, a))))))));
+  d = K(binary(
+      MG_OP_ADD, d,
+      K(binary(MG_OP_ADD, K(binary(MG_OP_MUL, C(3), d)), K(unary(MG_OP_RELU, K(binary(MG_OP_SUB, b, a))))))));
+  mg_node *e = K(binary(MG_OP_SUB, c, d));
+  mg_node *f = K(binary(MG_OP_POW, e, C(2)));
+  mg_node *g = K(binary(MG_OP_DIV, f, C(2.0)));
+  g = K(binary(MG_OP_ADD, g, K(binary(MG_OP_DIV, C(10.0), f))));
+  CHECK(backward(g) == MG_OK);
+  CHECK_NEAR(g->data, 24.70408163265306, 1e-14);
+  CHECK_NEAR(a->grad, 138.83381924198252, 1e-13);
+  CHECK_NEAR(b->grad, 645.5772594752186, 1e-13);
+  /* PyTorch semantics: a second backward adds exactly the same again, interior nodes too. */
+  double ga = a->grad, gb = b->grad, ge = e->grad;
+  CHECK(backward(g) == MG_OK);
+  CHECK(a->grad == 2 * ga && b->grad == 2 * gb && e->grad == 2 * ge);
+  for (int i = 0; i < all.count; i++) CHECK(all.nodes[i]->mark == 0);
+  for (int i = 0; i < all.count; i++) free(all.nodes[i]);
+#undef K
+#undef C
+}
+
+static void test_sum_and_dot(void) {
+  mg_node *w[3] = {leaf(0.5), leaf(-1.5), leaf(2.0)}, *bias = leaf(0.25);
+  double x[3] = {2.0, 3.0, -1.0};
+  mg_node *dot = malloc(mg_node_size(7));
+  mg_op_init(dot, MG_OP_DOT, 7, MG_DOT_BIAS);
+  mg_set_arg(dot, 0, bias);
+  for (int i = 0; i < 3; i++) mg_set_arg(dot, 1 + 2 * i, w[i]), mg_set_const(dot, 2 + 2 * i, x[i]);
+  mg_forward(dot);
+  CHECK(dot->data == ((0.25 + 0.5 * 2.0) + -1.5 * 3.0) + 2.0 * -1.0);
+  CHECK(dot->nnodes == 4);
+  CHECK(backward(dot) == MG_OK);
+  for (int i = 0; i < 3; i++) CHECK(w[i]->grad == x[i]);
+  CHECK(bias->grad == 1.0);
+
+  /* sum of a node used twice and a constant: d/dw0 = 2 */
+  mg_node *sum = malloc(mg_node_size(3));
+  mg_op_init(sum, MG_OP_SUM, 3, 0);
+  mg_set_arg(sum, 0, w[0]), mg_set_const(sum, 1, 10.0), mg_set_arg(sum, 2, w[0]);
+  mg_forward(sum);
+  CHECK(sum->data == 0.5 + 10.0 + 0.5);
+  w[0]->grad = 0;
+  CHECK(backward(sum) == MG_OK);
+  CHECK(w[0]->grad == 2.0);
+
+  mg_node *empty = malloc(mg_node_size(0));
+  mg_op_init(empty, MG_OP_SUM, 0, 0);
+  mg_forward(empty);
+  CHECK(empty->data == 0.0);
+  CHECK(backward(empty) == MG_OK && empty->grad == 1.0);
+  free(empty), free(sum), free(dot), free(bias);
+  for (int i = 0; i < 3; i++) free(w[i]);
+}
+
+/* a * a: both operand slots are the same node. */
+static void test_shared_operand(void) {
+  mg_node *a = leaf(3.0), *sq = binary(MG_OP_MUL, a, a);
+  mg_node *out = binary(MG_OP_ADD, sq, sq); /* 2 a^2 */
+  CHECK(backward(out) == MG_OK);
+  CHECK(a->grad == 12.0);
+  CHECK(sq->grad == 2.0);
+  free(out), free(sq), free(a);
+}
+
+/* pow's special cases: 0^b with a Value exponent, a^0. */
+static void test_pow_edges(void) {
+  mg_node *a = leaf(0.0), *b = leaf(2.0), *p = binary(MG_OP_POW, a, b);
+  CHECK(backward(p) == MG_OK);
+  CHECK(p->data == 0.0 && a->grad == 0.0 && b->grad == 0.0);
+  free(p), free(b), free(a);
+  a = leaf(0.0), b = leaf(0.0), p = binary(MG_OP_POW, a, b);
+  CHECK(backward(p) == MG_OK);
+  CHECK(p->data == 1.0 && a->grad == 0.0 && b->grad == 0.0);
+  free(p), free(b), free(a);
+  a = leaf(-1.0), p = unary(MG_OP_LOG, a);
+  CHECK(isnan(p->data));
+  free(p), free(a);
+}
+
+/* A million-node chain: no recursion anywhere. */
+static void test_deep_chain(void) {
+  enum { N = 1000000 };
+  mg_node **nodes = malloc(sizeof *nodes * (2 * N + 3));
+  mg_node *a = leaf(1.0), *b = leaf(1.0), *x = leaf(0.0), *x0 = x;
+  size_t count = 0;
+  for (int i = 0; i < N; i++) {
+    x = nodes[count++] = binary(MG_OP_MUL, x, a);
+    x = nodes[count++] = binary(MG_OP_ADD, x, b);
+  }
+  CHECK(backward(x) == MG_OK);
+  CHECK(x->data == N);
+  CHECK(a->grad == (double)N * (N - 1) / 2);
+  CHECK(b->grad == N);
+  CHECK(x0->grad == 1.0);
+  for (size_t i = 0; i < count; i++) free(nodes[i]);
+  free(nodes), free(a), free(b), free(x0);
+}
+
+/* Every allocation failure inside backward: MG_ENOMEM, no grad touched, marks
+ * cleared, nothing leaked; then it works. */
+static void test_out_of_memory(void) {
+  enum { N = 2000 };
+  mg_node *nodes[N + 1];
+  nodes[0] = leaf(1.0);
+  for (int i = 1; i <= N; i++) nodes[i] = unary(MG_OP_TANH, nodes[i - 1]);
+  int failed = 0;
+  for (long limit = 0; limit < 64; limit++) {
+    budget b = {limit, 0};
+    mg_allocator alloc = {test_alloc, &b};
+    int rc = mg_backward(nodes[N], &alloc);
+    CHECK(b.live == 0);
+    for (int i = 0; i <= N; i++) CHECK(nodes[i]->mark == 0);
+    if (rc == MG_ENOMEM) {
+      failed++;
+      for (int i = 0; i <= N; i++) CHECK(nodes[i]->grad == 0);
+    } else {
+      CHECK(rc == MG_OK);
+      CHECK(nodes[N]->grad == 1.0 && nodes[0]->grad != 0);
+      break;
+    }
+  }
+  CHECK(failed > 0);
+  for (int i = 0; i <= N; i++) free(nodes[i]);
+}
+
+static void test_rng(void) {
+  mg_rng r;
+  mg_rng_seed(&r, 1337);
+  /* Golden values from an independent implementation of splitmix64 + xoshiro256**. */
+  CHECK(mg_rng_next(&r) == UINT64_C(0xad0aa0a04f822edc));
+  CHECK(mg_rng_next(&r) == UINT64_C(0xd0815851ce885def));
+  CHECK(mg_rng_next(&r) == UINT64_C(0xc70b17471e263e43));
+  mg_rng_seed(&r, 42);
+  CHECK(mg_rng_double(&r) == 0.08386297105988216);
+  CHECK(mg_rng_double(&r) == 0.3789802506626686);
+  int seen[7] = {0};
+  for (int i = 0; i < 10000; i++) {
+    uint64_t x = mg_rng_below_or_eq(&r, 6);
+    CHECK(x <= 6);
+    if (x <= 6) seen[x]++;
+  }
+  for (int i = 0; i <= 6; i++) CHECK(seen[i] > 1200);
+  CHECK(mg_rng_below_or_eq(&r, 0) == 0);
+  (void)mg_rng_below_or_eq(&r, UINT64_MAX); /* full range: must not loop */
+  double sum = 0, sq = 0;
+  for (int i = 0; i < 100000; i++) {
+    double z = mg_rng_normal(&r);
+    CHECK(isfinite(z));
+    sum += z, sq += z * z;
+  }
+  CHECK(fabs(sum / 100000) < 0.02);
+  CHECK(fabs(sq / 100000 - 1) < 0.02);
+}
+
+static void test_op_names(void) {
+  CHECK(strcmp(mg_op_name(MG_OP_LEAF), "") == 0);
+  CHECK(strcmp(mg_op_name(MG_OP_POW), "^") == 0);
+  CHECK(strcmp(mg_op_name(MG_OP_SOFTPLUS), "softplus") == 0);
+  CHECK(strcmp(mg_op_name(MG_OP_DOT), "dot") == 0);
+  CHECK(strcmp(mg_op_name(MG_OP_COUNT), "?") == 0);
+}
+
+int main(void) {
+  test_unary_gradients();
+  test_binary_gradients();
+  test_micrograd_readme();
+  test_sum_and_dot();
+  test_shared_operand();
+  test_pow_edges();
+  test_deep_chain();
+  test_out_of_memory();
+  test_rng();
+  test_op_names();
+  if (failures) {
+    fprintf(stderr, "%d check(s) failed\n", failures);
+    return 1;
+  }
+  puts("all engine tests passed");
+  return 0;
+}
