@@ -96,9 +96,9 @@ size_t mg_node_size(uint32_t nargs) { return sizeof(mg_node) + (size_t)nargs * s
 void mg_leaf_init(mg_node *n, double x) { mg_op_init(n, MG_OP_LEAF, 0, 0), n->data = x; }
 
 void mg_op_init(mg_node *n, mg_op op, uint32_t nargs, uint8_t flags) {
-  n->data = 0, n->grad = 0;
+  n->data = 0, n->grad = 0, n->pass = 0;
   n->op = (uint8_t)op, n->flags = flags, n->spare = 0;
-  n->mark = 0, n->nargs = nargs, n->nnodes = 0;
+  n->users = 0, n->nargs = nargs, n->nnodes = 0;
 }
 
 void mg_set_arg(mg_node *n, uint32_t i, mg_node *operand) {
@@ -161,93 +161,84 @@ void mg_forward(mg_node *n) {
   }
 }
 
-/* ---- backward ----------------------------------------------------------- */
+/* ---- backward -----------------------------------------------------------
+ *
+ * Two sweeps, no recursion, one scratch array:
+ * 1. Discover every node below the root, breadth first, appending each to the
+ *    array once and counting in node->users how many operand slots point at it.
+ * 2. Kahn's order from the root: a node's pass gradient is complete when its
+ *    last user has sent its share (users drops to 0); it then goes into
+ *    node->grad and on to the node's operands. The array, no longer needed
+ *    for discovery, holds the nodes that are ready.
+ * Every node ends with users == 0 and pass == 0, ready for the next pass.
+ */
 
-/* Scratch for one backward pass: nodes in post-order and their pass gradients. */
-typedef struct pass {
+typedef struct nodes {
   const mg_allocator *alloc;
-  mg_node **order; /* post-order: operands before users, root last */
+  mg_node **at;
   size_t count, cap;
-  struct frame {
-    mg_node *node;
-    uint32_t next;
-  } * stack;
-  size_t depth, stack_cap;
-} pass;
+} nodes;
 
-#define VISITING UINT32_MAX
-
-static void *grow(const mg_allocator *a, void *p, size_t *cap, size_t elem) {
-  size_t ncap = *cap ? *cap * 2 : 256;
-  if (ncap > SIZE_MAX / elem) return NULL;
-  void *np = a->fn(a->ud, p, *cap * elem, ncap * elem);
-  if (np) *cap = ncap;
-  return np;
-}
-
-static int finish(pass *p, mg_node *n) {
-  if (p->count == p->cap) {
-    mg_node **o = grow(p->alloc, p->order, &p->cap, sizeof *o);
-    if (!o) return MG_ENOMEM;
-    p->order = o;
+static int append(nodes *a, mg_node *n) {
+  if (a->count == a->cap) {
+    size_t cap = a->cap ? a->cap * 2 : 256;
+    mg_node **at = cap <= SIZE_MAX / sizeof *at
+                       ? a->alloc->fn(a->alloc->ud, a->at, a->cap * sizeof *at, cap * sizeof *at)
+                       : NULL;
+    if (!at) return MG_ENOMEM;
+    a->at = at, a->cap = cap;
   }
-  if (p->count >= VISITING - 1) return MG_ETOOBIG;
-  p->order[p->count++] = n;
-  n->mark = (uint32_t)p->count;
+  a->at[a->count++] = n;
   return MG_OK;
 }
 
-static int push(pass *p, mg_node *n) {
-  if (n->nargs == 0) return finish(p, n);
-  if (p->depth == p->stack_cap) {
-    struct frame *s = grow(p->alloc, p->stack, &p->stack_cap, sizeof *s);
-    if (!s) return MG_ENOMEM;
-    p->stack = s;
-  }
-  p->stack[p->depth].node = n, p->stack[p->depth].next = 0;
-  p->depth++;
-  n->mark = VISITING;
-  return MG_OK;
-}
-
-/* Depth-first post-order with an explicit stack: no recursion, any depth. */
-static int topo_sort(pass *p, mg_node *root) {
-  int rc = push(p, root);
-  while (rc == MG_OK && p->depth > 0) {
-    struct frame *top = &p->stack[p->depth - 1];
-    if (top->next < top->node->nargs) {
-      mg_node *child = top->node->args[top->next++].node;
-      if (child && child->mark == 0) rc = push(p, child);
-    } else {
-      rc = finish(p, top->node);
-      if (rc == MG_OK) p->depth--; /* on failure it stays on the stack, to be unmarked */
+static int discover(nodes *all, mg_node *root) {
+  int rc = append(all, root);
+  for (size_t next = 0; rc == MG_OK && next < all->count; next++) {
+    const mg_node *n = all->at[next];
+    for (uint32_t i = 0; rc == MG_OK && i < n->nargs; i++) {
+      mg_node *child = n->args[i].node;
+      if (!child) continue;
+      if (child->users == UINT32_MAX)
+        rc = MG_ETOOBIG;
+      else if (child->users > 0 || (rc = append(all, child)) == MG_OK)
+        child->users++;
     }
   }
   return rc;
 }
 
-/* Sends node n's pass gradient g[n] to its operands' pass gradients. */
-static void sweep_node(const mg_node *n, double *g) {
+/* Sends gradient d to operand slot a: when it was the node's last user, the node is ready. */
+static inline void send(nodes *ready, const mg_arg *a, double d) {
+  mg_node *n = a->node;
+  n->pass += d;
+  if (--n->users == 0) ready->at[ready->count++] = n;
+}
+
+/* Moves node n's pass gradient into its grad and on to its operands. */
+static void sweep_node(nodes *ready, mg_node *n) {
   const mg_arg *args = n->args;
-  double gn = g[n->mark - 1], ga = 0, gb = 0;
+  double gn = n->pass, ga = 0, gb = 0;
+  n->grad += gn;
+  n->pass = 0;
   double a = n->nargs > 0 ? arg_value(&args[0]) : 0, b = n->nargs > 1 ? arg_value(&args[1]) : 0;
   uint32_t i;
   switch (n->op) {
   case MG_OP_LEAF: return;
   case MG_OP_SUM:
     for (i = 0; i < n->nargs; i++)
-      if (args[i].node) g[args[i].node->mark - 1] += gn;
+      if (args[i].node) send(ready, &args[i], gn);
     return;
   case MG_OP_DOT:
     i = 0;
     if (n->flags & MG_DOT_BIAS) {
-      if (args[0].node) g[args[0].node->mark - 1] += gn;
+      if (args[0].node) send(ready, &args[0], gn);
       i = 1;
     }
     for (; i + 1 < n->nargs; i += 2) {
       const mg_arg *w = &args[i], *x = &args[i + 1];
-      if (w->node) g[w->node->mark - 1] += arg_value(x) * gn;
-      if (x->node) g[x->node->mark - 1] += arg_value(w) * gn;
+      if (w->node) send(ready, w, arg_value(x) * gn);
+      if (x->node) send(ready, x, arg_value(w) * gn);
     }
     return;
   case MG_OP_ADD: bwd_add(gn, &ga, &gb); break;
@@ -266,33 +257,21 @@ static void sweep_node(const mg_node *n, double *g) {
   case MG_OP_SOFTPLUS: ga = bwd_softplus(a, gn); break;
   default: return;
   }
-  if (args[0].node) g[args[0].node->mark - 1] += ga;
-  if (n->nargs > 1 && args[1].node) g[args[1].node->mark - 1] += gb;
+  if (args[0].node) send(ready, &args[0], ga);
+  if (n->nargs > 1 && args[1].node) send(ready, &args[1], gb);
 }
 
 int mg_backward(mg_node *root, const mg_allocator *alloc) {
-  pass p = {alloc, NULL, 0, 0, NULL, 0, 0};
-  int rc = topo_sort(&p, root);
-  double *g = NULL;
-  size_t i;
+  nodes all = {alloc, NULL, 0, 0};
+  int rc = discover(&all, root);
   if (rc == MG_OK) {
-    g = alloc->fn(alloc->ud, NULL, 0, p.count * sizeof *g);
-    if (!g) rc = MG_ENOMEM;
+    nodes ready = {alloc, all.at, 0, all.cap}; /* never holds more than all did */
+    root->pass = 1.0;                          /* d root / d root */
+    ready.at[ready.count++] = root;
+    while (ready.count > 0) sweep_node(&ready, ready.at[--ready.count]);
+  } else {
+    for (size_t i = 0; i < all.count; i++) all.at[i]->users = 0;
   }
-  if (rc == MG_OK) {
-    memset(g, 0, p.count * sizeof *g);
-    g[p.count - 1] = 1.0; /* d root / d root */
-    for (i = p.count; i-- > 0;) {
-      mg_node *n = p.order[i];
-      n->grad += g[i];
-      sweep_node(n, g);
-    }
-  }
-  /* Clear the marks, also after a failure (the stack holds nodes still visiting). */
-  for (i = 0; i < p.count; i++) p.order[i]->mark = 0;
-  for (i = 0; i < p.depth; i++) p.stack[i].node->mark = 0;
-  if (g) alloc->fn(alloc->ud, g, p.count * sizeof *g, 0);
-  if (p.order) alloc->fn(alloc->ud, p.order, p.cap * sizeof *p.order, 0);
-  if (p.stack) alloc->fn(alloc->ud, p.stack, p.stack_cap * sizeof *p.stack, 0);
+  if (all.at) alloc->fn(alloc->ud, all.at, all.cap * sizeof *all.at, 0);
   return rc;
 }

@@ -58,10 +58,11 @@ enum { MG_DOT_BIAS = 1 }; /* a dot node's first operand is its bias */
 struct mg_node {
   double data;     /* forward value */
   double grad;     /* accumulated d(root)/d(this) over every backward() */
+  double pass;     /* 0 outside backward; this pass's d(root)/d(this) during it */
   uint8_t op;      /* mg_op */
   uint8_t flags;   /* MG_DOT_BIAS, ... */
   uint16_t spare;  /* free for the binding (it keeps a "has label" bit here) */
-  uint32_t mark;   /* 0 outside backward; scratch index + 1 during it */
+  uint32_t users;  /* 0 outside backward; during it, operand slots still to send a gradient here */
   uint32_t nargs;  /* operand count */
   uint32_t nnodes; /* operands that are nodes (the rest are constants) */
   mg_arg args[];   /* nargs operands, in source order */
@@ -89,8 +90,9 @@ void mg_forward(mg_node *n);
 double mg_apply(mg_op op, double a, double b);
 
 /* Adds 1 to root->grad and d root / d n to n->grad for every node n below root.
- * Iterative (no recursion); scratch memory comes from alloc and is freed before
- * returning. Returns MG_OK, MG_ENOMEM (no grad changed) or MG_ETOOBIG. */
+ * Iterative (no recursion); one scratch array (a pointer per node) comes from
+ * alloc and is freed before returning. Returns MG_OK, or MG_ENOMEM or
+ * MG_ETOOBIG with no grad changed. */
 int mg_backward(mg_node *root, const mg_allocator *alloc);
 
 /* The op's name as SPEC writes it ("" for a leaf, "+", "relu", ...). */

@@ -156,7 +156,7 @@ static void test_micrograd_readme(void) {
   double ga = a->grad, gb = b->grad, ge = e->grad;
   CHECK(backward(g) == MG_OK);
   CHECK(a->grad == 2 * ga && b->grad == 2 * gb && e->grad == 2 * ge);
-  for (int i = 0; i < all.count; i++) CHECK(all.nodes[i]->mark == 0);
+  for (int i = 0; i < all.count; i++) CHECK(all.nodes[i]->users == 0 && all.nodes[i]->pass == 0);
   for (int i = 0; i < all.count; i++) free(all.nodes[i]);
 #undef K
 #undef C
@@ -239,7 +239,7 @@ static void test_deep_chain(void) {
   free(nodes), free(a), free(b), free(x0);
 }
 
-/* Every allocation failure inside backward: MG_ENOMEM, no grad touched, marks
+/* Every allocation failure inside backward: MG_ENOMEM, no grad touched, counts
  * cleared, nothing leaked; then it works. */
 static void test_out_of_memory(void) {
   enum { N = 2000 };
@@ -252,7 +252,7 @@ static void test_out_of_memory(void) {
     mg_allocator alloc = {test_alloc, &b};
     int rc = mg_backward(nodes[N], &alloc);
     CHECK(b.live == 0);
-    for (int i = 0; i <= N; i++) CHECK(nodes[i]->mark == 0);
+    for (int i = 0; i <= N; i++) CHECK(nodes[i]->users == 0 && nodes[i]->pass == 0);
     if (rc == MG_ENOMEM) {
       failed++;
       for (int i = 0; i <= N; i++) CHECK(nodes[i]->grad == 0);
