@@ -1,0 +1,372 @@
+local mg = require("micrograd")
+local check = require("spec.helpers.check")
+
+local Value = mg.Value
+
+-- micrograd's README example (also its test_more_ops).
+local function readme_example()
+  local a = Value(-4.0)
+  local b = Value(2.0)
+  local c = a + b
+  local d = a * b + b ^ 3
+  c = c + (c + 1)
+  c = c + (1 + c + (-a))
+  d = d + (d * 2 + (b + a):relu())
+  d = d + (3 * d + (b - a):relu())
+  local e = c - d
+  local f = e ^ 2
+  local g = f / 2.0
+  g = g + 10.0 / f
+  return { a = a, b = b, c = c, d = d, e = e, f = f, g = g }
+end
+
+describe("micrograd's own examples", function()
+  it("README example gives micrograd's printed numbers", function()
+    local n = readme_example()
+    assert.equal("24.7041", string.format("%.4f", n.g.data))
+    n.g:backward()
+    assert.equal("138.8338", string.format("%.4f", n.a.grad))
+    assert.equal("645.5773", string.format("%.4f", n.b.grad))
+  end)
+
+  it("README example matches the exact rational results", function()
+    -- g = 2421/98, dg/da = 47620/343, dg/db = 221433/343 (exact arithmetic)
+    local n = readme_example()
+    n.g:backward()
+    check.assert_near(2421 / 98, n.g.data, 1e-12, "g")
+    check.assert_near(47620 / 343, n.a.grad, 1e-12, "a.grad")
+    check.assert_near(221433 / 343, n.b.grad, 1e-12, "b.grad")
+    assert.equal("Value(data=24.704081632653, grad=1.0)", tostring(n.g))
+  end)
+
+  it("test_sanity_check", function()
+    local x = Value(-4.0)
+    local z = 2 * x + 2 + x
+    local q = z:relu() + z * x
+    local h = (z * z):relu()
+    local y = h + q + q * x
+    y:backward()
+    assert.equal(-20.0, y.data)
+    assert.equal(46.0, x.grad)
+  end)
+end)
+
+describe("gradients against finite differences", function()
+  before_each(function()
+    math.randomseed(20240611)
+  end)
+
+  local between = check.between
+  local function away_from_zero()
+    local x = between(0.1, 3)
+    return math.random(2) == 1 and x or -x
+  end
+  local domains = {
+    relu = away_from_zero, abs = away_from_zero,
+    tanh = function() return between(-3, 3) end,
+    exp = function() return between(-3, 3) end,
+    sigmoid = function() return between(-5, 5) end,
+    softplus = function() return between(-5, 5) end,
+    log = function() return between(0.1, 5) end,
+    sqrt = function() return between(0.1, 5) end,
+  }
+
+  for name, draw in pairs(domains) do
+    it(name, function()
+      local function f(t)
+        local v = Value(t)
+        return v[name](v).data
+      end
+      for _ = 1, 50 do
+        local x = draw()
+        local v = Value(x)
+        local y = v[name](v)
+        y:backward()
+        assert.equal(1.0, y.grad)
+        check.assert_near(check.diff(f, x), v.grad, 1e-6, name .. " at " .. x)
+      end
+    end)
+  end
+
+  local binary = {
+    ["+"] = function(p, q) return p + q end,
+    ["-"] = function(p, q) return p - q end,
+    ["*"] = function(p, q) return p * q end,
+    ["/"] = function(p, q) return p / q end,
+  }
+
+  -- Checks d op(x, y) / dx and / dy for Value/Value, Value/number and
+  -- number/Value operands.
+  local function check_binary(name, op, x, y)
+    local where = string.format("%s at (%.17g, %.17g)", name, x, y)
+    local dx = check.diff(function(t) return op(Value(t), y).data end, x)
+    local dy = check.diff(function(t) return op(x, Value(t)).data end, y)
+    local a, b = Value(x), Value(y)
+    local z = op(a, b)
+    assert.equal(name, z.op)
+    z:backward()
+    check.assert_near(dx, a.grad, 1e-6, "d/da " .. where)
+    check.assert_near(dy, b.grad, 1e-6, "d/db " .. where)
+    a = Value(x)
+    op(a, y):backward()
+    check.assert_near(dx, a.grad, 1e-6, "d/da (number b) " .. where)
+    b = Value(y)
+    op(x, b):backward()
+    check.assert_near(dy, b.grad, 1e-6, "d/db (number a) " .. where)
+  end
+
+  for name, op in pairs(binary) do
+    it(name .. " with Values and numbers on either side", function()
+      for _ = 1, 50 do
+        check_binary(name, op, between(-3, 3), away_from_zero())
+      end
+    end)
+  end
+
+  local pow = function(p, q) return p ^ q end
+
+  it("^ with a positive base and any exponent", function()
+    for _ = 1, 50 do
+      check_binary("^", pow, between(0.5, 3), between(-3, 3))
+    end
+  end)
+
+  it("^ with a negative base and a number exponent", function()
+    for _, n in ipairs({ 2, 3, -1, -2, 0.0 + 3 }) do
+      for _ = 1, 10 do
+        local x = -between(0.5, 3)
+        local v = Value(x)
+        local y = v ^ n
+        y:backward()
+        check.assert_near(n * x ^ (n - 1), v.grad, 1e-12, "x^" .. n)
+      end
+    end
+  end)
+
+  it("^ with a Value exponent: d/db a^b = a^b ln a", function()
+    local a, b = Value(2.5), Value(1.5)
+    local y = a ^ b
+    y:backward()
+    check.assert_near(1.5 * 2.5 ^ 0.5, a.grad, 1e-12, "d/da")
+    check.assert_near(2.5 ^ 1.5 * math.log(2.5), b.grad, 1e-12, "d/db")
+    b = Value(-0.75)
+    y = 3 ^ b
+    y:backward()
+    check.assert_near(3 ^ -0.75 * math.log(3), b.grad, 1e-12, "d/db 3^b")
+  end)
+
+  it("sum", function()
+    for _ = 1, 20 do
+      local xs, vs = {}, {}
+      for i = 1, 6 do
+        xs[i] = between(-3, 3)
+        vs[i] = i % 3 == 0 and xs[i] or Value(xs[i])
+      end
+      local s = mg.sum(vs)
+      s:backward()
+      for i = 1, 6 do
+        if mg.is_value(vs[i]) then
+          local f = function(t)
+            local copy = { table.unpack(vs) }
+            copy[i] = t
+            return mg.sum(copy).data
+          end
+          check.assert_near(check.diff(f, xs[i]), vs[i].grad, 1e-6, "sum")
+          assert.equal(1.0, vs[i].grad)
+        end
+      end
+    end
+  end)
+
+  it("sum of a repeated Value counts it each time", function()
+    local a, b = Value(1), Value(2)
+    mg.sum({ a, b, a, 3, a }):backward()
+    assert.equal(3.0, a.grad)
+    assert.equal(1.0, b.grad)
+  end)
+
+  it("dot with and without a bias", function()
+    for round = 1, 20 do
+      local ws, xs = {}, {}
+      for i = 1, 4 do
+        ws[i] = Value(between(-3, 3))
+        xs[i] = i == 2 and between(-3, 3) or Value(between(-3, 3))
+      end
+      local bias = ({ Value(between(-1, 1)), 0.25, nil })[round % 3 + 1]
+      local y = mg.dot(ws, xs, bias)
+      y:backward()
+      local function data(x) return mg.is_value(x) and x.data or x end
+      local want = data(bias) or 0
+      for i = 1, 4 do
+        want = want + ws[i].data * data(xs[i])
+        assert.equal(data(xs[i]), ws[i].grad)
+        if mg.is_value(xs[i]) then
+          assert.equal(ws[i].data, xs[i].grad)
+        end
+      end
+      check.assert_near(want, y.data, 1e-12, "dot data")
+      if mg.is_value(bias) then
+        assert.equal(1.0, bias.grad)
+      end
+      local f = function(t)
+        local copy = { table.unpack(ws) }
+        copy[3] = t
+        return mg.dot(copy, xs, bias).data
+      end
+      check.assert_near(check.diff(f, ws[3].data), ws[3].grad, 1e-6, "dot")
+    end
+  end)
+end)
+
+describe("backward accumulates with PyTorch semantics", function()
+  it("a second backward doubles every grad, leaves and interior nodes", function()
+    local n = readme_example()
+    n.g:backward()
+    local first = {}
+    for k, v in pairs(n) do
+      first[k] = v.grad
+    end
+    assert.equal(1.0, first.g)
+    n.g:backward()
+    for k, v in pairs(n) do
+      assert.equal(2 * first[k], v.grad, "node " .. k)
+    end
+  end)
+
+  it("doubles through unary ops, sum and dot too", function()
+    local x, w = Value(0.7), Value(-1.3)
+    local h = (x * w):tanh()
+    local s = mg.sum({ h:exp(), h:sigmoid(), x:softplus() })
+    local y = mg.dot({ s, w }, { h, x }, 3):sqrt()
+    local nodes = { x = x, w = w, h = h, s = s, y = y }
+    y:backward()
+    local first = {}
+    for k, v in pairs(nodes) do
+      first[k] = v.grad
+    end
+    y:backward()
+    for k, v in pairs(nodes) do
+      assert.equal(2 * first[k], v.grad, "node " .. k)
+    end
+  end)
+
+  it("adds into grads that are already set", function()
+    local a = Value(3)
+    a.grad = 10
+    local y = a * 2
+    y:backward()
+    assert.equal(12.0, a.grad)
+    assert.equal(1.0, y.grad)
+  end)
+
+  it("sums the gradient of a shared operand: a*a gives 2a", function()
+    local a = Value(3)
+    local y = a * a
+    y:backward()
+    assert.equal(6.0, a.grad)
+  end)
+
+  it("sums over 100 parents", function()
+    local x = Value(1.5)
+    local terms = {}
+    for i = 1, 100 do
+      terms[i] = x * i
+    end
+    mg.sum(terms):backward()
+    assert.equal(5050.0, x.grad)
+
+    x = Value(1.5)
+    local t = x * x
+    local acc = t
+    for _ = 2, 100 do
+      acc = acc + t
+    end
+    acc:backward()
+    assert.equal(100.0, t.grad)
+    assert.equal(300.0, x.grad)
+  end)
+end)
+
+describe("deep graphs", function()
+  local N = 100000
+
+  it("backward through 10^5 steps of x = x * a + b", function()
+    local x0, a, b = Value(0), Value(1), Value(0.5)
+    local x = x0
+    for _ = 1, N do
+      x = x * a + b
+    end
+    assert.equal(N * 0.5, x.data)
+    x:backward()
+    assert.equal(1.0, x0.grad)
+    assert.equal(N + 0.0, b.grad)
+    -- dx/da = sum of x_k for k = 0 .. N-1, x_k = k / 2
+    assert.equal(0.25 * N * (N - 1), a.grad)
+  end)
+
+  it("backward through 10^5 unary ops", function()
+    local x0 = Value(0.5)
+    local x = x0
+    for _ = 1, N do
+      x = x:relu()
+    end
+    x:backward()
+    assert.equal(1.0, x0.grad)
+  end)
+
+  it("collects a deep graph without crashing", function()
+    local x = Value(1)
+    for _ = 1, N do
+      x = x + 1
+    end
+    assert.equal(N + 1.0, x.data)
+    x = nil -- luacheck: ignore 311
+    collectgarbage()
+    collectgarbage()
+    assert.equal(2.0, (Value(1) + 1).data)
+  end)
+end)
+
+describe("IEEE results", function()
+  it("log and sqrt outside their domain", function()
+    assert.is_true(check.is_nan(Value(-1):log().data))
+    assert.equal(-math.huge, Value(0):log().data)
+    assert.is_true(check.is_nan(Value(-1):sqrt().data))
+    assert.equal(math.huge, Value(1000):exp().data)
+  end)
+
+  it("relu of a negative gives 0 and a zero gradient", function()
+    local v = Value(-2)
+    local y = v:relu()
+    assert.equal(0.0, y.data)
+    y:backward()
+    assert.equal(0.0, v.grad)
+  end)
+
+  it("saturating ops stay finite at large inputs", function()
+    local function at(name, x)
+      local v = Value(x)
+      local y = v[name](v)
+      y:backward()
+      return y.data, v.grad
+    end
+    local y, g = at("tanh", 1000)
+    assert.equal(1.0, y)
+    assert.equal(0.0, g)
+    y, g = at("tanh", -1000)
+    assert.equal(-1.0, y)
+    assert.equal(0.0, g)
+    y, g = at("sigmoid", 1000)
+    assert.equal(1.0, y)
+    assert.equal(0.0, g)
+    y, g = at("sigmoid", -1000)
+    assert.is_true(y >= 0 and y < 1e-300)
+    assert.is_true(g >= 0 and g < 1e-300)
+    y, g = at("softplus", 1000)
+    assert.equal(1000.0, y)
+    assert.equal(1.0, g)
+    y, g = at("softplus", -1000)
+    assert.is_true(y >= 0 and y < 1e-300)
+    assert.is_true(g >= 0 and g < 1e-300)
+  end)
+end)
