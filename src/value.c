@@ -42,13 +42,17 @@ double mg_check_number(lua_State *L, int arg, const char *fname) {
   return x;
 }
 
-mg_node *mg_to_value(lua_State *L, int idx) {
-  mg_node *n = lua_touserdata(L, idx);
-  if (n == NULL || !lua_getmetatable(L, idx)) return NULL;
-  if (!lua_rawequal(L, -1, META_UV)) n = NULL;
-  lua_pop(L, 1);
-  return n;
+/* The node of the Value at idx, or NULL. A full userdata is a Value when it is
+ * large enough for a node and that node names this module's context as its
+ * owner: cheaper than comparing metatables, and no other object of this
+ * module holds the context's address at that place. */
+static inline mg_node *to_value(lua_State *L, int idx, const mg_ctx *ctx) {
+  mg_node *n = lua_touserdata(L, idx);                         /* NULL unless a userdata */
+  if (!n || lua_rawlen(L, idx) < sizeof(mg_node)) return NULL; /* a light userdata's length is 0 */
+  return n->owner == ctx ? n : NULL;
 }
+
+mg_node *mg_to_value(lua_State *L, int idx) { return to_value(L, idx, mg_context(L)); }
 
 static mg_node *check_value(lua_State *L, int arg, const char *fname) {
   mg_node *n = mg_to_value(L, arg);
@@ -56,17 +60,17 @@ static mg_node *check_value(lua_State *L, int arg, const char *fname) {
   return n;
 }
 
-/* An operand at idx: its node (value in *x), or NULL for a number (in *x). */
-static mg_node *check_operand(lua_State *L, int idx, int arg, const char *fname, double *x) {
-  mg_node *n = mg_to_value(L, idx);
+/* An operand at arg: its node (value in *x), or NULL for a number (in *x). */
+static mg_node *check_operand(lua_State *L, const mg_ctx *ctx, int arg, const char *fname, double *x) {
   int ok;
+  mg_node *n = to_value(L, arg, ctx);
   if (n) {
     *x = n->data;
     return n;
   }
-  *x = (double)lua_tonumberx(L, idx, &ok);
+  *x = (double)lua_tonumberx(L, arg, &ok); /* a number or a numeric string */
   if (!ok) {
-    const char *got = mg_typename(L, idx);
+    const char *got = mg_typename(L, arg);
     mg_arg_error(L, arg, fname, lua_pushfstring(L, "number or Value expected, got %s", got));
   }
   return NULL;
@@ -75,35 +79,36 @@ static mg_node *check_operand(lua_State *L, int idx, int arg, const char *fname,
 /* ---- making Values ------------------------------------------------------- */
 
 /* Pushes a new Value whose node has nargs operand slots, nvalues of them Values. */
-static mg_node *new_value(lua_State *L, uint32_t nargs, uint32_t nvalues) {
+static mg_node *new_value(lua_State *L, const mg_ctx *ctx, uint32_t nargs, uint32_t nvalues) {
   int nuv = nvalues > MAX_UV_OPERANDS ? 1 : (int)nvalues;
   mg_node *n = lua_newuserdatauv(L, mg_node_size(nargs), nuv);
   lua_pushvalue(L, META_UV);
   lua_setmetatable(L, -2);
+  n->owner = ctx;
   return n;
 }
 
-static mg_node *push_leaf(lua_State *L, double x) {
-  mg_node *n = new_value(L, 0, 0);
+static mg_node *push_leaf(lua_State *L, const mg_ctx *ctx, double x) {
+  mg_node *n = new_value(L, ctx, 0, 0);
   mg_leaf_init(n, x);
   return n;
 }
 
 /* After the operands are set: computes the value; in no-grad mode the node
  * forgets its operands and becomes a leaf. */
-static void finish_value(lua_State *L, mg_node *n) {
+static void finish_value(const mg_ctx *ctx, mg_node *n) {
   mg_forward(n);
-  if (mg_context(L)->no_grad) n->op = MG_OP_LEAF, n->nargs = 0, n->nnodes = 0;
+  if (ctx->no_grad) n->op = MG_OP_LEAF, n->nargs = 0, n->nnodes = 0;
 }
 
 /* Records the Value at stack index idx as the k-th (1-based) Value operand of
- * the new Value on top of the stack; `table` is the operand table's index, or 0. */
-static void keep_operand(lua_State *L, int idx, int k, int table) {
+ * the new Value at stack index node (in its operand table, if table is not 0). */
+static void keep_operand(lua_State *L, int node, int idx, int k, int table) {
   lua_pushvalue(L, idx);
   if (table)
     lua_rawseti(L, table, k);
   else
-    lua_setiuservalue(L, -2, k);
+    lua_setiuservalue(L, node, k);
 }
 
 /* Pushes the k-th Value operand of the Value at idx. */
@@ -119,22 +124,23 @@ static void push_operand(lua_State *L, int idx, const mg_node *n, int k) {
 
 /* a op b, either side a number. */
 static int arith(lua_State *L, mg_op op) {
+  const mg_ctx *ctx = mg_context(L);
   const char *name = mg_op_name(op);
   double a, b;
-  mg_node *na = check_operand(L, 1, 1, name, &a), *nb = check_operand(L, 2, 2, name, &b);
-  if (mg_context(L)->no_grad) {
-    push_leaf(L, mg_apply(op, a, b));
+  mg_node *na = check_operand(L, ctx, 1, name, &a), *nb = check_operand(L, ctx, 2, name, &b);
+  if (ctx->no_grad) {
+    push_leaf(L, ctx, mg_apply(op, a, b));
     return 1;
   }
-  mg_node *n = new_value(L, 2, (na != NULL) + (nb != NULL));
+  mg_node *n = new_value(L, ctx, 2, (na != NULL) + (nb != NULL));
   mg_op_init(n, op, 2, 0);
   int k = 0;
   if (na)
-    mg_set_arg(n, 0, na), keep_operand(L, 1, ++k, 0);
+    mg_set_arg(n, 0, na), keep_operand(L, 3, 1, ++k, 0);
   else
     mg_set_const(n, 0, a);
   if (nb)
-    mg_set_arg(n, 1, nb), keep_operand(L, 2, ++k, 0);
+    mg_set_arg(n, 1, nb), keep_operand(L, 3, 2, ++k, 0);
   else
     mg_set_const(n, 1, b);
   n->data = mg_apply(op, a, b);
@@ -149,15 +155,16 @@ static int value_pow(lua_State *L) { return arith(L, MG_OP_POW); }
 
 /* f(v) for the unary ops; `name` is the method's name for errors. */
 static int unary(lua_State *L, mg_op op, const char *name) {
+  const mg_ctx *ctx = mg_context(L);
   mg_node *a = check_value(L, 1, name);
-  if (mg_context(L)->no_grad) {
-    push_leaf(L, mg_apply(op, a->data, 0));
+  if (ctx->no_grad) {
+    push_leaf(L, ctx, mg_apply(op, a->data, 0));
     return 1;
   }
-  mg_node *n = new_value(L, 1, 1);
+  mg_node *n = new_value(L, ctx, 1, 1);
   mg_op_init(n, op, 1, 0);
   mg_set_arg(n, 0, a);
-  keep_operand(L, 1, 1, 0);
+  keep_operand(L, 2, 1, 1, 0);
   n->data = mg_apply(op, a->data, 0);
   return 1;
 }
@@ -188,15 +195,16 @@ static uint32_t check_array(lua_State *L, int arg, const char *fname) {
   return (uint32_t)len;
 }
 
-/* Sets operand slot i of n (on top of the stack) from the Value or number at
- * idx (an element of argument arg at `index`, or the argument itself if 0). */
-static void set_operand(lua_State *L, mg_node *n, uint32_t i, int idx, int arg, const char *fname,
-                        lua_Integer index, int *k, int table) {
-  mg_node *v = mg_to_value(L, idx);
+/* Sets operand slot i of n (the new Value at stack index node) from the Value
+ * or number at idx: an element of argument arg at `index`, or the argument
+ * itself if index is 0. Values are kept as the node's k-th operand. */
+static void set_operand(lua_State *L, const mg_ctx *ctx, int node, uint32_t i, int idx, int arg,
+                        lua_Integer index, const char *fname, int *k, int table) {
+  mg_node *n = lua_touserdata(L, node), *v = to_value(L, idx, ctx);
   int ok;
   if (v) {
     mg_set_arg(n, i, v);
-    keep_operand(L, idx, ++*k, table);
+    if (!ctx->no_grad) keep_operand(L, node, idx, ++*k, table);
     return;
   }
   double x = (double)lua_tonumberx(L, idx, &ok);
@@ -209,12 +217,12 @@ static void set_operand(lua_State *L, mg_node *n, uint32_t i, int idx, int arg, 
   mg_set_const(n, i, x);
 }
 
-/* Counts the Values among t[1..len] (and the value at extra, if not 0). */
-static uint32_t count_values(lua_State *L, int t, uint32_t len) {
+/* Counts the Values among t[1..len]. */
+static uint32_t count_values(lua_State *L, const mg_ctx *ctx, int t, uint32_t len) {
   uint32_t count = 0;
   for (uint32_t i = 1; i <= len; i++) {
     lua_rawgeti(L, t, i);
-    count += mg_to_value(L, -1) != NULL;
+    count += to_value(L, -1, ctx) != NULL;
     lua_pop(L, 1);
   }
   return count;
@@ -231,52 +239,49 @@ static int operand_table(lua_State *L, uint32_t nvalues) {
 
 /* mg.sum(vs): vs[1] + vs[2] + ... left to right, one node. */
 static int value_sum(lua_State *L) {
+  const mg_ctx *ctx = mg_context(L);
   uint32_t len = check_array(L, 1, "sum");
-  int grad = !mg_context(L)->no_grad;
-  uint32_t nvalues = grad ? count_values(L, 1, len) : 0;
-  mg_node *n = new_value(L, len, nvalues);
+  uint32_t nvalues = ctx->no_grad ? 0 : count_values(L, ctx, 1, len);
+  mg_node *n = new_value(L, ctx, len, nvalues);
   int node = lua_gettop(L), table = operand_table(L, nvalues), k = 0;
   mg_op_init(n, MG_OP_SUM, len, 0);
   for (uint32_t i = 0; i < len; i++) {
     lua_rawgeti(L, 1, i + 1);
-    lua_pushvalue(L, node);
-    set_operand(L, n, i, -2, 1, "sum", i + 1, &k, table);
-    lua_pop(L, 2);
+    set_operand(L, ctx, node, i, -1, 1, i + 1, "sum", &k, table);
+    lua_pop(L, 1);
   }
   lua_settop(L, node);
-  finish_value(L, n);
+  finish_value(ctx, n);
   return 1;
 }
 
 /* mg.dot(ws, xs [, bias]): bias + ws[1]*xs[1] + ws[2]*xs[2] + ..., one node. */
 static int value_dot(lua_State *L) {
+  const mg_ctx *ctx = mg_context(L);
   uint32_t len = check_array(L, 1, "dot"), xlen = check_array(L, 2, "dot");
   if (xlen != len)
     mg_arg_error(
         L, 2, "dot",
         lua_pushfstring(L, "array of length %d expected (as #1), got length %d", (int)len, (int)xlen));
-  int has_bias = !lua_isnoneornil(L, 3), grad = !mg_context(L)->no_grad;
+  int has_bias = !lua_isnoneornil(L, 3);
   uint32_t nargs = 2 * len + (uint32_t)has_bias, nvalues = 0;
-  if (grad) nvalues = count_values(L, 1, len) + count_values(L, 2, len) + (has_bias && mg_to_value(L, 3));
-  mg_node *n = new_value(L, nargs, nvalues);
+  if (!ctx->no_grad)
+    nvalues = count_values(L, ctx, 1, len) + count_values(L, ctx, 2, len) + (has_bias && to_value(L, 3, ctx));
+  lua_settop(L, 3);
+  mg_node *n = new_value(L, ctx, nargs, nvalues);
   int node = lua_gettop(L), table = operand_table(L, nvalues), k = 0;
   uint32_t slot = 0;
   mg_op_init(n, MG_OP_DOT, nargs, has_bias ? MG_DOT_BIAS : 0);
-  if (has_bias) {
-    lua_pushvalue(L, node);
-    set_operand(L, n, slot++, 3, 3, "dot", 0, &k, table);
-    lua_pop(L, 1);
-  }
+  if (has_bias) set_operand(L, ctx, node, slot++, 3, 3, 0, "dot", &k, table);
   for (uint32_t i = 1; i <= len; i++) {
     for (int side = 1; side <= 2; side++) {
       lua_rawgeti(L, side, i);
-      lua_pushvalue(L, node);
-      set_operand(L, n, slot++, -2, side, "dot", i, &k, table);
-      lua_pop(L, 2);
+      set_operand(L, ctx, node, slot++, -1, side, i, "dot", &k, table);
+      lua_pop(L, 1);
     }
   }
   lua_settop(L, node);
-  finish_value(L, n);
+  finish_value(ctx, n);
   return 1;
 }
 
@@ -294,10 +299,11 @@ static void set_label(lua_State *L, int idx, mg_node *n, int label) {
 
 /* mg.Value(x [, label]) */
 static int value_new(lua_State *L) {
+  const mg_ctx *ctx = mg_context(L);
   double x = mg_check_number(L, 1, "Value");
   int t = lua_type(L, 2);
   if (t != LUA_TNONE && t != LUA_TNIL && t != LUA_TSTRING) mg_type_error(L, 2, "Value", "string or nil");
-  mg_node *n = push_leaf(L, x);
+  mg_node *n = push_leaf(L, ctx, x);
   if (t == LUA_TSTRING) set_label(L, -1, n, 2);
   return 1;
 }
@@ -387,9 +393,10 @@ static int value_tostring(lua_State *L) {
 
 /* Comparisons look at .data; numbers may be on either side. */
 static int compare(lua_State *L, const char *name, int less_equal) {
+  const mg_ctx *ctx = mg_context(L);
   double a, b;
-  check_operand(L, 1, 1, name, &a);
-  check_operand(L, 2, 2, name, &b);
+  check_operand(L, ctx, 1, name, &a);
+  check_operand(L, ctx, 2, name, &b);
   lua_pushboolean(L, less_equal ? a <= b : a < b);
   return 1;
 }
@@ -410,6 +417,7 @@ static int value_backward(lua_State *L) {
 }
 
 static int value_children(lua_State *L) {
+  const mg_ctx *ctx = mg_context(L);
   mg_node *n = check_value(L, 1, "children");
   int k = 0;
   lua_createtable(L, (int)n->nargs, 0);
@@ -417,15 +425,16 @@ static int value_children(lua_State *L) {
     if (n->args[i].node)
       push_operand(L, 1, n, ++k);
     else
-      push_leaf(L, n->args[i].k);
+      push_leaf(L, ctx, n->args[i].k);
     lua_rawseti(L, -2, (lua_Integer)i + 1);
   }
   return 1;
 }
 
 static int value_detach(lua_State *L) {
+  const mg_ctx *ctx = mg_context(L);
   mg_node *n = check_value(L, 1, "detach");
-  push_leaf(L, n->data);
+  push_leaf(L, ctx, n->data);
   return 1;
 }
 
