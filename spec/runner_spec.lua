@@ -71,7 +71,8 @@ describe("build/micrograd", function()
   end)
 
   it("loads every module without any path set", function()
-    local out, ok = run("-e 'print(package.preload[\"micrograd\"] ~= nil, require(\"micrograd.core\") ~= nil)'")
+    local code = "print(package.preload['micrograd'] ~= nil, require('micrograd.core') ~= nil)"
+    local out, ok = run("-e " .. quote(code))
     assert.is_true(ok)
     assert.are.equal("true\ttrue\n", out)
   end)
