@@ -48,5 +48,6 @@ void mg_setfuncs(lua_State *L, int table, const luaL_Reg *regs, int upvalues);
  * functions (random.c): module is the module table's index, upvalues as above. */
 void mg_register_value(lua_State *L, int module, int upvalues);
 void mg_register_random(lua_State *L, int module, int upvalues);
+void mg_register_params(lua_State *L, int module, int upvalues);
 
 #endif

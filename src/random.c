@@ -1,17 +1,11 @@
 /*
- * random.c - mg.seed, mg.random, mg.uniform, mg.normal: the engine's own
- * generator (rng.c), one per lua_State, kept in the module's context.
+ * random.c - the engine's generator (rng.c) from Lua: mg.seed, mg.random,
+ * mg.uniform, mg.normal use the one kept in the module's context (one per
+ * lua_State); mg.Generator(seed) makes independent ones with the same methods.
  */
 #include "binding.h"
 
-/* mg.seed(n): n an integer (a float with an integral value is accepted). */
-static int random_seed(lua_State *L) {
-  int ok;
-  lua_Integer n = lua_tointegerx(L, 1, &ok);
-  if (!ok) mg_type_error(L, 1, "seed", "integer");
-  mg_rng_seed(&mg_context(L)->rng, (uint64_t)n);
-  return 0;
-}
+#define GENERATOR "micrograd.Generator"
 
 static lua_Integer check_integer(lua_State *L, int arg, const char *fname) {
   int ok;
@@ -20,15 +14,26 @@ static lua_Integer check_integer(lua_State *L, int arg, const char *fname) {
   return n;
 }
 
-/* mg.random(): a float in [0, 1); mg.random(m): an integer in [1, m];
- * mg.random(m, n): an integer in [m, n]. */
-static int random_random(lua_State *L) {
-  mg_rng *rng = &mg_context(L)->rng;
+static double opt_number(lua_State *L, int arg, const char *fname, double dflt) {
+  return lua_isnoneornil(L, arg) ? dflt : mg_check_number(L, arg, fname);
+}
+
+/* Each takes its arguments from stack index `first` on (2 for methods). */
+
+/* seed(n): n an integer (a float with an integral value is accepted). */
+static int do_seed(lua_State *L, mg_rng *rng, int first) {
+  mg_rng_seed(rng, (uint64_t)check_integer(L, first, "seed"));
+  return 0;
+}
+
+/* random(): a float in [0, 1); random(m): an integer in [1, m];
+ * random(m, n): an integer in [m, n]. */
+static int do_random(lua_State *L, mg_rng *rng, int first) {
   lua_Integer low, up;
-  switch (lua_gettop(L)) {
+  switch (lua_gettop(L) - first + 1) {
   case 0: lua_pushnumber(L, mg_rng_double(rng)); return 1;
-  case 1: low = 1, up = check_integer(L, 1, "random"); break;
-  case 2: low = check_integer(L, 1, "random"), up = check_integer(L, 2, "random"); break;
+  case 1: low = 1, up = check_integer(L, first, "random"); break;
+  case 2: low = check_integer(L, first, "random"), up = check_integer(L, first + 1, "random"); break;
   default: return luaL_error(L, "wrong number of arguments to 'random' (0, 1 or 2 expected)");
   }
   if (low > up) mg_arg_error(L, lua_gettop(L), "random", "interval is empty");
@@ -37,29 +42,65 @@ static int random_random(lua_State *L) {
   return 1;
 }
 
-/* mg.uniform(a, b): a + (b - a) * u with u in [0, 1). */
-static int random_uniform(lua_State *L) {
-  double a = mg_check_number(L, 1, "uniform"), b = mg_check_number(L, 2, "uniform");
-  lua_pushnumber(L, a + (b - a) * mg_rng_double(&mg_context(L)->rng));
+/* uniform(a, b): a + (b - a) * u with u in [0, 1). */
+static int do_uniform(lua_State *L, mg_rng *rng, int first) {
+  double a = mg_check_number(L, first, "uniform"), b = mg_check_number(L, first + 1, "uniform");
+  lua_pushnumber(L, a + (b - a) * mg_rng_double(rng));
   return 1;
 }
 
-static double opt_number(lua_State *L, int arg, const char *fname, double dflt) {
-  return lua_isnoneornil(L, arg) ? dflt : mg_check_number(L, arg, fname);
+/* normal([mu [, sigma]]): mu + sigma * z, z standard normal. */
+static int do_normal(lua_State *L, mg_rng *rng, int first) {
+  double mu = opt_number(L, first, "normal", 0), sigma = opt_number(L, first + 1, "normal", 1);
+  lua_pushnumber(L, mu + sigma * mg_rng_normal(rng));
+  return 1;
 }
 
-/* mg.normal([mu [, sigma]]): mu + sigma * z, z standard normal. */
-static int random_normal(lua_State *L) {
-  double mu = opt_number(L, 1, "normal", 0), sigma = opt_number(L, 2, "normal", 1);
-  lua_pushnumber(L, mu + sigma * mg_rng_normal(&mg_context(L)->rng));
+/* The context's generator: mg.seed, mg.random, ... */
+#define CTX_RNG (&mg_context(L)->rng)
+static int random_seed(lua_State *L) { return do_seed(L, CTX_RNG, 1); }
+static int random_random(lua_State *L) { return do_random(L, CTX_RNG, 1); }
+static int random_uniform(lua_State *L) { return do_uniform(L, CTX_RNG, 1); }
+static int random_normal(lua_State *L) { return do_normal(L, CTX_RNG, 1); }
+
+/* Generator objects: g:seed(n), g:random(...), g:uniform(a, b), g:normal(mu, sigma). */
+static mg_rng *check_generator(lua_State *L, const char *fname) {
+  mg_rng *rng = luaL_testudata(L, 1, GENERATOR);
+  if (!rng) mg_type_error(L, 1, fname, "Generator");
+  return rng;
+}
+static int generator_seed(lua_State *L) { return do_seed(L, check_generator(L, "seed"), 2); }
+static int generator_random(lua_State *L) { return do_random(L, check_generator(L, "random"), 2); }
+static int generator_uniform(lua_State *L) { return do_uniform(L, check_generator(L, "uniform"), 2); }
+static int generator_normal(lua_State *L) { return do_normal(L, check_generator(L, "normal"), 2); }
+
+static int generator_tostring(lua_State *L) {
+  lua_pushfstring(L, "Generator (%p)", lua_touserdata(L, 1));
+  return 1;
+}
+
+/* mg.Generator([seed]): a new generator; without a seed, one drawn from the
+ * engine's generator (so mg.seed makes it reproducible too). */
+static int random_generator(lua_State *L) {
+  uint64_t seed = lua_isnoneornil(L, 1) ? mg_rng_next(CTX_RNG) : (uint64_t)check_integer(L, 1, "Generator");
+  mg_rng *rng = lua_newuserdatauv(L, sizeof *rng, 0);
+  mg_rng_seed(rng, seed);
+  luaL_setmetatable(L, GENERATOR);
   return 1;
 }
 
 void mg_register_random(lua_State *L, int module, int upvalues) {
-  static const luaL_Reg functions[] = {{"seed", random_seed},
-                                       {"random", random_random},
-                                       {"uniform", random_uniform},
-                                       {"normal", random_normal},
-                                       {NULL, NULL}};
+  static const luaL_Reg functions[] = {{"seed", random_seed},           {"random", random_random},
+                                       {"uniform", random_uniform},     {"normal", random_normal},
+                                       {"Generator", random_generator}, {NULL, NULL}};
+  static const luaL_Reg methods[] = {{"seed", generator_seed},           {"random", generator_random},
+                                     {"uniform", generator_uniform},     {"normal", generator_normal},
+                                     {"__tostring", generator_tostring}, {NULL, NULL}};
   mg_setfuncs(L, module, functions, upvalues);
+  if (luaL_newmetatable(L, GENERATOR)) {
+    luaL_setfuncs(L, methods, 0);
+    lua_pushvalue(L, -1);
+    lua_setfield(L, -2, "__index");
+  }
+  lua_pop(L, 1);
 }
