@@ -1,12 +1,19 @@
-# cmake -DOUT=file.c -DROOT=dir -DFILES="a.lua;b.lua" -P embed.cmake
+# cmake -DOUT=file.c -DROOT=dir -DFILES="a.lua|b.lua" -P embed.cmake
 # Writes a C file defining mg_embedded_modules (src/embedded.h) with the
-# contents of FILES (paths relative to ROOT). lua/micrograd/init.lua becomes
-# module "micrograd", lua/micrograd/nn.lua "micrograd.nn", x/y.lua "y".
+# contents of FILES (paths relative to ROOT, or absolute). lua/micrograd/init.lua
+# becomes module "micrograd", lua/micrograd/nn.lua "micrograd.nn", and any
+# other x/y.lua module "y" (e.g. /usr/share/lua/5.4/dkjson.lua: "dkjson").
+string(REPLACE "|" ";" FILES "${FILES}")
 set(body "")
 set(table "")
 set(i 0)
 foreach(rel IN LISTS FILES)
-  file(READ "${ROOT}/${rel}" hex HEX)
+  if(IS_ABSOLUTE "${rel}")
+    set(path "${rel}")
+  else()
+    set(path "${ROOT}/${rel}")
+  endif()
+  file(READ "${path}" hex HEX)
   string(LENGTH "${hex}" hexlen)
   math(EXPR size "${hexlen} / 2")
   string(REGEX REPLACE "([0-9a-f][0-9a-f])" "0x\\1," bytes "${hex}")
@@ -16,6 +23,7 @@ foreach(rel IN LISTS FILES)
     string(REPLACE "/" "." name "${name}")
   else()
     get_filename_component(name "${rel}" NAME_WE)
+    set(rel "${name}.lua")
   endif()
   string(APPEND body "static const char src_${i}[] = {\n${bytes}0};\n")
   string(APPEND table "    {\"${name}\", \"@${rel}\", src_${i}, ${size}},\n")

@@ -1,0 +1,226 @@
+--- The model file format: writing and checking the JSON documents of
+-- `nn.dump`/`nn.parse` (nn builds the modules).
+--
+--     {"format": "micrograd-model", "version": 1,
+--      "model": {"type": "MLP", "nin": 2, "nouts": [16, 16, 1], "activation": "relu"},
+--      "parameters": [0.23550571390294128, ...]}
+--
+-- Numbers are written by this module with 17 significant digits (JSON
+-- libraries write 14), so every parameter reads back to the same bits. Reading
+-- goes through dkjson, never `load()`: nothing in a file is ever executed.
+-- @module micrograd.model_io
+local json = require("dkjson")
+
+local format, concat, type, tostring = string.format, table.concat, type, tostring
+local huge = math.huge
+
+local M = {}
+
+M.FORMAT = "micrograd-model"
+M.VERSION = 1
+local MAX_DEPTH = 64        -- nesting of the document
+local MAX_SIZE = 1 << 24    -- any layer size
+
+-- ---- writing ----------------------------------------------------------------
+
+local function number_text(x)
+  if math.type(x) == "integer" then return tostring(x) end
+  if x ~= x or x == huge or x == -huge then return nil end
+  if x == math.floor(x) and x > -1e15 and x < 1e15 then return format("%.1f", x) end
+  return format("%.17g", x)
+end
+
+local function string_text(s)
+  return '"' .. s:gsub('[%c"\\]', function(c)
+    return format("\\u%04x", c:byte())
+  end) .. '"'
+end
+
+--- JSON text of a spec table (strings, integers, arrays and objects with string keys).
+local function encode_value(v)
+  local t = type(v)
+  if t == "string" then return string_text(v) end
+  if t == "number" then return assert(number_text(v), "not a finite number") end
+  if t == "boolean" then return tostring(v) end
+  assert(t == "table", "cannot write a " .. t)
+  if #v > 0 then
+    local parts = {}
+    for i, x in ipairs(v) do parts[i] = encode_value(x) end
+    return "[" .. concat(parts, ", ") .. "]"
+  end
+  local keys = {}
+  for k in pairs(v) do keys[#keys + 1] = k end
+  table.sort(keys)
+  local parts = {}
+  for i, k in ipairs(keys) do parts[i] = string_text(k) .. ": " .. encode_value(v[k]) end
+  return "{" .. concat(parts, ", ") .. "}"
+end
+
+--- The document for a model spec and its parameter values.
+-- @tparam table spec the model's architecture (`model:spec()`)
+-- @tparam {number,...} values the parameters, in parameters() order
+-- @treturn string
+function M.encode(spec, values)
+  local lines = {}
+  for i, x in ipairs(values) do
+    local text = number_text(x)
+    if not text then
+      error(format("cannot save: parameter %d is %s (only finite numbers can be saved)", i, tostring(x)), 3)
+    end
+    lines[#lines + 1] = text
+  end
+  local rows = {}
+  for i = 1, #lines, 4 do rows[#rows + 1] = "  " .. concat(lines, ", ", i, math.min(i + 3, #lines)) end
+  return format('{"format": "%s", "version": %d,\n "model": %s,\n "parameters": [\n%s\n]}\n',
+    M.FORMAT, M.VERSION, encode_value(spec), concat(rows, ",\n"))
+end
+
+-- ---- reading ----------------------------------------------------------------
+
+--- Raises "name: msg" (the document's name, then what is wrong).
+local function bad(name, msg, ...)
+  error(name .. ": " .. format(msg, ...), 0)
+end
+
+--- Deepest nesting of [ and { in text (strings are not skipped: a model
+-- document has no brackets inside its strings).
+local function depth_of(text)
+  local depth, deepest = 0, 0
+  for c in text:gmatch("[%[%]{}]") do
+    if c == "[" or c == "{" then
+      depth = depth + 1
+      if depth > deepest then deepest = depth end
+    else
+      depth = depth - 1
+    end
+  end
+  return deepest
+end
+
+local function check_size(name, where, x)
+  if math.type(x) ~= "integer" and not (type(x) == "number" and x == math.floor(x)) then
+    local got = type(x) == "number" and tostring(x) or type(x)
+    bad(name, "%s must be a positive integer, got %s", where, got)
+  end
+  if x < 1 or x > MAX_SIZE then
+    bad(name, "%s is out of range (1 to %d): %s", where, MAX_SIZE, tostring(x))
+  end
+  return math.tointeger(x)
+end
+
+local activations = { relu = true, tanh = true, sigmoid = true, linear = true }
+
+local function check_activation(name, where, a)
+  if not activations[a] then
+    bad(name, "%s.activation must be 'relu', 'tanh', 'sigmoid' or 'linear', got %s", where, tostring(a))
+  end
+end
+
+local check_spec -- recursive: returns the number of parameters of the module
+
+local checkers = {
+  Neuron = function(name, s, where)
+    check_activation(name, where, s.activation)
+    return check_size(name, where .. ".nin", s.nin) + 1
+  end,
+  Layer = function(name, s, where)
+    check_activation(name, where, s.activation)
+    local nin, nout = check_size(name, where .. ".nin", s.nin), check_size(name, where .. ".nout", s.nout)
+    return (nin + 1) * nout
+  end,
+  Linear = function(name, s, where)
+    local nin, nout = check_size(name, where .. ".nin", s.nin), check_size(name, where .. ".nout", s.nout)
+    return (nin + 1) * nout
+  end,
+  MLP = function(name, s, where)
+    check_activation(name, where, s.activation)
+    local nin = check_size(name, where .. ".nin", s.nin)
+    if type(s.nouts) ~= "table" or #s.nouts == 0 then
+      bad(name, "%s.nouts must be a non-empty array", where)
+    end
+    local count = 0
+    for i, nout in ipairs(s.nouts) do
+      nout = check_size(name, format("%s.nouts[%d]", where, i), nout)
+      count = count + (nin + 1) * nout
+      nin = nout
+    end
+    return count
+  end,
+  ReLU = function() return 0 end,
+  Tanh = function() return 0 end,
+  Sigmoid = function() return 0 end,
+  Sequential = function(name, s, where)
+    if type(s.modules) ~= "table" then bad(name, "%s.modules must be an array", where) end
+    local count = 0
+    for i, sub in ipairs(s.modules) do
+      count = count + check_spec(name, sub, format("%s.modules[%d]", where, i))
+    end
+    return count
+  end,
+}
+
+check_spec = function(name, s, where)
+  if type(s) ~= "table" then bad(name, "%s must be an object", where) end
+  local checker = checkers[s.type]
+  if not checker then bad(name, "%s.type: unknown module type %s", where, tostring(s.type)) end
+  return checker(name, s, where)
+end
+
+--- Checks a document and returns its model spec and parameter values.
+-- @tparam string text
+-- @tparam string name for messages (a file name or "<string>")
+-- @treturn table spec
+-- @treturn {number,...} values
+function M.decode(text, name)
+  if text:match("^%s*$") then bad(name, "empty document") end
+  if depth_of(text) > MAX_DEPTH then bad(name, "nested deeper than %d levels", MAX_DEPTH) end
+  local ok, doc, _, err = pcall(json.decode, text, 1, nil)
+  if not ok then bad(name, "not valid JSON: %s", tostring(doc)) end
+  if doc == nil then bad(name, "not valid JSON: %s", tostring(err)) end
+  if type(doc) ~= "table" then bad(name, "not a model document (the top level is not an object)") end
+  if doc.format ~= M.FORMAT then bad(name, "not a model document (format is %s)", tostring(doc.format)) end
+  if doc.version ~= M.VERSION then
+    bad(name, "unsupported version %s (this library reads version %d)", tostring(doc.version), M.VERSION)
+  end
+  local expected = check_spec(name, doc.model, "model")
+  local values = doc.parameters
+  if type(values) ~= "table" then bad(name, "parameters must be an array of numbers") end
+  if #values ~= expected then bad(name, "the model has %d parameters, the document %d", expected, #values) end
+  for i = 1, expected do
+    local x = values[i]
+    if type(x) ~= "number" then bad(name, "parameter %d is not a number (%s)", i, type(x)) end
+    if x ~= x or x == huge or x == -huge then bad(name, "parameter %d is not finite", i) end
+  end
+  return doc.model, values
+end
+
+-- ---- files ------------------------------------------------------------------
+
+local function need_io(what)
+  if type(io) ~= "table" or type(io.open) ~= "function" then
+    error(what .. " needs the io library (use nn.dump/nn.parse with the text)", 3)
+  end
+end
+
+--- Reads a whole file; errors name the file.
+function M.read_file(path)
+  need_io("nn.load")
+  local f, err = io.open(path, "rb")
+  if not f then error("cannot read model: " .. tostring(err), 3) end
+  local text = f:read("a")
+  f:close()
+  if not text then error(path .. ": cannot read", 3) end
+  return text
+end
+
+--- Writes a whole file; errors name the file.
+function M.write_file(path, text)
+  need_io("nn.save")
+  local f, err = io.open(path, "wb")
+  if not f then error("cannot save model: " .. tostring(err), 3) end
+  local ok, werr = f:write(text)
+  f:close()
+  if not ok then error(path .. ": " .. tostring(werr), 3) end
+end
+
+return M

@@ -1,0 +1,457 @@
+--- Neural networks: micrograd's Neuron, Layer and MLP, and composable modules.
+--
+-- Every module has `m:parameters()` (the same Value objects at every call:
+-- layer by layer, neuron by neuron, a neuron's weights then its bias),
+-- `m:zero_grad()`, `tostring(m)`, and is called as `m(x)` with `x` an array of
+-- numbers or Values: a single-output module returns a Value, otherwise an
+-- array. Saving and loading (`dump`, `parse`, `save`, `load`) are at the end.
+-- @module micrograd.nn
+local mg = require("micrograd")
+local model_io = require("micrograd.model_io")
+
+local dot, is_value, uniform, normal = mg.dot, mg.is_value, mg.uniform, mg.normal
+local Value = mg.Value
+local sqrt, type, select, tostring = math.sqrt, type, select, tostring
+local concat, format = table.concat, string.format
+
+local M = {}
+
+-- ---- helpers -------------------------------------------------------------
+
+--- Raises "bad argument #arg to 'fname' (msg)"; level 1 (the default) blames
+-- the caller of the public function that called fail, 2 the caller of that.
+local function fail(fname, arg, msg, level)
+  error(format("bad argument #%d to '%s' (%s)", arg, fname, msg), 2 + (level or 1))
+end
+
+local function check_count(fname, arg, n, what)
+  local k = type(n) == "number" and math.tointeger(n)
+  if not k or k < 1 then
+    fail(fname, arg, format("positive integer expected for %s, got %s", what, tostring(n)), 2)
+  end
+  return k
+end
+
+local activations = { relu = "relu", tanh = "tanh", sigmoid = "sigmoid", linear = false }
+local activation_names = { relu = "ReLU", tanh = "Tanh", sigmoid = "Sigmoid", linear = "Linear" }
+
+--- Weight initialisers: each returns a weight for a neuron with nin inputs in a layer of nout.
+local inits = {
+  uniform = function() return uniform(-1, 1) end,                            -- micrograd's
+  xavier = function(nin, nout) local a = sqrt(6 / (nin + nout)) return uniform(-a, a) end,
+  he = function(nin) return normal(0, sqrt(2 / nin)) end,
+}
+
+local option_names = { activation = true, init = true }
+
+--- Checks a module's options table; returns activation name and init function.
+local function check_opts(fname, arg, opts, default_activation)
+  if opts == nil then return default_activation, inits.uniform end
+  if type(opts) ~= "table" then fail(fname, arg, "options table expected, got " .. type(opts), 2) end
+  for k in pairs(opts) do
+    if not option_names[k] then fail(fname, arg, format("unknown option '%s'", tostring(k)), 2) end
+  end
+  local activation = opts.activation or default_activation
+  if activations[activation] == nil then
+    fail(fname, arg, format("activation must be 'relu', 'tanh', 'sigmoid' or 'linear', got %s",
+      tostring(activation)), 2)
+  end
+  local init = opts.init or "uniform"
+  if type(init) == "string" then
+    if not inits[init] then
+      fail(fname, arg, format("init must be 'uniform', 'xavier', 'he' or a function, got '%s'", init), 2)
+    end
+    init = inits[init]
+  elseif type(init) ~= "function" then
+    fail(fname, arg, "init must be a string or a function, got " .. type(init), 2)
+  end
+  return activation, init
+end
+
+--- Checks that x is an array of n numbers or Values (the input of module `name`).
+local function check_input(name, x, n)
+  if type(x) ~= "table" then
+    error(format("%s expects an array of %d numbers or Values, got %s", name, n, type(x)), 3)
+  end
+  if #x ~= n then
+    error(format("%s expects an array of %d numbers or Values, got %d", name, n, #x), 3)
+  end
+  for i = 1, n do
+    local xi = x[i]
+    if type(xi) ~= "number" and not is_value(xi) then
+      error(format("%s expects numbers or Values, got %s at index %d", name, type(xi), i), 3)
+    end
+  end
+end
+
+--- Applies an activation to one Value (act is a method name or false).
+local function activate(act, v)
+  if act then return v[act](v) end
+  return v
+end
+
+--- Appends the parameters of module m to list.
+local function collect(m, list)
+  for _, p in ipairs(m:parameters()) do list[#list + 1] = p end
+  return list
+end
+
+-- ---- Module: what every module shares --------------------------------------
+
+local Module = {}
+Module.__index = Module
+
+--- The module's parameters (the same Values at every call).
+-- @treturn {Value,...}
+function Module:parameters()
+  local list = {}
+  for i, p in ipairs(self._params) do list[i] = p end
+  return list
+end
+
+--- Sets every parameter's grad to 0.
+function Module:zero_grad()
+  for _, p in ipairs(self._params) do p.grad = 0 end
+end
+
+--- Parameters as plain numbers, in parameters() order.
+-- @treturn table `{ parameters = {numbers...} }`
+function Module:state()
+  local values = {}
+  for i, p in ipairs(self._params) do values[i] = p.data end
+  return { parameters = values }
+end
+
+--- Loads parameters saved by state() into this model (same architecture).
+-- @tparam table state
+function Module:load_state(state)
+  if type(state) ~= "table" or type(state.parameters) ~= "table" then
+    fail("load_state", 1, "table with a 'parameters' array expected")
+  end
+  local values, params = state.parameters, self._params
+  if #values ~= #params then
+    fail("load_state", 1, format("%d parameters expected, got %d", #params, #values))
+  end
+  for i, x in ipairs(values) do
+    if type(x) ~= "number" then fail("load_state", 1, format("parameter %d is not a number", i)) end
+  end
+  for i, p in ipairs(params) do p.data = values[i] end
+end
+
+--- Makes a module class: metatable with __call (forward) and __tostring.
+local function class(name)
+  local cls = setmetatable({}, { __index = Module })
+  cls.__index = cls
+  cls.__name = name
+  cls.__call = function(self, x) return self:forward(x) end
+  cls.__tostring = function(self) return self:describe() end
+  return cls
+end
+
+-- ---- Neuron, Layer, MLP (micrograd's API) ----------------------------------
+
+local Neuron = class("Neuron")
+
+--- A neuron: `act(b + w1*x1 + w2*x2 + ...)`, as micrograd's.
+-- @tparam integer nin number of inputs
+-- @tparam[opt] table opts `activation` ("relu", the default, "tanh", "sigmoid", "linear"),
+--   `init` ("uniform": U(-1, 1), the default; "xavier"; "he"; or a function(nin, nout))
+-- @treturn Neuron
+function M.Neuron(nin, opts)
+  nin = check_count("Neuron", 1, nin, "nin")
+  local activation, init = check_opts("Neuron", 2, opts, "relu")
+  return Neuron._new(nin, activation, init, 1)
+end
+
+function Neuron._new(nin, activation, init, nout)
+  local w = {}
+  for i = 1, nin do w[i] = Value(init(nin, nout)) end
+  local self = setmetatable({ w = w, b = Value(0), nin = nin, activation = activation }, Neuron)
+  self._act = activations[activation]
+  self._params = { table.unpack(w) }
+  self._params[nin + 1] = self.b
+  return self
+end
+
+--- Runs the neuron on x (no input check: modules check once at the top).
+function Neuron:_forward(x)
+  return activate(self._act, dot(self.w, x, self.b))
+end
+
+function Neuron:forward(x)
+  check_input("Neuron", x, self.nin)
+  return self:_forward(x)
+end
+
+function Neuron:describe()
+  return format("%sNeuron(%d)", activation_names[self.activation], self.nin)
+end
+
+function Neuron:spec()
+  return { type = "Neuron", nin = self.nin, activation = self.activation }
+end
+
+local Layer = class("Layer")
+
+--- A layer of nout neurons, each seeing all nin inputs.
+-- @tparam integer nin
+-- @tparam integer nout
+-- @tparam[opt] table opts as Neuron's
+-- @treturn Layer
+function M.Layer(nin, nout, opts)
+  nin = check_count("Layer", 1, nin, "nin")
+  nout = check_count("Layer", 2, nout, "nout")
+  local activation, init = check_opts("Layer", 3, opts, "relu")
+  return Layer._new(nin, nout, activation, init)
+end
+
+function Layer._new(nin, nout, activation, init)
+  local neurons, params = {}, {}
+  for j = 1, nout do
+    neurons[j] = Neuron._new(nin, activation, init, nout)
+    collect(neurons[j], params)
+  end
+  return setmetatable({ neurons = neurons, nin = nin, nout = nout, activation = activation,
+    _params = params }, Layer)
+end
+
+--- Runs the layer: a Value when it has one neuron, else an array.
+function Layer:_forward(x)
+  local neurons = self.neurons
+  if #neurons == 1 then return neurons[1]:_forward(x) end
+  local out = {}
+  for j = 1, #neurons do out[j] = neurons[j]:_forward(x) end
+  return out
+end
+
+function Layer:forward(x)
+  check_input("Layer", x, self.nin)
+  return self:_forward(x)
+end
+
+function Layer:describe()
+  local parts = {}
+  for j, n in ipairs(self.neurons) do parts[j] = n:describe() end
+  return "Layer of [" .. concat(parts, ", ") .. "]"
+end
+
+function Layer:spec()
+  return { type = "Layer", nin = self.nin, nout = self.nout, activation = self.activation }
+end
+
+local MLP = class("MLP")
+
+--- A multi-layer perceptron: hidden layers with `opts.activation` (ReLU by
+-- default), the last layer linear, as micrograd's.
+-- @tparam integer nin number of inputs
+-- @tparam {integer,...} nouts the size of each layer, e.g. `{16, 16, 1}`
+-- @tparam[opt] table opts as Neuron's
+-- @treturn MLP
+function M.MLP(nin, nouts, opts)
+  nin = check_count("MLP", 1, nin, "nin")
+  if type(nouts) ~= "table" or #nouts == 0 then
+    fail("MLP", 2, "non-empty array of layer sizes expected, got " .. type(nouts))
+  end
+  local sizes = { nin }
+  for i, n in ipairs(nouts) do sizes[i + 1] = check_count("MLP", 2, n, "layer " .. i) end
+  local activation, init = check_opts("MLP", 3, opts, "relu")
+  return MLP._new(sizes, activation, init)
+end
+
+function MLP._new(sizes, activation, init)
+  local layers, params = {}, {}
+  for i = 1, #sizes - 1 do
+    local act = i < #sizes - 1 and activation or "linear"
+    layers[i] = Layer._new(sizes[i], sizes[i + 1], act, init)
+    collect(layers[i], params)
+  end
+  return setmetatable({ layers = layers, sizes = sizes, nin = sizes[1], activation = activation,
+    _params = params }, MLP)
+end
+
+function MLP:_forward(x)
+  for _, layer in ipairs(self.layers) do x = layer:_forward(x) end
+  return x
+end
+
+function MLP:forward(x)
+  check_input("MLP", x, self.nin)
+  return self:_forward(x)
+end
+
+function MLP:describe()
+  local parts = {}
+  for i, layer in ipairs(self.layers) do parts[i] = layer:describe() end
+  return "MLP of [" .. concat(parts, ", ") .. "]"
+end
+
+function MLP:spec()
+  local nouts = { table.unpack(self.sizes, 2) }
+  return { type = "MLP", nin = self.nin, nouts = nouts, activation = self.activation }
+end
+
+-- ---- composable modules ----------------------------------------------------
+
+local Linear = class("Linear")
+
+--- A dense layer without activation: `nout` linear neurons.
+-- @tparam integer nin
+-- @tparam integer nout
+-- @tparam[opt] table opts `init` as Neuron's
+-- @treturn Linear
+function M.Linear(nin, nout, opts)
+  nin = check_count("Linear", 1, nin, "nin")
+  nout = check_count("Linear", 2, nout, "nout")
+  local _, init = check_opts("Linear", 3, opts, "linear")
+  return Linear._new(nin, nout, init)
+end
+
+function Linear._new(nin, nout, init)
+  local layer = Layer._new(nin, nout, "linear", init)
+  return setmetatable({ layer = layer, nin = nin, nout = nout, _params = layer._params }, Linear)
+end
+
+function Linear:_forward(x) return self.layer:_forward(x) end
+
+function Linear:forward(x)
+  check_input("Linear", x, self.nin)
+  return self:_forward(x)
+end
+
+function Linear:describe() return format("Linear(%d, %d)", self.nin, self.nout) end
+
+function Linear:spec() return { type = "Linear", nin = self.nin, nout = self.nout } end
+
+--- An activation module: applies `op` to a Value or to every Value of an array.
+local function activation_module(name, op)
+  local cls = class(name)
+  function cls:forward(x)
+    if is_value(x) then return x[op](x) end
+    if type(x) ~= "table" then
+      error(format("%s expects a Value or an array of Values, got %s", name, type(x)), 2)
+    end
+    local out = {}
+    for i = 1, #x do
+      local xi = x[i]
+      if type(xi) == "number" then xi = Value(xi) end
+      if not is_value(xi) then
+        error(format("%s expects numbers or Values, got %s at index %d", name, type(xi), i), 2)
+      end
+      out[i] = xi[op](xi)
+    end
+    return out
+  end
+  cls._forward = cls.forward
+  function cls:describe() return name .. "()" end
+  function cls:spec() return { type = name } end
+  return function() return setmetatable({ _params = {} }, cls) end
+end
+
+--- `nn.ReLU()`, `nn.Tanh()`, `nn.Sigmoid()`: element-wise activations.
+-- @function ReLU
+M.ReLU = activation_module("ReLU", "relu")
+M.Tanh = activation_module("Tanh", "tanh")
+M.Sigmoid = activation_module("Sigmoid", "sigmoid")
+
+local Sequential = class("Sequential")
+
+--- Modules applied one after the other: `Sequential(Linear(2, 16), ReLU(), Linear(16, 1))`.
+-- @param ... modules
+-- @treturn Sequential
+function M.Sequential(...)
+  local modules, params = {}, {}
+  for i = 1, select("#", ...) do
+    local m = select(i, ...)
+    if type(m) ~= "table" or type(m.forward) ~= "function" or type(m.parameters) ~= "function" then
+      fail("Sequential", i, "module expected, got " .. type(m))
+    end
+    modules[i] = m
+    collect(m, params)
+  end
+  return setmetatable({ modules = modules, _params = params }, Sequential)
+end
+
+function Sequential:forward(x)
+  for _, m in ipairs(self.modules) do x = m:forward(x) end
+  return x
+end
+
+function Sequential:describe()
+  local parts = {}
+  for i, m in ipairs(self.modules) do parts[i] = tostring(m) end
+  return "Sequential(" .. concat(parts, ", ") .. ")"
+end
+
+function Sequential:spec()
+  local specs = {}
+  for i, m in ipairs(self.modules) do
+    if type(m.spec) ~= "function" then error(format("module %d of Sequential cannot be saved", i), 2) end
+    specs[i] = m:spec()
+  end
+  return { type = "Sequential", modules = specs }
+end
+
+-- ---- saving and loading ----------------------------------------------------
+
+--- Builds a model (with fresh parameters) from its spec; model_io has checked its shape.
+local builders = {
+  Neuron = function(s) return Neuron._new(s.nin, s.activation, inits.uniform, 1) end,
+  Layer = function(s) return Layer._new(s.nin, s.nout, s.activation, inits.uniform) end,
+  MLP = function(s) return MLP._new({ s.nin, table.unpack(s.nouts) }, s.activation, inits.uniform) end,
+  Linear = function(s) return Linear._new(s.nin, s.nout, inits.uniform) end,
+  ReLU = function() return M.ReLU() end,
+  Tanh = function() return M.Tanh() end,
+  Sigmoid = function() return M.Sigmoid() end,
+}
+builders.Sequential = function(s)
+  local modules = {}
+  for i, sub in ipairs(s.modules) do modules[i] = builders[sub.type](sub) end
+  return M.Sequential(table.unpack(modules))
+end
+
+local function check_model(fname, model)
+  if type(model) ~= "table" or type(model.spec) ~= "function" or type(model.parameters) ~= "function" then
+    fail(fname, 1, "model expected, got " .. type(model), 2)
+  end
+end
+
+--- The model as a JSON document: its architecture and every parameter
+-- (written with 17 significant digits: loading gives the same bits).
+-- @param model a module of this library
+-- @treturn string
+function M.dump(model)
+  check_model("dump", model)
+  return model_io.encode(model:spec(), model:state().parameters)
+end
+
+--- Rebuilds a model from a document made by dump().
+-- @tparam string text
+-- @tparam[opt] string name used in error messages (default "<string>")
+-- @return the model
+function M.parse(text, name)
+  if type(text) ~= "string" then fail("parse", 1, "string expected, got " .. type(text)) end
+  if name ~= nil and type(name) ~= "string" then fail("parse", 2, "string expected, got " .. type(name)) end
+  local spec, values = model_io.decode(text, name or "<string>")
+  local model = builders[spec.type](spec)
+  model:load_state({ parameters = values })
+  return model
+end
+
+--- Writes dump(model) to a file.
+-- @param model
+-- @tparam string path
+function M.save(model, path)
+  check_model("save", model)
+  if type(path) ~= "string" then fail("save", 2, "string expected, got " .. type(path)) end
+  model_io.write_file(path, M.dump(model))
+end
+
+--- Reads a model written by save().
+-- @tparam string path
+-- @return the model
+function M.load(path)
+  if type(path) ~= "string" then fail("load", 1, "string expected, got " .. type(path)) end
+  return M.parse(model_io.read_file(path), path)
+end
+
+return M
