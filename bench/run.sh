@@ -20,7 +20,7 @@ ROOT=$(dirname "$BENCH")
 BUILD=${BUILD:-$ROOT/build}
 RUNNER=${1:-${MG_RUNNER:-$BUILD/micrograd}}
 REF=${2:-${MG_MOONS_REF:-$BUILD/bench/moons_ref}}
-DATA=$BENCH/micrograd_moons_h16.txt
+DATA=$ROOT/examples/data/micrograd_moons_h16.txt
 export LUA_PATH="${LUA_PATH:-$ROOT/lua/?.lua;$ROOT/lua/?/init.lua;;}"
 export LUA_CPATH="${LUA_CPATH:-$BUILD/lib/?.so;;}"
 

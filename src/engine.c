@@ -98,13 +98,10 @@ void mg_leaf_init(mg_node *n, double x) { mg_op_init(n, MG_OP_LEAF, 0, 0), n->da
 void mg_op_init(mg_node *n, mg_op op, uint32_t nargs, uint8_t flags) {
   n->data = 0, n->grad = 0, n->pass = 0;
   n->op = (uint8_t)op, n->flags = flags, n->spare = 0;
-  n->users = 0, n->nargs = nargs, n->nnodes = 0;
+  n->users = 0, n->nargs = nargs;
 }
 
-void mg_set_arg(mg_node *n, uint32_t i, mg_node *operand) {
-  n->args[i].node = operand, n->args[i].k = 0;
-  n->nnodes++;
-}
+void mg_set_arg(mg_node *n, uint32_t i, mg_node *operand) { n->args[i].node = operand, n->args[i].k = 0; }
 
 void mg_set_const(mg_node *n, uint32_t i, double k) { n->args[i].node = NULL, n->args[i].k = k; }
 

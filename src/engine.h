@@ -65,7 +65,6 @@ struct mg_node {
   uint16_t spare;    /* free for the binding (it keeps a "has label" bit here) */
   uint32_t users;    /* 0 outside backward; during it, operand slots still to send a gradient here */
   uint32_t nargs;    /* operand count */
-  uint32_t nnodes;   /* operands that are nodes (the rest are constants) */
   mg_arg args[];     /* nargs operands, in source order */
 };
 

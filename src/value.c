@@ -10,7 +10,7 @@
 
 #include "binding.h"
 
-/* Above this many Value operands, a node keeps them in a table (user value 1). */
+/* Above this many operand slots, a node keeps its operands in a table (user value 1). */
 #define MAX_UV_OPERANDS 64
 
 /* ---- argument checks ----------------------------------------------------- */
@@ -78,9 +78,11 @@ static mg_node *check_operand(lua_State *L, const mg_ctx *ctx, int arg, const ch
 
 /* ---- making Values ------------------------------------------------------- */
 
-/* Pushes a new Value whose node has nargs operand slots, nvalues of them Values. */
-static mg_node *new_value(lua_State *L, const mg_ctx *ctx, uint32_t nargs, uint32_t nvalues) {
-  int nuv = nvalues > MAX_UV_OPERANDS ? 1 : (int)nvalues;
+/* Pushes a new Value with nargs operand slots. Operand slot i that holds a
+ * Value is kept alive by user value i + 1, or, past MAX_UV_OPERANDS slots, by
+ * entry i + 1 of a table in user value 1; in no-grad mode nothing is kept. */
+static mg_node *new_value(lua_State *L, const mg_ctx *ctx, uint32_t nargs) {
+  int nuv = ctx->no_grad ? 0 : nargs > MAX_UV_OPERANDS ? 1 : (int)nargs;
   mg_node *n = lua_newuserdatauv(L, mg_node_size(nargs), nuv);
   lua_pushvalue(L, META_UV);
   lua_setmetatable(L, -2);
@@ -89,7 +91,7 @@ static mg_node *new_value(lua_State *L, const mg_ctx *ctx, uint32_t nargs, uint3
 }
 
 static mg_node *push_leaf(lua_State *L, const mg_ctx *ctx, double x) {
-  mg_node *n = new_value(L, ctx, 0, 0);
+  mg_node *n = new_value(L, ctx, 0);
   mg_leaf_init(n, x);
   return n;
 }
@@ -98,27 +100,17 @@ static mg_node *push_leaf(lua_State *L, const mg_ctx *ctx, double x) {
  * forgets its operands and becomes a leaf. */
 static void finish_value(const mg_ctx *ctx, mg_node *n) {
   mg_forward(n);
-  if (ctx->no_grad) n->op = MG_OP_LEAF, n->nargs = 0, n->nnodes = 0;
+  if (ctx->no_grad) n->op = MG_OP_LEAF, n->nargs = 0;
 }
 
-/* Records the Value at stack index idx as the k-th (1-based) Value operand of
- * the new Value at stack index node (in its operand table, if table is not 0). */
-static void keep_operand(lua_State *L, int node, int idx, int k, int table) {
-  lua_pushvalue(L, idx);
-  if (table)
-    lua_rawseti(L, table, k);
-  else
-    lua_setiuservalue(L, node, k);
-}
-
-/* Pushes the k-th Value operand of the Value at idx. */
-static void push_operand(lua_State *L, int idx, const mg_node *n, int k) {
-  if (n->nnodes > MAX_UV_OPERANDS) {
+/* Pushes the Value in operand slot i of the Value at idx. */
+static void push_operand(lua_State *L, int idx, const mg_node *n, uint32_t i) {
+  if (n->nargs > MAX_UV_OPERANDS) {
     lua_getiuservalue(L, idx, 1);
-    lua_rawgeti(L, -1, k);
+    lua_rawgeti(L, -1, (lua_Integer)i + 1);
     lua_remove(L, -2);
   } else {
-    lua_getiuservalue(L, idx, k);
+    lua_getiuservalue(L, idx, (int)i + 1);
   }
 }
 
@@ -132,17 +124,22 @@ static int arith(lua_State *L, mg_op op) {
     push_leaf(L, ctx, mg_apply(op, a, b));
     return 1;
   }
-  mg_node *n = new_value(L, ctx, 2, (na != NULL) + (nb != NULL));
+  mg_node *n = new_value(L, ctx, 2);
   mg_op_init(n, op, 2, 0);
-  int k = 0;
-  if (na)
-    mg_set_arg(n, 0, na), keep_operand(L, 3, 1, ++k, 0);
-  else
+  if (na) {
+    mg_set_arg(n, 0, na);
+    lua_pushvalue(L, 1);
+    lua_setiuservalue(L, 3, 1);
+  } else {
     mg_set_const(n, 0, a);
-  if (nb)
-    mg_set_arg(n, 1, nb), keep_operand(L, 3, 2, ++k, 0);
-  else
+  }
+  if (nb) {
+    mg_set_arg(n, 1, nb);
+    lua_pushvalue(L, 2);
+    lua_setiuservalue(L, 3, 2);
+  } else {
     mg_set_const(n, 1, b);
+  }
   n->data = mg_apply(op, a, b);
   return 1;
 }
@@ -161,10 +158,12 @@ static int unary(lua_State *L, mg_op op, const char *name) {
     push_leaf(L, ctx, mg_apply(op, a->data, 0));
     return 1;
   }
-  mg_node *n = new_value(L, ctx, 1, 1);
+  lua_settop(L, 1);
+  mg_node *n = new_value(L, ctx, 1);
   mg_op_init(n, op, 1, 0);
   mg_set_arg(n, 0, a);
-  keep_operand(L, 2, 1, 1, 0);
+  lua_pushvalue(L, 1);
+  lua_setiuservalue(L, 2, 1);
   n->data = mg_apply(op, a->data, 0);
   return 1;
 }
@@ -195,62 +194,61 @@ static uint32_t check_array(lua_State *L, int arg, const char *fname) {
   return (uint32_t)len;
 }
 
-/* Sets operand slot i of n (the new Value at stack index node) from the Value
- * or number at idx: an element of argument arg at `index`, or the argument
- * itself if index is 0. Values are kept as the node's k-th operand. */
-static void set_operand(lua_State *L, const mg_ctx *ctx, int node, uint32_t i, int idx, int arg,
-                        lua_Integer index, const char *fname, int *k, int table) {
-  mg_node *n = lua_touserdata(L, node), *v = to_value(L, idx, ctx);
+/* A new n-ary Value: pushes it, and after it its operand table if it needs
+ * one; *table is that table's stack index, or 0. */
+static mg_node *new_nary(lua_State *L, const mg_ctx *ctx, uint32_t nargs, int *table) {
+  mg_node *n = new_value(L, ctx, nargs);
+  *table = 0;
+  if (nargs > MAX_UV_OPERANDS && !ctx->no_grad) {
+    lua_createtable(L, (int)nargs, 0);
+    lua_pushvalue(L, -1);
+    lua_setiuservalue(L, -3, 1);
+    *table = lua_gettop(L);
+  }
+  return n;
+}
+
+/* Pops the value on top of the stack into operand slot i of n (the new Value
+ * at stack index node; its operand table at `table`, or 0). The value is an
+ * element of argument arg at `index`, or the argument itself if index is 0. */
+static void pop_operand(lua_State *L, const mg_ctx *ctx, mg_node *n, int node, int table, uint32_t i, int arg,
+                        lua_Integer index, const char *fname) {
+  mg_node *v = to_value(L, -1, ctx);
   int ok;
   if (v) {
     mg_set_arg(n, i, v);
-    if (!ctx->no_grad) keep_operand(L, node, idx, ++*k, table);
+    if (ctx->no_grad)
+      lua_pop(L, 1);
+    else if (table)
+      lua_rawseti(L, table, (lua_Integer)i + 1);
+    else
+      lua_setiuservalue(L, node, (int)i + 1);
     return;
   }
-  double x = (double)lua_tonumberx(L, idx, &ok);
+  double x = (double)lua_tonumberx(L, -1, &ok);
   if (!ok) {
-    const char *got = mg_typename(L, idx);
+    const char *got = mg_typename(L, -1);
     const char *msg = index ? lua_pushfstring(L, "number or Value expected at index %I, got %s", index, got)
                             : lua_pushfstring(L, "number or Value expected, got %s", got);
     mg_arg_error(L, arg, fname, msg);
   }
   mg_set_const(n, i, x);
-}
-
-/* Counts the Values among t[1..len]. */
-static uint32_t count_values(lua_State *L, const mg_ctx *ctx, int t, uint32_t len) {
-  uint32_t count = 0;
-  for (uint32_t i = 1; i <= len; i++) {
-    lua_rawgeti(L, t, i);
-    count += to_value(L, -1, ctx) != NULL;
-    lua_pop(L, 1);
-  }
-  return count;
-}
-
-/* Pushes a table for the operands if the new node (on top) needs one; returns its index or 0. */
-static int operand_table(lua_State *L, uint32_t nvalues) {
-  if (nvalues <= MAX_UV_OPERANDS) return 0;
-  lua_createtable(L, (int)nvalues, 0);
-  lua_pushvalue(L, -1);
-  lua_setiuservalue(L, -3, 1);
-  return lua_gettop(L);
+  lua_pop(L, 1);
 }
 
 /* mg.sum(vs): vs[1] + vs[2] + ... left to right, one node. */
 static int value_sum(lua_State *L) {
   const mg_ctx *ctx = mg_context(L);
   uint32_t len = check_array(L, 1, "sum");
-  uint32_t nvalues = ctx->no_grad ? 0 : count_values(L, ctx, 1, len);
-  mg_node *n = new_value(L, ctx, len, nvalues);
-  int node = lua_gettop(L), table = operand_table(L, nvalues), k = 0;
+  int table;
+  lua_settop(L, 1);
+  mg_node *n = new_nary(L, ctx, len, &table);
   mg_op_init(n, MG_OP_SUM, len, 0);
   for (uint32_t i = 0; i < len; i++) {
-    lua_rawgeti(L, 1, i + 1);
-    set_operand(L, ctx, node, i, -1, 1, i + 1, "sum", &k, table);
-    lua_pop(L, 1);
+    lua_rawgeti(L, 1, (lua_Integer)i + 1);
+    pop_operand(L, ctx, n, 2, table, i, 1, (lua_Integer)i + 1, "sum");
   }
-  lua_settop(L, node);
+  lua_settop(L, 2);
   finish_value(ctx, n);
   return 1;
 }
@@ -263,24 +261,22 @@ static int value_dot(lua_State *L) {
     mg_arg_error(
         L, 2, "dot",
         lua_pushfstring(L, "array of length %d expected (as #1), got length %d", (int)len, (int)xlen));
-  int has_bias = !lua_isnoneornil(L, 3);
-  uint32_t nargs = 2 * len + (uint32_t)has_bias, nvalues = 0;
-  if (!ctx->no_grad)
-    nvalues = count_values(L, ctx, 1, len) + count_values(L, ctx, 2, len) + (has_bias && to_value(L, 3, ctx));
+  int has_bias = !lua_isnoneornil(L, 3), table;
+  uint32_t nargs = 2 * len + (uint32_t)has_bias, slot = 0;
   lua_settop(L, 3);
-  mg_node *n = new_value(L, ctx, nargs, nvalues);
-  int node = lua_gettop(L), table = operand_table(L, nvalues), k = 0;
-  uint32_t slot = 0;
+  mg_node *n = new_nary(L, ctx, nargs, &table);
   mg_op_init(n, MG_OP_DOT, nargs, has_bias ? MG_DOT_BIAS : 0);
-  if (has_bias) set_operand(L, ctx, node, slot++, 3, 3, 0, "dot", &k, table);
-  for (uint32_t i = 1; i <= len; i++) {
-    for (int side = 1; side <= 2; side++) {
-      lua_rawgeti(L, side, i);
-      set_operand(L, ctx, node, slot++, -1, side, i, "dot", &k, table);
-      lua_pop(L, 1);
-    }
+  if (has_bias) {
+    lua_pushvalue(L, 3);
+    pop_operand(L, ctx, n, 4, table, slot++, 3, 0, "dot");
   }
-  lua_settop(L, node);
+  for (uint32_t i = 1; i <= len; i++) {
+    lua_rawgeti(L, 1, i);
+    pop_operand(L, ctx, n, 4, table, slot++, 1, i, "dot");
+    lua_rawgeti(L, 2, i);
+    pop_operand(L, ctx, n, 4, table, slot++, 2, i, "dot");
+  }
+  lua_settop(L, 4);
   finish_value(ctx, n);
   return 1;
 }
@@ -419,11 +415,10 @@ static int value_backward(lua_State *L) {
 static int value_children(lua_State *L) {
   const mg_ctx *ctx = mg_context(L);
   mg_node *n = check_value(L, 1, "children");
-  int k = 0;
   lua_createtable(L, (int)n->nargs, 0);
   for (uint32_t i = 0; i < n->nargs; i++) {
     if (n->args[i].node)
-      push_operand(L, 1, n, ++k);
+      push_operand(L, 1, n, i);
     else
       push_leaf(L, ctx, n->args[i].k);
     lua_rawseti(L, -2, (lua_Integer)i + 1);
