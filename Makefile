@@ -22,7 +22,7 @@ build: deps
 	@cmake --build $(BUILD) -j $(JOBS)
 
 test: build
-	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+	@cd $(BUILD) && ctest --output-on-failure --timeout 600 -j $(JOBS)
 
 demo: build
 	@$(BUILD)/micrograd examples/readme.lua

@@ -51,16 +51,20 @@ echo "runner: $RUNNER"
 echo "C reference: $REF"
 check "C reference " "$("$REF" "$DATA" --check)"
 check "Lua op by op" "$("$RUNNER" "$BENCH/moons_ops.lua" "$DATA" --check)"
+check "Lua nn + optim" "$("$RUNNER" "$BENCH/moons_nn.lua" "$DATA" --check)"
 
-echo "timing the moons step (C, then Lua op by op) ..."
+echo "timing the moons step (C, Lua op by op, Lua nn) ..."
 c_out=$("$REF" "$DATA" "${REF_STEPS:-1000}" "${REF_REPS:-9}")
 lua_out=$("$RUNNER" "$BENCH/moons_ops.lua" "$DATA" "${MOONS_STEPS:-20}" "${MOONS_REPS:-7}")
+nn_out=$("$RUNNER" "$BENCH/moons_nn.lua" "$DATA" "${MOONS_STEPS:-20}" "${MOONS_REPS:-7}")
 echo "timing the chain ..."
 chain_out=$("$RUNNER" "$BENCH/chain.lua" "${CHAIN_STEPS:-1000000}" "${CHAIN_RUNS:-5}")
 
 c_ms=$(awk -v us="$(field "$c_out" us_per_step)" 'BEGIN { printf "%.4f", us / 1000 }')
 lua_ms=$(field "$lua_out" ms_per_step)
 ratio=$(awk -v a="$lua_ms" -v b="$c_ms" 'BEGIN { printf "%.0f", a / b }')
+nn_ms=$(field "$nn_out" ms_per_step)
+nn_ratio=$(awk -v a="$nn_ms" -v b="$c_ms" 'BEGIN { printf "%.0f", a / b }')
 
 row() { # what, measured, unit, target (<= this)
   ok=$(awk -v m="$2" -v t="$4" 'BEGIN { print (m + 0 <= t + 0) ? "yes" : "NO" }')
@@ -71,12 +75,15 @@ printf '%-36s %12s %-8s %10s %s\n' "benchmark (medians)" "measured" "unit" "targ
 printf '%-36s %12s %-8s\n' "moons step, C reference (-O2)" "$c_ms" "ms/step"
 printf '%-36s %12s %-8s\n' "moons step, Lua op by op" "$lua_ms" "ms/step"
 row "moons step, Lua / C" "$ratio" "x" 165
+printf '%-36s %12s %-8s\n' "moons step, nn + loss + optim" "$nn_ms" "ms/step"
+row "moons step, nn / C" "$nn_ratio" "x" 50
 row "chain x = x * a + b, build" "$(field "$chain_out" build_ns_per_node)" "ns/node" 70
 row "chain x = x * a + b, backward" "$(field "$chain_out" backward_ns_per_node)" "ns/node" 20
 row "chain x = x * a + b, Lua heap" "$(field "$chain_out" bytes_per_node)" "B/node" 160
 echo
 echo "C: $c_out"
 echo "Lua: $lua_out"
+echo "nn: $nn_out"
 echo "chain: $chain_out"
 echo "(C timed with CLOCK_MONOTONIC, Lua with os.clock, i.e. CPU time)"
 exit $status

@@ -15,19 +15,25 @@
 
 /* Per-lua_State engine state (a userdata in upvalue CTX_UV). */
 typedef struct mg_ctx {
-  int no_grad; /* > 0 while ops record no graph */
-  mg_rng rng;  /* the engine's generator */
+  int no_grad;             /* > 0 while ops record no graph */
+  mg_rng rng;              /* the engine's generator */
+  const void *value_meta;  /* address of the Value metatable (META_UV), for fast type checks */
+  const void *vector_meta; /* address of the Vector metatable (VECTOR_META_UV) */
 } mg_ctx;
 
 /* Upvalues shared by every function of the module. */
-#define CTX_UV       lua_upvalueindex(1) /* mg_ctx userdata */
-#define META_UV      lua_upvalueindex(2) /* the Value metatable */
-#define LABELS_UV    lua_upvalueindex(3) /* weak-keyed table: Value -> label */
-#define METHODS_UV   lua_upvalueindex(4) /* Value methods (relu, backward, ...) */
-#define MG_NUPVALUES 4
+#define CTX_UV         lua_upvalueindex(1) /* mg_ctx userdata */
+#define META_UV        lua_upvalueindex(2) /* the Value metatable */
+#define LABELS_UV      lua_upvalueindex(3) /* weak-keyed table: Value -> label */
+#define METHODS_UV     lua_upvalueindex(4) /* Value methods (relu, backward, ...) */
+#define VECTOR_META_UV lua_upvalueindex(5) /* the Vector metatable */
+#define MG_NUPVALUES   5
 
-/* Bit in mg_node.spare: this Value has an entry in the labels table. */
-#define HAS_LABEL 1
+/* Bits in mg_node.spare: the Value has an entry in the labels table; a dot
+ * node's operands are kept by two Vectors (user values 1 and 2) and its bias
+ * (user value 3), not one user value per operand slot. */
+#define HAS_LABEL  1
+#define BY_VECTORS 2
 
 static inline mg_ctx *mg_context(lua_State *L) { return (mg_ctx *)lua_touserdata(L, CTX_UV); }
 
@@ -40,8 +46,33 @@ const char *mg_typename(lua_State *L, int idx);
 /* The node of the Value at idx, or NULL if it is not a Value. */
 mg_node *mg_to_value(lua_State *L, int idx);
 
+/* The same, given the context: a full userdata whose metatable is this
+ * module's Value metatable (compared by address). */
+static inline mg_node *mg_to_value_ctx(lua_State *L, int idx, const mg_ctx *ctx) {
+  if (lua_type(L, idx) != LUA_TUSERDATA || !lua_getmetatable(L, idx)) return NULL;
+  const void *mt = lua_topointer(L, -1);
+  lua_pop(L, 1);
+  return mt == ctx->value_meta ? (mg_node *)lua_touserdata(L, idx) : NULL;
+}
+
+/* A Vector (vector.c): an immutable array of numbers and Values. */
+typedef struct mg_vector {
+  uint32_t n;
+  mg_arg at[]; /* the elements: a Value's node, or a number */
+} mg_vector;
+
+/* Pushes a new Vector made from the array at stack index idx (absolute);
+ * errors name argument arg of fname. */
+mg_vector *mg_push_vector(lua_State *L, int idx, const char *fname, int arg);
+
+/* The Vector at idx, or NULL. */
+mg_vector *mg_to_vector(lua_State *L, int idx, const mg_ctx *ctx);
+
+/* Pushes the element at 1-based position k of the Vector at idx. */
+void mg_push_vector_element(lua_State *L, int idx, uint32_t k);
+
 /* Sets table[name] = a closure of each function in regs, with the MG_NUPVALUES
- * values at stack indices upvalues .. upvalues + 3 as its upvalues. */
+ * values at stack indices upvalues .. upvalues + MG_NUPVALUES - 1 as its upvalues. */
 void mg_setfuncs(lua_State *L, int table, const luaL_Reg *regs, int upvalues);
 
 /* Register the Value functions and metamethods (value.c) and the generator's
@@ -49,5 +80,6 @@ void mg_setfuncs(lua_State *L, int table, const luaL_Reg *regs, int upvalues);
 void mg_register_value(lua_State *L, int module, int upvalues);
 void mg_register_random(lua_State *L, int module, int upvalues);
 void mg_register_params(lua_State *L, int module, int upvalues);
+void mg_register_vector(lua_State *L, int module, int upvalues);
 
 #endif

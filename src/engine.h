@@ -56,16 +56,15 @@ typedef struct mg_arg {
 enum { MG_DOT_BIAS = 1 }; /* a dot node's first operand is its bias */
 
 struct mg_node {
-  double data;       /* forward value */
-  double grad;       /* accumulated d(root)/d(this) over every backward() */
-  double pass;       /* 0 outside backward; this pass's d(root)/d(this) during it */
-  const void *owner; /* for the caller: who made this node (the core never reads it) */
-  uint8_t op;        /* mg_op */
-  uint8_t flags;     /* MG_DOT_BIAS, ... */
-  uint16_t spare;    /* free for the binding (it keeps a "has label" bit here) */
-  uint32_t users;    /* 0 outside backward; during it, operand slots still to send a gradient here */
-  uint32_t nargs;    /* operand count */
-  mg_arg args[];     /* nargs operands, in source order */
+  double data;    /* forward value */
+  double grad;    /* accumulated d(root)/d(this) over every backward() */
+  double pass;    /* 0 outside backward; this pass's d(root)/d(this) during it */
+  uint8_t op;     /* mg_op */
+  uint8_t flags;  /* MG_DOT_BIAS, ... */
+  uint16_t spare; /* free for the binding (it keeps a "has label" bit here) */
+  uint32_t users; /* 0 outside backward; during it, operand slots still to send a gradient here */
+  uint32_t nargs; /* operand count */
+  mg_arg args[];  /* nargs operands, in source order */
 };
 
 /* Bytes a node with nargs operands needs (for the caller's allocation). */

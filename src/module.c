@@ -53,7 +53,10 @@ static int module_no_grad(lua_State *L) {
     push_guard(L);
     return 1;
   }
-  if (lua_type(L, 1) != LUA_TFUNCTION) mg_type_error(L, 1, "no_grad", "function or nil");
+  if (lua_type(L, 1) != LUA_TFUNCTION) { /* or a callable object, e.g. a model */
+    if (luaL_getmetafield(L, 1, "__call") == LUA_TNIL) mg_type_error(L, 1, "no_grad", "function or nil");
+    lua_pop(L, 1);
+  }
   push_guard(L);
   lua_rotate(L, 1, 1); /* guard, fn, args... */
   lua_toclose(L, 1);   /* closed on return and on error */
@@ -77,6 +80,7 @@ int luaopen_micrograd_core(lua_State *L) {
   mg_rng_seed(&ctx->rng, MG_DEFAULT_SEED);
 
   lua_newtable(L); /* META_UV: the Value metatable */
+  ctx->value_meta = lua_topointer(L, -1);
   lua_pushliteral(L, "Value");
   lua_setfield(L, -2, "__name");
   lua_pushvalue(L, -1);
@@ -90,9 +94,15 @@ int luaopen_micrograd_core(lua_State *L) {
 
   lua_newtable(L); /* METHODS_UV */
 
+  lua_newtable(L); /* VECTOR_META_UV: the Vector metatable */
+  ctx->vector_meta = lua_topointer(L, -1);
+  lua_pushliteral(L, "Vector");
+  lua_setfield(L, -2, "__name");
+
   mg_register_value(L, module, upvalues);
   mg_register_random(L, module, upvalues);
   mg_register_params(L, module, upvalues);
+  mg_register_vector(L, module, upvalues);
   mg_setfuncs(L, module, functions, upvalues);
 
   if (luaL_newmetatable(L, "micrograd.no_grad")) {

@@ -42,15 +42,7 @@ double mg_check_number(lua_State *L, int arg, const char *fname) {
   return x;
 }
 
-/* The node of the Value at idx, or NULL. A full userdata is a Value when it is
- * large enough for a node and that node names this module's context as its
- * owner: cheaper than comparing metatables, and no other object of this
- * module holds the context's address at that place. */
-static inline mg_node *to_value(lua_State *L, int idx, const mg_ctx *ctx) {
-  mg_node *n = lua_touserdata(L, idx);                         /* NULL unless a userdata */
-  if (!n || lua_rawlen(L, idx) < sizeof(mg_node)) return NULL; /* a light userdata's length is 0 */
-  return n->owner == ctx ? n : NULL;
-}
+#define to_value mg_to_value_ctx
 
 mg_node *mg_to_value(lua_State *L, int idx) { return to_value(L, idx, mg_context(L)); }
 
@@ -86,7 +78,6 @@ static mg_node *new_value(lua_State *L, const mg_ctx *ctx, uint32_t nargs) {
   mg_node *n = lua_newuserdatauv(L, mg_node_size(nargs), nuv);
   lua_pushvalue(L, META_UV);
   lua_setmetatable(L, -2);
-  n->owner = ctx;
   return n;
 }
 
@@ -105,7 +96,16 @@ static void finish_value(const mg_ctx *ctx, mg_node *n) {
 
 /* Pushes the Value in operand slot i of the Value at idx. */
 static void push_operand(lua_State *L, int idx, const mg_node *n, uint32_t i) {
-  if (n->nargs > MAX_UV_OPERANDS) {
+  if (n->spare & BY_VECTORS) { /* a dot over Vectors: bias, then w1, x1, w2, x2, ... */
+    uint32_t bias = (n->flags & MG_DOT_BIAS) != 0;
+    if (bias && i == 0) {
+      lua_getiuservalue(L, idx, 3);
+    } else {
+      lua_getiuservalue(L, idx, 1 + (int)((i - bias) % 2));
+      mg_push_vector_element(L, lua_gettop(L), (i - bias) / 2 + 1);
+      lua_remove(L, -2);
+    }
+  } else if (n->nargs > MAX_UV_OPERANDS) {
     lua_getiuservalue(L, idx, 1);
     lua_rawgeti(L, -1, (lua_Integer)i + 1);
     lua_remove(L, -2);
@@ -253,9 +253,58 @@ static int value_sum(lua_State *L) {
   return 1;
 }
 
-/* mg.dot(ws, xs [, bias]): bias + ws[1]*xs[1] + ws[2]*xs[2] + ..., one node. */
+/* The Vector argument arg of dot, or NULL; a table argument is replaced by a
+ * Vector when `convert` (the other argument is a Vector). */
+static mg_vector *dot_vector(lua_State *L, const mg_ctx *ctx, int arg, int convert) {
+  mg_vector *v = mg_to_vector(L, arg, ctx);
+  if (v || !convert) return v;
+  v = mg_push_vector(L, arg, "dot", arg);
+  lua_replace(L, arg);
+  return v;
+}
+
+/* mg.dot over Vectors: copies the operand pointers in C and keeps the two
+ * Vectors and the bias as the node's user values 1, 2, 3. */
+static int dot_vectors(lua_State *L, const mg_ctx *ctx, mg_vector *w, mg_vector *x) {
+  if (w->n != x->n)
+    mg_arg_error(
+        L, 2, "dot",
+        lua_pushfstring(L, "array of length %d expected (as #1), got length %d", (int)w->n, (int)x->n));
+  int has_bias = !lua_isnoneornil(L, 3);
+  uint32_t nargs = 2 * w->n + (uint32_t)has_bias, slot = 0;
+  lua_settop(L, 3);
+  mg_node *n = lua_newuserdatauv(L, mg_node_size(nargs), ctx->no_grad ? 0 : 3); /* 4 */
+  lua_pushvalue(L, META_UV);
+  lua_setmetatable(L, 4);
+  mg_op_init(n, MG_OP_DOT, nargs, has_bias ? MG_DOT_BIAS : 0);
+  if (has_bias) {
+    double b;
+    mg_node *bias = check_operand(L, ctx, 3, "dot", &b);
+    if (bias)
+      mg_set_arg(n, slot++, bias);
+    else
+      mg_set_const(n, slot++, b);
+  }
+  for (uint32_t i = 0; i < w->n; i++) n->args[slot++] = w->at[i], n->args[slot++] = x->at[i];
+  if (!ctx->no_grad) {
+    n->spare |= BY_VECTORS;
+    for (int i = 1; i <= 3; i++) {
+      lua_pushvalue(L, i);
+      lua_setiuservalue(L, 4, i);
+    }
+  }
+  finish_value(ctx, n);
+  return 1;
+}
+
+/* mg.dot(ws, xs [, bias]): bias + ws[1]*xs[1] + ws[2]*xs[2] + ..., one node.
+ * ws and xs are arrays or Vectors (mg.vector). */
 static int value_dot(lua_State *L) {
   const mg_ctx *ctx = mg_context(L);
+  lua_settop(L, 3);
+  mg_vector *wv = dot_vector(L, ctx, 1, 0), *xv = dot_vector(L, ctx, 2, wv != NULL);
+  if (xv && !wv) wv = dot_vector(L, ctx, 1, 1);
+  if (wv) return dot_vectors(L, ctx, wv, xv);
   uint32_t len = check_array(L, 1, "dot"), xlen = check_array(L, 2, "dot");
   if (xlen != len)
     mg_arg_error(

@@ -1,0 +1,62 @@
+-- moons_nn.lua - micrograd's moons training (demo.ipynb) written as a user of
+-- the library writes it: nn.MLP (fused dot nodes), loss.svm + loss.l2, and
+-- optim.SGD with optim.linear's schedule (per-parameter loops in C).
+--
+--   moons_nn.lua DATA --check          losses at steps 0 and 99, final accuracy
+--   moons_nn.lua DATA STEPS [REPS]     median ms per step over REPS runs
+--
+-- Timing is os.clock() (CPU time of the process).
+local mg = require("micrograd")
+local nn, loss, optim = mg.nn, mg.loss, mg.optim
+
+local path = assert(arg[1], "usage: moons_nn.lua DATA --check | STEPS [REPS]")
+local root = debug.getinfo(1, "S").source:match("^@(.*)/bench/") or "."
+local ref = dofile(root .. "/examples/data/reference.lua")(path)
+
+local model = nn.MLP(2, { 16, 16, 1 })
+local params = model:parameters()
+local opt, schedule
+
+local function reset()
+  for i, p in ipairs(params) do p.data, p.grad = ref.weights[i], 0 end
+  opt = optim.SGD(params, { lr = 1.0 })
+  schedule = optim.linear(opt, 1.0, 0.1, 100)
+end
+
+local function step()
+  local scores, correct = {}, 0
+  for i, x in ipairs(ref.X) do
+    scores[i] = model(x)
+    if (ref.y[i] > 0) == (scores[i].data > 0) then correct = correct + 1 end
+  end
+  local total = loss.svm(scores, ref.y) + loss.l2(params, 1e-4)
+  opt:zero_grad()
+  total:backward()
+  opt:step()
+  schedule:step()
+  return total.data, correct / #ref.X
+end
+
+reset()
+if arg[2] == "--check" then
+  for k = 0, 99 do
+    local l, accuracy = step()
+    if k == 0 or k == 99 then
+      print(string.format("step %d loss %.17g accuracy %.17g%%", k, l, 100 * accuracy))
+    end
+  end
+else
+  local steps = math.tointeger(tonumber(arg[2])) or 20
+  local reps = math.tointeger(tonumber(arg[3])) or 5
+  assert(steps > 0 and steps <= 100 and reps > 0, "moons_nn: STEPS in 1..100 and REPS must be positive")
+  local ms, l = {}, nil
+  for r = 1, reps do
+    reset()
+    collectgarbage("collect")
+    local t0 = os.clock()
+    for _ = 1, steps do l = step() end
+    ms[r] = (os.clock() - t0) * 1000 / steps
+  end
+  table.sort(ms)
+  print(string.format("ms_per_step %.3f steps %d reps %d loss %.17g", ms[reps // 2 + 1], steps, reps, l))
+end
