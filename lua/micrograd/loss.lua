@@ -10,8 +10,10 @@ local type, format, huge = type, string.format, math.huge
 
 local M = {}
 
-local function fail(fname, arg, msg)
-  error(format("bad argument #%d to '%s' (%s)", arg, fname, msg), 3)
+--- Raises "bad argument #arg to 'fname' (msg)" blaming the caller of the loss
+-- function; level is how many helper calls lie between (0 when called from it).
+local function fail(fname, arg, msg, level)
+  error(format("bad argument #%d to '%s' (%s)", arg, fname, msg), 3 + (level or 1))
 end
 
 --- Checks that a and b are arrays of the same non-zero length; returns it.
@@ -20,7 +22,9 @@ local function check_pair(fname, a, b, what_a, what_b)
   if type(b) ~= "table" then fail(fname, 2, format("array of %s expected, got %s", what_b, type(b))) end
   local n = #a
   if n == 0 then fail(fname, 1, "empty array") end
-  if #b ~= n then fail(fname, 2, format("array of length %d expected (as #1), got length %d", n, #b)) end
+  if #b ~= n then
+    fail(fname, 2, format("array of length %d expected (as #1), got length %d", n, #b))
+  end
   return n
 end
 
@@ -47,6 +51,7 @@ function M.svm(scores, ys)
     local s, y = scores[i], ys[i]
     check_score("svm", 1, s, i)
     check_label("svm", y, i, -1, 1)
+    if type(s) == "number" then s = Value(s) end
     losses[i] = (1 + -y * s):relu()
   end
   return sum(losses) * (1.0 / n)
@@ -98,16 +103,19 @@ function M.cross_entropy(logits, classes)
   for i = 1, n do
     local z, c = logits[i], classes[i]
     if type(z) ~= "table" or is_value(z) or #z == 0 then
-      fail("cross_entropy", 1, format("non-empty array of logits expected at index %d", i))
+      fail("cross_entropy", 1, format("non-empty array of logits expected at index %d", i), 0)
     end
     local k, class = #z, type(c) == "number" and math.tointeger(c)
     if not class or class < 1 or class > k then
-      fail("cross_entropy", 2, format("class in 1..%d expected at index %d, got %s", k, i, tostring(c)))
+      fail("cross_entropy", 2, format("class in 1..%d expected at index %d, got %s", k, i, tostring(c)), 0)
     end
     local m = -huge
     for j = 1, k do
       local zj = z[j]
-      check_score("cross_entropy", 1, zj, j)
+      if type(zj) ~= "number" and not is_value(zj) then
+        fail("cross_entropy", 1, format("number or Value expected at index %d of sample %d, got %s", j, i,
+          type(zj)), 0)
+      end
       local x = is_value(zj) and zj.data or zj
       if x > m then m = x end
     end
@@ -128,11 +136,12 @@ end
 -- @tparam number alpha
 -- @treturn Value
 function M.l2(params, alpha)
-  if type(params) ~= "table" then fail("l2", 1, "array of Values expected, got " .. type(params)) end
-  if type(alpha) ~= "number" then fail("l2", 2, "number expected, got " .. type(alpha)) end
+  if type(params) ~= "table" then fail("l2", 1, "array of Values expected, got " .. type(params), 0) end
+  if type(alpha) ~= "number" then fail("l2", 2, "number expected, got " .. type(alpha), 0) end
+  if alpha ~= alpha or alpha == huge or alpha == -huge then fail("l2", 2, "finite number expected", 0) end
   for i = 1, #params do
     if not is_value(params[i]) then
-      fail("l2", 1, format("Value expected at index %d, got %s", i, type(params[i])))
+      fail("l2", 1, format("Value expected at index %d, got %s", i, type(params[i])), 0)
     end
   end
   return alpha * dot(params, params)

@@ -43,7 +43,7 @@ local function encode_value(v)
   if t == "number" then return assert(number_text(v), "not a finite number") end
   if t == "boolean" then return tostring(v) end
   assert(t == "table", "cannot write a " .. t)
-  if #v > 0 then
+  if #v > 0 or next(v) == nil then -- arrays, and an empty array (specs are never empty objects)
     local parts = {}
     for i, x in ipairs(v) do parts[i] = encode_value(x) end
     return "[" .. concat(parts, ", ") .. "]"
@@ -116,21 +116,22 @@ local function check_activation(name, where, a)
   end
 end
 
+-- Parameter counts are floats: a hostile document cannot make them wrap around.
 local check_spec -- recursive: returns the number of parameters of the module
 
 local checkers = {
   Neuron = function(name, s, where)
     check_activation(name, where, s.activation)
-    return check_size(name, where .. ".nin", s.nin) + 1
+    return check_size(name, where .. ".nin", s.nin) + 1.0
   end,
   Layer = function(name, s, where)
     check_activation(name, where, s.activation)
     local nin, nout = check_size(name, where .. ".nin", s.nin), check_size(name, where .. ".nout", s.nout)
-    return (nin + 1) * nout
+    return (nin + 1.0) * nout
   end,
   Linear = function(name, s, where)
     local nin, nout = check_size(name, where .. ".nin", s.nin), check_size(name, where .. ".nout", s.nout)
-    return (nin + 1) * nout
+    return (nin + 1.0) * nout
   end,
   MLP = function(name, s, where)
     check_activation(name, where, s.activation)
@@ -138,20 +139,20 @@ local checkers = {
     if type(s.nouts) ~= "table" or #s.nouts == 0 then
       bad(name, "%s.nouts must be a non-empty array", where)
     end
-    local count = 0
+    local count = 0.0
     for i, nout in ipairs(s.nouts) do
       nout = check_size(name, format("%s.nouts[%d]", where, i), nout)
-      count = count + (nin + 1) * nout
+      count = count + (nin + 1.0) * nout
       nin = nout
     end
     return count
   end,
-  ReLU = function() return 0 end,
-  Tanh = function() return 0 end,
-  Sigmoid = function() return 0 end,
+  ReLU = function() return 0.0 end,
+  Tanh = function() return 0.0 end,
+  Sigmoid = function() return 0.0 end,
   Sequential = function(name, s, where)
     if type(s.modules) ~= "table" then bad(name, "%s.modules must be an array", where) end
-    local count = 0
+    local count = 0.0
     for i, sub in ipairs(s.modules) do
       count = count + check_spec(name, sub, format("%s.modules[%d]", where, i))
     end
@@ -174,21 +175,32 @@ end
 function M.decode(text, name)
   if text:match("^%s*$") then bad(name, "empty document") end
   if depth_of(text) > MAX_DEPTH then bad(name, "nested deeper than %d levels", MAX_DEPTH) end
-  local ok, doc, _, err = pcall(json.decode, text, 1, nil)
+  -- JSON null decodes to json.null, not to a hole that would shorten an array
+  local ok, doc, pos, err = pcall(json.decode, text, 1, json.null)
   if not ok then bad(name, "not valid JSON: %s", tostring(doc)) end
-  if doc == nil then bad(name, "not valid JSON: %s", tostring(err)) end
-  if type(doc) ~= "table" then bad(name, "not a model document (the top level is not an object)") end
+  if err then bad(name, "not valid JSON: %s", tostring(err)) end
+  if type(doc) ~= "table" or doc == json.null then
+    bad(name, "not a model document (the top level is not an object)")
+  end
+  local extra = text:find("%S", pos)
+  if extra then bad(name, "text after the end of the document (at byte %d)", extra) end
   if doc.format ~= M.FORMAT then bad(name, "not a model document (format is %s)", tostring(doc.format)) end
   if doc.version ~= M.VERSION then
-    bad(name, "unsupported version %s (this library reads version %d)", tostring(doc.version), M.VERSION)
+    local v = doc.version
+    bad(name, "unsupported version %s (this library reads version %d)",
+      type(v) == "string" and format("%q (a string)", v) or tostring(v), M.VERSION)
   end
   local expected = check_spec(name, doc.model, "model")
   local values = doc.parameters
   if type(values) ~= "table" then bad(name, "parameters must be an array of numbers") end
-  if #values ~= expected then bad(name, "the model has %d parameters, the document %d", expected, #values) end
-  for i = 1, expected do
+  if #values ~= expected then
+    bad(name, "the model has %.0f parameters, the document %d", expected, #values)
+  end
+  for i = 1, #values do
     local x = values[i]
-    if type(x) ~= "number" then bad(name, "parameter %d is not a number (%s)", i, type(x)) end
+    if type(x) ~= "number" then
+      bad(name, "parameter %d is not a number (%s)", i, x == json.null and "null" or type(x))
+    end
     if x ~= x or x == huge or x == -huge then bad(name, "parameter %d is not finite", i) end
   end
   return doc.model, values

@@ -42,14 +42,20 @@ local inits = {
   he = function(nin) return normal(0, sqrt(2 / nin)) end,
 }
 
+--- Weights of a model being rebuilt from a document (overwritten at once):
+-- loading a model draws nothing from the engine's generator.
+local function no_init() return 0 end
+
 local option_names = { activation = true, init = true }
+local linear_option_names = { init = true } -- Linear has no activation
 
 --- Checks a module's options table; returns activation name and init function.
 local function check_opts(fname, arg, opts, default_activation)
   if opts == nil then return default_activation, inits.uniform end
   if type(opts) ~= "table" then fail(fname, arg, "options table expected, got " .. type(opts), 2) end
+  local allowed = fname == "Linear" and linear_option_names or option_names
   for k in pairs(opts) do
-    if not option_names[k] then fail(fname, arg, format("unknown option '%s'", tostring(k)), 2) end
+    if not allowed[k] then fail(fname, arg, format("unknown option '%s'", tostring(k)), 2) end
   end
   local activation = opts.activation or default_activation
   if activations[activation] == nil then
@@ -68,8 +74,10 @@ local function check_opts(fname, arg, opts, default_activation)
   return activation, init
 end
 
---- Checks that x is an array of n numbers or Values (the input of module `name`).
+--- Checks that x is an array of n numbers or Values (the input of module
+-- `name`); a single Value or number stands for an array of one. Returns the array.
 local function check_input(name, x, n)
+  if n == 1 and (type(x) == "number" or is_value(x)) then return { x } end
   if type(x) ~= "table" then
     error(format("%s expects an array of %d numbers or Values, got %s", name, n, type(x)), 3)
   end
@@ -82,6 +90,7 @@ local function check_input(name, x, n)
       error(format("%s expects numbers or Values, got %s at index %d", name, type(xi), i), 3)
     end
   end
+  return x
 end
 
 --- Applies an activation to one Value (act is a method name or false).
@@ -181,8 +190,7 @@ function Neuron:_forward(x)
 end
 
 function Neuron:forward(x)
-  check_input("Neuron", x, self.nin)
-  return self:_forward(x)
+  return self:_forward(check_input("Neuron", x, self.nin))
 end
 
 function Neuron:describe()
@@ -217,10 +225,9 @@ function Layer._new(nin, nout, activation, init)
     _params = params }, Layer)
 end
 
---- Runs the layer: a Value when it has one neuron, else an array.
-function Layer:_forward(x)
+--- The outputs of the layer's neurons, always as an array.
+function Layer:_outputs(x)
   local neurons = self.neurons
-  if #neurons == 1 then return neurons[1]:_forward(x) end
   local xv, out = vector(x), {} -- one Vector of the inputs for all the neurons
   for j = 1, #neurons do
     local n = neurons[j]
@@ -229,9 +236,15 @@ function Layer:_forward(x)
   return out
 end
 
+--- Runs the layer: a Value when it has one neuron, else an array.
+function Layer:_forward(x)
+  local neurons = self.neurons
+  if #neurons == 1 then return neurons[1]:_forward(x) end
+  return self:_outputs(x)
+end
+
 function Layer:forward(x)
-  check_input("Layer", x, self.nin)
-  return self:_forward(x)
+  return self:_forward(check_input("Layer", x, self.nin))
 end
 
 function Layer:describe()
@@ -275,13 +288,13 @@ function MLP._new(sizes, activation, init)
 end
 
 function MLP:_forward(x)
-  for _, layer in ipairs(self.layers) do x = layer:_forward(x) end
-  return x
+  local layers = self.layers
+  for i = 1, #layers - 1 do x = layers[i]:_outputs(x) end -- arrays between layers, even of one
+  return layers[#layers]:_forward(x)
 end
 
 function MLP:forward(x)
-  check_input("MLP", x, self.nin)
-  return self:_forward(x)
+  return self:_forward(check_input("MLP", x, self.nin))
 end
 
 function MLP:describe()
@@ -319,8 +332,7 @@ end
 function Linear:_forward(x) return self.layer:_forward(x) end
 
 function Linear:forward(x)
-  check_input("Linear", x, self.nin)
-  return self:_forward(x)
+  return self:_forward(check_input("Linear", x, self.nin))
 end
 
 function Linear:describe() return format("Linear(%d, %d)", self.nin, self.nout) end
@@ -400,10 +412,10 @@ end
 
 --- Builds a model (with fresh parameters) from its spec; model_io has checked its shape.
 local builders = {
-  Neuron = function(s) return Neuron._new(s.nin, s.activation, inits.uniform, 1) end,
-  Layer = function(s) return Layer._new(s.nin, s.nout, s.activation, inits.uniform) end,
-  MLP = function(s) return MLP._new({ s.nin, table.unpack(s.nouts) }, s.activation, inits.uniform) end,
-  Linear = function(s) return Linear._new(s.nin, s.nout, inits.uniform) end,
+  Neuron = function(s) return Neuron._new(s.nin, s.activation, no_init, 1) end,
+  Layer = function(s) return Layer._new(s.nin, s.nout, s.activation, no_init) end,
+  MLP = function(s) return MLP._new({ s.nin, table.unpack(s.nouts) }, s.activation, no_init) end,
+  Linear = function(s) return Linear._new(s.nin, s.nout, no_init) end,
   ReLU = function() return M.ReLU() end,
   Tanh = function() return M.Tanh() end,
   Sigmoid = function() return M.Sigmoid() end,
