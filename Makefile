@@ -1,7 +1,7 @@
 # A thin wrapper around CMake; see README.md.
 #   make          build (build/micrograd, build/lib/micrograd/core.so, build/libmicrograd.a)
 #   make test     every test, through ctest
-#   make demo     train micrograd's moons classifier (for now: the README example)
+#   make demo     train micrograd's moons classifier (examples/moons.lua)
 #   make bench    the benchmarks of bench/
 # Each first installs missing Debian packages (scripts/install-deps.sh).
 
@@ -25,7 +25,7 @@ test: build
 	@cd $(BUILD) && ctest --output-on-failure --timeout 600 -j $(JOBS)
 
 demo: build
-	@$(BUILD)/micrograd examples/readme.lua
+	@$(BUILD)/micrograd examples/moons.lua $(BUILD)
 
 bench: build
 	@cmake --build $(BUILD) --target bench

@@ -56,3 +56,36 @@ describe("README.md", function()
     end)
   end
 end)
+
+--- The ```python block of README.md (the model reader).
+local function python_block(text)
+  return text:match("\n```python\n(.-)\n```")
+end
+
+describe("README.md's Python model reader", function()
+  local has_python = os.execute("command -v python3 >/dev/null 2>&1")
+  local run = has_python and it or pending
+
+  run("computes what the Lua model computes, from a file nn.save wrote", function()
+    local mg = require("micrograd")
+    local code = assert(python_block(read_file("README.md")), "no python block")
+    local reader, model_path = os.tmpname(), os.tmpname()
+    local f = assert(io.open(reader, "w"))
+    f:write(code)
+    f:close()
+    for _, activation in ipairs({ "relu", "tanh", "sigmoid" }) do
+      mg.seed(11)
+      local model = mg.nn.MLP(2, { 5, 4, 1 }, { activation = activation })
+      mg.nn.save(model, model_path)
+      local p = assert(io.popen(string.format("python3 %s %s 0.3 -1.25", reader, model_path)))
+      local out = p:read("a")
+      p:close()
+      local got = tonumber(out:match("^%[(.-)%]"))
+      local want = model({ 0.3, -1.25 }).data
+      assert(got and math.abs(got - want) <= 1e-12 * math.max(1, math.abs(want)),
+        activation .. ": python says " .. out .. ", Lua says " .. want)
+    end
+    os.remove(reader)
+    os.remove(model_path)
+  end)
+end)
