@@ -81,5 +81,6 @@ void mg_register_value(lua_State *L, int module, int upvalues);
 void mg_register_random(lua_State *L, int module, int upvalues);
 void mg_register_params(lua_State *L, int module, int upvalues);
 void mg_register_vector(lua_State *L, int module, int upvalues);
+void mg_register_system(lua_State *L, int module, int upvalues);
 
 #endif
