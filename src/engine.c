@@ -1,15 +1,10 @@
 /*
- * engine.c - forward and backward rules of every op, and the backward sweep.
- *
- * Each op has its forward rule and its backward rule next to each other:
- * fwd_<op> computes the value, bwd_<op> turns the incoming gradient g into the
- * gradients of the operands. The multiplication order follows micrograd's
- * engine.py (e.g. `(b * a^(b-1)) * g`) so results match it bit for bit.
+ * engine.c - nodes, their forward values, and the backward sweep. The rules
+ * of the ops themselves (forward and backward side by side) are in ops.h.
  */
 #include "engine.h"
 
-#include <math.h>
-#include <string.h>
+#include "ops.h"
 
 static const char *const op_names[MG_OP_COUNT] = {
     "",    "+",   "-",       "*",   "/",    "^",        "neg", "relu", "tanh",
@@ -17,77 +12,6 @@ static const char *const op_names[MG_OP_COUNT] = {
 };
 
 const char *mg_op_name(mg_op op) { return (unsigned)op < MG_OP_COUNT ? op_names[op] : "?"; }
-
-/* ---- the ops: forward value and local gradients, side by side ---------- */
-
-/* a + b        d/da = 1, d/db = 1 */
-static double fwd_add(double a, double b) { return a + b; }
-static void bwd_add(double g, double *ga, double *gb) { *ga = g, *gb = g; }
-
-/* a - b        d/da = 1, d/db = -1 */
-static double fwd_sub(double a, double b) { return a - b; }
-static void bwd_sub(double g, double *ga, double *gb) { *ga = g, *gb = -g; }
-
-/* a * b        d/da = b, d/db = a */
-static double fwd_mul(double a, double b) { return a * b; }
-static void bwd_mul(double a, double b, double g, double *ga, double *gb) { *ga = b * g, *gb = a * g; }
-
-/* a / b        d/da = 1/b, d/db = -a/b^2 */
-static double fwd_div(double a, double b) { return a / b; }
-static void bwd_div(double a, double b, double g, double *ga, double *gb) {
-  *ga = g / b, *gb = -g * a / (b * b);
-}
-
-/* a ^ b        d/da = b a^(b-1) (0 when b = 0), d/db = a^b ln a (0 when a = 0, b >= 0) */
-static double fwd_pow(double a, double b) { return pow(a, b); }
-static void bwd_pow(double a, double b, double out, double g, double *ga, double *gb) {
-  *ga = b == 0 ? 0.0 : (b * pow(a, b - 1)) * g;
-  *gb = (a == 0 && b >= 0) ? 0.0 : g * (out * log(a));
-}
-
-/* -a           d/da = -1 */
-static double fwd_neg(double a) { return -a; }
-static double bwd_neg(double g) { return -g; }
-
-/* relu(a)      d/da = 1 if out > 0 else 0 (a NaN stays NaN, as micrograd) */
-static double fwd_relu(double a) { return a < 0 ? 0.0 : a; }
-static double bwd_relu(double out, double g) { return (out > 0 ? 1.0 : 0.0) * g; }
-
-/* tanh(a)      d/da = 1 - tanh(a)^2 */
-static double fwd_tanh(double a) { return tanh(a); }
-static double bwd_tanh(double out, double g) { return (1 - out * out) * g; }
-
-/* e^a          d/da = e^a */
-static double fwd_exp(double a) { return exp(a); }
-static double bwd_exp(double out, double g) { return out * g; }
-
-/* ln a         d/da = 1/a */
-static double fwd_log(double a) { return log(a); }
-static double bwd_log(double a, double g) { return g / a; }
-
-/* sigmoid(a)   d/da = s (1 - s); e^a / (1 + e^a) for a < 0 so e^-a cannot overflow */
-static double fwd_sigmoid(double a) {
-  if (a >= 0) return 1 / (1 + exp(-a));
-  double e = exp(a);
-  return e / (1 + e);
-}
-static double bwd_sigmoid(double out, double g) { return g * (out * (1 - out)); }
-
-/* |a|          d/da = sign(a), 0 at 0 */
-static double fwd_abs(double a) { return fabs(a); }
-static double bwd_abs(double a, double g) { return (a > 0 ? 1.0 : a < 0 ? -1.0 : a == 0 ? 0.0 : a) * g; }
-
-/* sqrt(a)      d/da = 1 / (2 sqrt(a)) */
-static double fwd_sqrt(double a) { return sqrt(a); }
-static double bwd_sqrt(double out, double g) { return g / (2 * out); }
-
-/* ln(1 + e^a) = max(a, 0) + ln(1 + e^-|a|)     d/da = sigmoid(a) */
-static double fwd_softplus(double a) { return (a > 0 ? a : 0.0) + log1p(exp(-fabs(a))); }
-static double bwd_softplus(double a, double g) { return g * fwd_sigmoid(a); }
-
-/* sum: a1 + a2 + ...             d/dai = 1
- * dot: [bias +] w1 x1 + w2 x2 + ...   d/dwi = xi, d/dxi = wi, d/dbias = 1
- * Both are written out in mg_forward and sweep_node below. */
 
 /* ---- forward ------------------------------------------------------------ */
 
@@ -107,25 +31,7 @@ void mg_set_const(mg_node *n, uint32_t i, double k) { n->args[i].node = NULL, n-
 
 static inline double arg_value(const mg_arg *a) { return a->node ? a->node->data : a->k; }
 
-double mg_apply(mg_op op, double a, double b) {
-  switch (op) {
-  case MG_OP_ADD: return fwd_add(a, b);
-  case MG_OP_SUB: return fwd_sub(a, b);
-  case MG_OP_MUL: return fwd_mul(a, b);
-  case MG_OP_DIV: return fwd_div(a, b);
-  case MG_OP_POW: return fwd_pow(a, b);
-  case MG_OP_NEG: return fwd_neg(a);
-  case MG_OP_RELU: return fwd_relu(a);
-  case MG_OP_TANH: return fwd_tanh(a);
-  case MG_OP_EXP: return fwd_exp(a);
-  case MG_OP_LOG: return fwd_log(a);
-  case MG_OP_SIGMOID: return fwd_sigmoid(a);
-  case MG_OP_ABS: return fwd_abs(a);
-  case MG_OP_SQRT: return fwd_sqrt(a);
-  case MG_OP_SOFTPLUS: return fwd_softplus(a);
-  default: return a; /* leaf, sum, dot: not scalar functions */
-  }
-}
+double mg_apply(mg_op op, double a, double b) { return mg_op_forward(op, a, b); }
 
 void mg_forward(mg_node *n) {
   const mg_arg *args = n->args;
@@ -238,21 +144,7 @@ static void sweep_node(nodes *ready, mg_node *n) {
       if (x->node) send(ready, x, arg_value(w) * gn);
     }
     return;
-  case MG_OP_ADD: bwd_add(gn, &ga, &gb); break;
-  case MG_OP_SUB: bwd_sub(gn, &ga, &gb); break;
-  case MG_OP_MUL: bwd_mul(a, b, gn, &ga, &gb); break;
-  case MG_OP_DIV: bwd_div(a, b, gn, &ga, &gb); break;
-  case MG_OP_POW: bwd_pow(a, b, n->data, gn, &ga, &gb); break;
-  case MG_OP_NEG: ga = bwd_neg(gn); break;
-  case MG_OP_RELU: ga = bwd_relu(n->data, gn); break;
-  case MG_OP_TANH: ga = bwd_tanh(n->data, gn); break;
-  case MG_OP_EXP: ga = bwd_exp(n->data, gn); break;
-  case MG_OP_LOG: ga = bwd_log(a, gn); break;
-  case MG_OP_SIGMOID: ga = bwd_sigmoid(n->data, gn); break;
-  case MG_OP_ABS: ga = bwd_abs(a, gn); break;
-  case MG_OP_SQRT: ga = bwd_sqrt(n->data, gn); break;
-  case MG_OP_SOFTPLUS: ga = bwd_softplus(a, gn); break;
-  default: return;
+  default: mg_op_backward((mg_op)n->op, a, b, n->data, gn, &ga, &gb);
   }
   if (args[0].node) send(ready, &args[0], ga);
   if (n->nargs > 1 && args[1].node) send(ready, &args[1], gb);

@@ -1,0 +1,133 @@
+/*
+ * ops.h - the forward and backward rule of every scalar op, side by side.
+ *
+ * fwd_<op> computes the value, bwd_<op> turns the incoming gradient g into the
+ * gradients of the operands. The multiplication order follows micrograd's
+ * engine.py (e.g. `(b * a^(b-1)) * g`) so results match it bit for bit. The
+ * dynamic engine (engine.c) and the compiled tape (tape.c) both use these, so
+ * both give the same bits.
+ */
+#ifndef MG_OPS_H
+#define MG_OPS_H
+
+#include <math.h>
+
+#include "engine.h"
+
+/* a + b        d/da = 1, d/db = 1 */
+static inline double fwd_add(double a, double b) { return a + b; }
+static inline void bwd_add(double g, double *ga, double *gb) { *ga = g, *gb = g; }
+
+/* a - b        d/da = 1, d/db = -1 */
+static inline double fwd_sub(double a, double b) { return a - b; }
+static inline void bwd_sub(double g, double *ga, double *gb) { *ga = g, *gb = -g; }
+
+/* a * b        d/da = b, d/db = a */
+static inline double fwd_mul(double a, double b) { return a * b; }
+static inline void bwd_mul(double a, double b, double g, double *ga, double *gb) { *ga = b * g, *gb = a * g; }
+
+/* a / b        d/da = 1/b, d/db = -a/b^2 */
+static inline double fwd_div(double a, double b) { return a / b; }
+static inline void bwd_div(double a, double b, double g, double *ga, double *gb) {
+  *ga = g / b, *gb = -g * a / (b * b);
+}
+
+/* a ^ b        d/da = b a^(b-1) (0 when b = 0), d/db = a^b ln a (0 when a = 0, b >= 0) */
+static inline double fwd_pow(double a, double b) { return pow(a, b); }
+static inline void bwd_pow(double a, double b, double out, double g, double *ga, double *gb) {
+  *ga = b == 0 ? 0.0 : (b * pow(a, b - 1)) * g;
+  *gb = (a == 0 && b >= 0) ? 0.0 : g * (out * log(a));
+}
+
+/* -a           d/da = -1 */
+static inline double fwd_neg(double a) { return -a; }
+static inline double bwd_neg(double g) { return -g; }
+
+/* relu(a)      d/da = 1 if out > 0 else 0 (a NaN stays NaN, as micrograd) */
+static inline double fwd_relu(double a) { return a < 0 ? 0.0 : a; }
+static inline double bwd_relu(double out, double g) { return (out > 0 ? 1.0 : 0.0) * g; }
+
+/* tanh(a)      d/da = 1 - tanh(a)^2 */
+static inline double fwd_tanh(double a) { return tanh(a); }
+static inline double bwd_tanh(double out, double g) { return (1 - out * out) * g; }
+
+/* e^a          d/da = e^a */
+static inline double fwd_exp(double a) { return exp(a); }
+static inline double bwd_exp(double out, double g) { return out * g; }
+
+/* ln a         d/da = 1/a */
+static inline double fwd_log(double a) { return log(a); }
+static inline double bwd_log(double a, double g) { return g / a; }
+
+/* sigmoid(a)   d/da = s (1 - s); e^a / (1 + e^a) for a < 0 so e^-a cannot overflow */
+static inline double fwd_sigmoid(double a) {
+  if (a >= 0) return 1 / (1 + exp(-a));
+  double e = exp(a);
+  return e / (1 + e);
+}
+static inline double bwd_sigmoid(double out, double g) { return g * (out * (1 - out)); }
+
+/* |a|          d/da = sign(a), 0 at 0 */
+static inline double fwd_abs(double a) { return fabs(a); }
+static inline double bwd_abs(double a, double g) {
+  return (a > 0 ? 1.0 : a < 0 ? -1.0 : a == 0 ? 0.0 : a) * g;
+}
+
+/* sqrt(a)      d/da = 1 / (2 sqrt(a)) */
+static inline double fwd_sqrt(double a) { return sqrt(a); }
+static inline double bwd_sqrt(double out, double g) { return g / (2 * out); }
+
+/* ln(1 + e^a) = max(a, 0) + ln(1 + e^-|a|)     d/da = sigmoid(a) */
+static inline double fwd_softplus(double a) { return (a > 0 ? a : 0.0) + log1p(exp(-fabs(a))); }
+static inline double bwd_softplus(double a, double g) { return g * fwd_sigmoid(a); }
+
+/* sum: a1 + a2 + ...             d/dai = 1
+ * dot: [bias +] w1 x1 + w2 x2 + ...   d/dwi = xi, d/dxi = wi, d/dbias = 1
+ * Both are loops over their operands, written out where they are used. */
+
+/* op(a, b) for the scalar ops (b ignored by unary ones); a for the others. */
+static inline double mg_op_forward(mg_op op, double a, double b) {
+  switch (op) {
+  case MG_OP_ADD: return fwd_add(a, b);
+  case MG_OP_SUB: return fwd_sub(a, b);
+  case MG_OP_MUL: return fwd_mul(a, b);
+  case MG_OP_DIV: return fwd_div(a, b);
+  case MG_OP_POW: return fwd_pow(a, b);
+  case MG_OP_NEG: return fwd_neg(a);
+  case MG_OP_RELU: return fwd_relu(a);
+  case MG_OP_TANH: return fwd_tanh(a);
+  case MG_OP_EXP: return fwd_exp(a);
+  case MG_OP_LOG: return fwd_log(a);
+  case MG_OP_SIGMOID: return fwd_sigmoid(a);
+  case MG_OP_ABS: return fwd_abs(a);
+  case MG_OP_SQRT: return fwd_sqrt(a);
+  case MG_OP_SOFTPLUS: return fwd_softplus(a);
+  default: return a;
+  }
+}
+
+/* The gradients *ga, *gb of the operands of a scalar op with operands a, b,
+ * value out and incoming gradient g (*gb is 0 for unary ops). */
+static inline void mg_op_backward(mg_op op, double a, double b, double out, double g, double *ga,
+                                  double *gb) {
+  *ga = 0, *gb = 0;
+  switch (op) {
+  case MG_OP_ADD: bwd_add(g, ga, gb); break;
+  case MG_OP_SUB: bwd_sub(g, ga, gb); break;
+  case MG_OP_MUL: bwd_mul(a, b, g, ga, gb); break;
+  case MG_OP_DIV: bwd_div(a, b, g, ga, gb); break;
+  case MG_OP_POW: bwd_pow(a, b, out, g, ga, gb); break;
+  case MG_OP_NEG: *ga = bwd_neg(g); break;
+  case MG_OP_RELU: *ga = bwd_relu(out, g); break;
+  case MG_OP_TANH: *ga = bwd_tanh(out, g); break;
+  case MG_OP_EXP: *ga = bwd_exp(out, g); break;
+  case MG_OP_LOG: *ga = bwd_log(a, g); break;
+  case MG_OP_SIGMOID: *ga = bwd_sigmoid(out, g); break;
+  case MG_OP_ABS: *ga = bwd_abs(a, g); break;
+  case MG_OP_SQRT: *ga = bwd_sqrt(out, g); break;
+  case MG_OP_SOFTPLUS: *ga = bwd_softplus(a, g); break;
+  default: break;
+  }
+}
+
+#endif
