@@ -16,6 +16,7 @@
 /* Per-lua_State engine state (a userdata in upvalue CTX_UV). */
 typedef struct mg_ctx {
   int no_grad;             /* > 0 while ops record no graph */
+  int tracing;             /* > 0 while mg.compile runs the function it compiles */
   mg_rng rng;              /* the engine's generator */
   const void *value_meta;  /* address of the Value metatable (META_UV), for fast type checks */
   const void *vector_meta; /* address of the Vector metatable (VECTOR_META_UV) */
@@ -82,5 +83,6 @@ void mg_register_random(lua_State *L, int module, int upvalues);
 void mg_register_params(lua_State *L, int module, int upvalues);
 void mg_register_vector(lua_State *L, int module, int upvalues);
 void mg_register_system(lua_State *L, int module, int upvalues);
+void mg_register_compile(lua_State *L, int module, int upvalues);
 
 #endif

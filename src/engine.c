@@ -76,13 +76,7 @@ void mg_forward(mg_node *n) {
  * Every node ends with users == 0 and pass == 0, ready for the next pass.
  */
 
-typedef struct nodes {
-  const mg_allocator *alloc;
-  mg_node **at;
-  size_t count, cap;
-} nodes;
-
-static int append(nodes *a, mg_node *n) {
+int mg_nodes_append(mg_nodes *a, mg_node *n) {
   if (a->count == a->cap) {
     size_t cap = a->cap ? a->cap * 2 : 256;
     mg_node **at = cap <= SIZE_MAX / sizeof *at
@@ -95,8 +89,13 @@ static int append(nodes *a, mg_node *n) {
   return MG_OK;
 }
 
-static int discover(nodes *all, mg_node *root) {
-  int rc = append(all, root);
+void mg_nodes_free(mg_nodes *a) {
+  if (a->at) a->alloc->fn(a->alloc->ud, a->at, a->cap * sizeof *a->at, 0);
+  a->at = NULL, a->count = a->cap = 0;
+}
+
+static int discover(mg_nodes *all, mg_node *root) {
+  int rc = mg_nodes_append(all, root);
   for (size_t next = 0; rc == MG_OK && next < all->count; next++) {
     const mg_node *n = all->at[next];
     for (uint32_t i = 0; rc == MG_OK && i < n->nargs; i++) {
@@ -104,7 +103,7 @@ static int discover(nodes *all, mg_node *root) {
       if (!child) continue;
       if (child->users == UINT32_MAX)
         rc = MG_ETOOBIG;
-      else if (child->users > 0 || (rc = append(all, child)) == MG_OK)
+      else if (child->users > 0 || (rc = mg_nodes_append(all, child)) == MG_OK)
         child->users++;
     }
   }
@@ -112,14 +111,14 @@ static int discover(nodes *all, mg_node *root) {
 }
 
 /* Sends gradient d to operand slot a: when it was the node's last user, the node is ready. */
-static inline void send(nodes *ready, const mg_arg *a, double d) {
+static inline void send(mg_nodes *ready, const mg_arg *a, double d) {
   mg_node *n = a->node;
   n->pass += d;
   if (--n->users == 0) ready->at[ready->count++] = n;
 }
 
 /* Moves node n's pass gradient into its grad and on to its operands. */
-static void sweep_node(nodes *ready, mg_node *n) {
+static void sweep_node(mg_nodes *ready, mg_node *n) {
   const mg_arg *args = n->args;
   double gn = n->pass, ga = 0, gb = 0;
   n->grad += gn;
@@ -151,16 +150,16 @@ static void sweep_node(nodes *ready, mg_node *n) {
 }
 
 int mg_backward(mg_node *root, const mg_allocator *alloc) {
-  nodes all = {alloc, NULL, 0, 0};
+  mg_nodes all = {alloc, NULL, 0, 0};
   int rc = discover(&all, root);
   if (rc == MG_OK) {
-    nodes ready = {alloc, all.at, 0, all.cap}; /* never holds more than all did */
-    root->pass = 1.0;                          /* d root / d root */
+    mg_nodes ready = {alloc, all.at, 0, all.cap}; /* never holds more than all did */
+    root->pass = 1.0;                             /* d root / d root */
     ready.at[ready.count++] = root;
     while (ready.count > 0) sweep_node(&ready, ready.at[--ready.count]);
   } else {
     for (size_t i = 0; i < all.count; i++) all.at[i]->users = 0;
   }
-  if (all.at) alloc->fn(alloc->ud, all.at, all.cap * sizeof *all.at, 0);
+  mg_nodes_free(&all);
   return rc;
 }

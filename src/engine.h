@@ -52,8 +52,13 @@ typedef struct mg_arg {
   double k;
 } mg_arg;
 
-/* Flags. */
-enum { MG_DOT_BIAS = 1 }; /* a dot node's first operand is its bias */
+/* Flags. The last three are set by the caller while tracing for mg_tape_compile. */
+enum {
+  MG_DOT_BIAS = 1, /* a dot node's first operand is its bias */
+  MG_TRACED = 2,   /* made while tracing: part of the graph to compile */
+  MG_INPUT = 4,    /* a placeholder for an input of the compiled graph */
+  MG_DEPENDS = 8   /* depends on an input (an input, or an op with such an operand) */
+};
 
 struct mg_node {
   double data;    /* forward value */
@@ -93,6 +98,16 @@ double mg_apply(mg_op op, double a, double b);
  * alloc and is freed before returning. Returns MG_OK, or MG_ENOMEM or
  * MG_ETOOBIG with no grad changed. */
 int mg_backward(mg_node *root, const mg_allocator *alloc);
+
+/* A growable array of node pointers, memory from alloc. */
+typedef struct mg_nodes {
+  const mg_allocator *alloc;
+  mg_node **at;
+  size_t count, cap;
+} mg_nodes;
+
+int mg_nodes_append(mg_nodes *a, mg_node *n); /* MG_OK or MG_ENOMEM */
+void mg_nodes_free(mg_nodes *a);
 
 /* The op's name as SPEC writes it ("" for a leaf, "+", "relu", ...). */
 const char *mg_op_name(mg_op op);

@@ -104,6 +104,7 @@ int luaopen_micrograd_core(lua_State *L) {
   mg_register_params(L, module, upvalues);
   mg_register_vector(L, module, upvalues);
   mg_register_system(L, module, upvalues);
+  mg_register_compile(L, module, upvalues);
   mg_setfuncs(L, module, functions, upvalues);
 
   if (luaL_newmetatable(L, "micrograd.no_grad")) {

@@ -84,14 +84,36 @@ static mg_node *new_value(lua_State *L, const mg_ctx *ctx, uint32_t nargs) {
 static mg_node *push_leaf(lua_State *L, const mg_ctx *ctx, double x) {
   mg_node *n = new_value(L, ctx, 0);
   mg_leaf_init(n, x);
+  if (ctx->tracing) n->flags |= MG_TRACED; /* a constant of the compiled graph */
   return n;
 }
 
+/* While mg.compile traces: whether any operand of n depends on an input. */
+static int depends_on_input(const mg_node *n) {
+  for (uint32_t i = 0; i < n->nargs; i++)
+    if (n->args[i].node && (n->args[i].node->flags & MG_DEPENDS)) return 1;
+  return 0;
+}
+
+/* While mg.compile traces, an op under no_grad would freeze a value that
+ * depends on the inputs: refuse it. */
+static void check_frozen(lua_State *L, int depends) {
+  if (depends)
+    luaL_error(L, "compile: an op under no_grad on a Value that depends on an input cannot be replayed");
+}
+
+/* While mg.compile traces: marks the new op node n as part of the graph. */
+static void trace(mg_node *n) { n->flags |= MG_TRACED | (depends_on_input(n) ? MG_DEPENDS : 0); }
+
 /* After the operands are set: computes the value; in no-grad mode the node
  * forgets its operands and becomes a leaf. */
-static void finish_value(const mg_ctx *ctx, mg_node *n) {
+static void finish_value(lua_State *L, const mg_ctx *ctx, mg_node *n) {
   mg_forward(n);
-  if (ctx->no_grad) n->op = MG_OP_LEAF, n->nargs = 0;
+  if (ctx->tracing) {
+    if (ctx->no_grad) check_frozen(L, depends_on_input(n));
+    trace(n);
+  }
+  if (ctx->no_grad) n->op = MG_OP_LEAF, n->nargs = 0, n->flags &= (uint8_t)~MG_DEPENDS;
 }
 
 /* Pushes the Value in operand slot i of the Value at idx. */
@@ -121,6 +143,7 @@ static int arith(lua_State *L, mg_op op) {
   double a, b;
   mg_node *na = check_operand(L, ctx, 1, name, &a), *nb = check_operand(L, ctx, 2, name, &b);
   if (ctx->no_grad) {
+    if (ctx->tracing) check_frozen(L, ((na ? na->flags : 0) | (nb ? nb->flags : 0)) & MG_DEPENDS);
     push_leaf(L, ctx, mg_apply(op, a, b));
     return 1;
   }
@@ -141,6 +164,7 @@ static int arith(lua_State *L, mg_op op) {
     mg_set_const(n, 1, b);
   }
   n->data = mg_apply(op, a, b);
+  if (ctx->tracing) trace(n);
   return 1;
 }
 
@@ -155,6 +179,7 @@ static int unary(lua_State *L, mg_op op, const char *name) {
   const mg_ctx *ctx = mg_context(L);
   mg_node *a = check_value(L, 1, name);
   if (ctx->no_grad) {
+    if (ctx->tracing) check_frozen(L, a->flags & MG_DEPENDS);
     push_leaf(L, ctx, mg_apply(op, a->data, 0));
     return 1;
   }
@@ -165,6 +190,7 @@ static int unary(lua_State *L, mg_op op, const char *name) {
   lua_pushvalue(L, 1);
   lua_setiuservalue(L, 2, 1);
   n->data = mg_apply(op, a->data, 0);
+  if (ctx->tracing) trace(n);
   return 1;
 }
 
@@ -249,7 +275,7 @@ static int value_sum(lua_State *L) {
     pop_operand(L, ctx, n, 2, table, i, 1, (lua_Integer)i + 1, "sum");
   }
   lua_settop(L, 2);
-  finish_value(ctx, n);
+  finish_value(L, ctx, n);
   return 1;
 }
 
@@ -293,7 +319,7 @@ static int dot_vectors(lua_State *L, const mg_ctx *ctx, mg_vector *w, mg_vector 
       lua_setiuservalue(L, 4, i);
     }
   }
-  finish_value(ctx, n);
+  finish_value(L, ctx, n);
   return 1;
 }
 
@@ -326,7 +352,7 @@ static int value_dot(lua_State *L) {
     pop_operand(L, ctx, n, 4, table, slot++, 2, i, "dot");
   }
   lua_settop(L, 4);
-  finish_value(ctx, n);
+  finish_value(L, ctx, n);
   return 1;
 }
 
@@ -440,8 +466,10 @@ static int value_tostring(lua_State *L) {
 static int compare(lua_State *L, const char *name, int less_equal) {
   const mg_ctx *ctx = mg_context(L);
   double a, b;
-  check_operand(L, ctx, 1, name, &a);
-  check_operand(L, ctx, 2, name, &b);
+  mg_node *na = check_operand(L, ctx, 1, name, &a), *nb = check_operand(L, ctx, 2, name, &b);
+  if (ctx->tracing && (((na ? na->flags : 0) | (nb ? nb->flags : 0)) & MG_DEPENDS))
+    return luaL_error(L, "compile: cannot compare a Value that depends on an input while tracing "
+                         "(data-dependent control flow cannot be replayed; use relu, abs or max-free math)");
   lua_pushboolean(L, less_equal ? a <= b : a < b);
   return 1;
 }

@@ -1,0 +1,265 @@
+-- mg.compile: a traced graph replayed in C must give the dynamic engine's
+-- values and gradients, allocate nothing per call, and refuse what it
+-- cannot replay.
+local mg = require("micrograd")
+local nn, loss, optim = mg.nn, mg.loss, mg.optim
+local Value = mg.Value
+
+local function error_of(fn, ...)
+  local ok, err = pcall(fn, ...)
+  assert(not ok, "expected an error")
+  return tostring(err)
+end
+
+--- A random program over inputs xs (Values) and captured leaves ps: a list of
+-- steps, each an op over earlier values, replayable on any inputs.
+local unary = { "tanh", "exp", "sigmoid", "softplus", "relu", "abs" }
+local binary = { "+", "-", "*", "/" }
+local function random_program(gen, nin, nparams, length)
+  local steps = {}
+  for s = 1, length do
+    local kind = gen:random(1, 6)
+    local pick = function() return gen:random(1, nin + nparams + s - 1) end
+    if kind <= 3 then
+      local k = gen:random() < 0.2 and gen:uniform(0.5, 2)
+      steps[s] = { "bin", binary[gen:random(1, #binary)], pick(), pick(), k }
+    elseif kind == 4 then
+      steps[s] = { "un", unary[gen:random(1, #unary)], pick() }
+    elseif kind == 5 then
+      steps[s] = { "sum", pick(), pick(), pick() }
+    else
+      steps[s] = { "dot", pick(), pick(), pick(), pick(), pick() }
+    end
+  end
+  return steps
+end
+
+local function run_program(steps, values)
+  local v = { table.unpack(values) }
+  for _, st in ipairs(steps) do
+    local r
+    if st[1] == "bin" then
+      local a, b = v[st[3]], st[5] or v[st[4]]
+      if st[2] == "+" then r = a + b elseif st[2] == "-" then r = a - b
+      elseif st[2] == "*" then r = a * b else r = a / (b * b + 1) end
+    elseif st[1] == "un" then
+      r = v[st[3]][st[2]](v[st[3]] * 0.5)
+    elseif st[1] == "sum" then
+      r = mg.sum({ v[st[2]], v[st[3]], 0.5, v[st[4]] })
+    else
+      r = mg.dot({ v[st[2]], v[st[3]] }, { v[st[4]], 2 }, v[st[5]])
+    end
+    v[#v + 1] = r
+  end
+  return v[#v]
+end
+
+describe("mg.compile", function()
+  it("gives the dynamic engine's values and gradients, bit for bit, on random programs", function()
+    local gen = mg.Generator(2024)
+    for trial = 1, 60 do
+      local nin, nparams = gen:random(1, 3), gen:random(1, 3)
+      local steps = random_program(gen, nin, nparams, gen:random(3, 25))
+      local params = {}
+      for i = 1, nparams do params[i] = Value(gen:uniform(-1, 1)) end
+      local g = mg.compile(function(...)
+        local vals = { ... }
+        for i = 1, nparams do vals[nin + i] = params[i] end
+        return run_program(steps, vals)
+      end, nin)
+      for _ = 1, 3 do
+        local xs = {}
+        for i = 1, nin do xs[i] = gen:uniform(-2, 2) end
+        -- dynamic
+        for _, p in ipairs(params) do p.grad = 0 end
+        local inputs = {}
+        for i = 1, nin do inputs[i] = Value(xs[i]) end
+        local vals = { table.unpack(inputs) }
+        for i = 1, nparams do vals[nin + i] = params[i] end
+        local out = run_program(steps, vals)
+        out:backward()
+        local want = {}
+        for i, p in ipairs(params) do want[i] = p.grad; p.grad = 0 end
+        -- compiled
+        local y = g(table.unpack(xs))
+        g:backward()
+        assert(y == out.data or (y ~= y and out.data ~= out.data), "trial " .. trial .. ": forward differs")
+        for i, p in ipairs(params) do
+          assert(p.grad == want[i] or (p.grad ~= p.grad and want[i] ~= want[i]),
+            string.format("trial %d: grad of parameter %d: %.17g vs %.17g", trial, i, p.grad, want[i]))
+        end
+        local ig = g:input_grads()
+        for i = 1, nin do
+          local w = inputs[i].grad
+          assert(ig[i] == w or (ig[i] ~= ig[i] and w ~= w), "trial " .. trial .. ": input grad " .. i)
+        end
+      end
+    end
+  end)
+
+  it("trains micrograd's demo compiled whole-batch to micrograd's bits", function()
+    local ref = dofile("examples/data/reference.lua")("examples/data/micrograd_moons_h16.txt")
+    local model = nn.MLP(2, { 16, 16, 1 })
+    local params = model:parameters()
+    for i, p in ipairs(params) do p.data = ref.weights[i] end
+    local g = mg.compile(function()
+      local scores = {}
+      for i, x in ipairs(ref.X) do scores[i] = model(x) end
+      return loss.svm(scores, ref.y) + loss.l2(params, 1e-4)
+    end, 0)
+    local opt = optim.SGD(params, { lr = 1.0 })
+    local schedule = optim.linear(opt, 1.0, 0.1, 100)
+    local first, last
+    for k = 0, 99 do
+      local total = g()
+      opt:zero_grad()
+      g:backward()
+      opt:step()
+      schedule:step()
+      if k == 0 then first = total end
+      last = total
+    end
+    assert.are.equal("0.89584410286832217", string.format("%.17g", first))
+    assert.are.equal("0.010978370135492717", string.format("%.17g", last))
+  end)
+
+  it("replays a per-sample loss over a data set with run_batch", function()
+    local ref = dofile("examples/data/reference.lua")("examples/data/micrograd_moons_h16.txt")
+    local model = nn.MLP(2, { 16, 16, 1 })
+    local params = model:parameters()
+    for i, p in ipairs(params) do p.data = ref.weights[i] end
+    local rows = {}
+    for i, x in ipairs(ref.X) do rows[i] = { x[1], x[2], ref.y[i] } end
+    local g = mg.compile(function(x1, x2, y) return (1 + -y * model({ x1, x2 })):relu() end, 3)
+    -- dynamic reference: the mean hinge loss and its gradients
+    local scores = {}
+    for i, x in ipairs(ref.X) do scores[i] = model(x) end
+    local want_loss = loss.svm(scores, ref.y)
+    want_loss:backward()
+    local want = {}
+    for i, p in ipairs(params) do want[i] = p.grad; p.grad = 0 end
+    local got = g:run_batch(rows, { mean = true })
+    assert(math.abs(got - want_loss.data) <= 1e-12 * math.abs(want_loss.data))
+    for i, p in ipairs(params) do
+      assert(math.abs(p.grad - want[i]) <= 1e-12 * math.max(1, math.abs(want[i])), "parameter " .. i)
+    end
+  end)
+
+  it("reads captured Values live and credits their grads", function()
+    local w = Value(2)
+    local g = mg.compile(function(x) return w * x end, 1)
+    assert.are.equal(6, g(3))
+    w.data = 5
+    assert.are.equal(15, g(3))
+    g:backward()
+    g:backward()
+    assert.are.equal(6, w.grad) -- two backward calls add up
+  end)
+
+  it("treats numbers and Values made inside fn as constants", function()
+    local g = mg.compile(function(x)
+      local c = Value(10)
+      return x * c + 1
+    end, { 2 })
+    assert.are.equal(31, g(3))
+    g:backward()
+    assert.are.same({ 10 }, g:input_grads())
+    assert.are.equal(0, g.parameters)
+  end)
+
+  it("returns outputs in the shape fn returned them", function()
+    local one = mg.compile(function(x) return x + 1 end, 1)
+    assert.are.equal(3, one(2))
+    assert.are.equal(3, one({ 2 })) -- one array argument works too
+    local many = mg.compile(function(x, y) return x + y, x * y, 7 end, 2)
+    assert.are.same({ 5, 6, 7 }, { many(2, 3) })
+    local array = mg.compile(function(x) return { x, -x } end, 1)
+    local r = array(4)
+    assert.are.same({ 4, -4 }, r)
+    assert.are.equal(r, array(5)) -- the same table, refilled
+    assert.are.same({ 5, -5 }, r)
+    local forward = many:forward(1, 1)
+    assert.are.equal(2, forward)
+  end)
+
+  it("allocates nothing per call", function()
+    local model = nn.MLP(2, { 16, 16, 1 })
+    local g = mg.compile(function(x1, x2) return model({ x1, x2 }) end, 2)
+    local h = mg.compile(function(x) return { x, x * 2 } end, 1)
+    for _ = 1, 10 do g(0.1, 0.2); g:backward(); h(1) end
+    collectgarbage("collect")
+    collectgarbage("stop")
+    local before = collectgarbage("count")
+    for i = 1, 10000 do
+      g(i * 1e-4, -i * 1e-4)
+      g:backward()
+      h(i)
+    end
+    local after = collectgarbage("count")
+    collectgarbage("restart")
+    assert.are.equal(before, after)
+  end)
+
+  it("counts its nodes and describes itself", function()
+    local g = mg.compile(function(x, y) return (x * y + 1):relu() end, 2)
+    assert.are.equal(3, g.nodes)
+    assert.are.equal(2, g.inputs)
+    assert.are.equal(1, g.outputs)
+    assert.truthy(tostring(g):find("2 inputs, 1 outputs, 3 nodes", 1, true))
+  end)
+
+  it("refuses data-dependent control flow while tracing, and says why", function()
+    local err = error_of(mg.compile, function(x) if x > 0 then return x end return -x end, 1)
+    assert.truthy(err:find("data-dependent control flow cannot be replayed", 1, true))
+    -- comparing Values that do not depend on the inputs is fine
+    local w = Value(1)
+    local g = mg.compile(function(x) if w > 0 then return x * w end return x end, 1)
+    assert.are.equal(2, g(2))
+  end)
+
+  it("refuses no_grad on input-dependent Values while tracing", function()
+    local err = error_of(mg.compile, function(x) return mg.no_grad(function() return x * 2 end) end, 1)
+    assert.truthy(err:find("no_grad", 1, true))
+  end)
+
+  it("refuses outputs that are not Values, numbers or arrays of them", function()
+    assert.truthy(error_of(mg.compile, function() return "x" end, 0):find("got string as output 1", 1, true))
+    local err = error_of(mg.compile, function(x) return x, {} end, 1)
+    assert.truthy(err:find("got table as output 2", 1, true))
+    assert.truthy(error_of(mg.compile, function() end, 0):find("returned nothing", 1, true))
+    assert.truthy(error_of(mg.compile, function() return {} end, 0):find("empty", 1, true))
+  end)
+
+  it("checks its arguments and its calls", function()
+    assert.truthy(error_of(mg.compile, 5, 1):find("bad argument #1 to 'compile'", 1, true))
+    local one = function() return 1 end
+    assert.truthy(error_of(mg.compile, one, -1):find("bad argument #2 to 'compile'", 1, true))
+    assert.truthy(error_of(mg.compile, one, { "a" }):find("number expected at index 1", 1, true))
+    local g = mg.compile(function(x, y) return x * y end, 2)
+    assert.truthy(error_of(g.backward, g):find("forward first", 1, true))
+    assert.truthy(error_of(g.input_grads, g):find("backward first", 1, true))
+    assert.truthy(error_of(g, 1):find("2 inputs expected, got 1", 1, true))
+    assert.truthy(error_of(g, 1, "x"):find("bad argument #3 to 'forward' (number expected", 1, true))
+    assert.truthy(error_of(g, { 1 }):find("array of 2 inputs expected", 1, true))
+    assert.truthy(error_of(g.run_batch, g, 5):find("bad argument #2 to 'run_batch'", 1, true))
+    assert.truthy(error_of(g.run_batch, g, { { 1 } }):find("array of 2 inputs expected", 1, true))
+    assert.truthy(error_of(g.forward, 5):find("compiled graph expected", 1, true))
+  end)
+
+  it("leaves grad mode and tracing as they were, also after an error", function()
+    pcall(mg.compile, function() error("boom") end, 0)
+    assert.is_true(mg.grad_enabled())
+    local x = Value(1)
+    assert.are.equal("+", (x + 1).op)
+    assert.is_true(x < 2) -- comparisons work again
+    -- compiling inside no_grad still records the graph
+    local g = mg.no_grad(mg.compile, function(y) return y * 3 end, 1)
+    assert.are.equal(6, g(2))
+    assert.is_false(mg.grad_enabled() == false)
+  end)
+
+  it("cannot be nested", function()
+    local err = error_of(mg.compile, function(x) return mg.compile(function(y) return y end, 1) and x end, 1)
+    assert.truthy(err:find("cannot compile while tracing", 1, true))
+  end)
+end)

@@ -1,0 +1,317 @@
+/*
+ * compile.c - mg.compile(fn, inputs): trace fn once into a tape (tape.c) and
+ * replay it from Lua with no allocation.
+ *
+ * Tracing calls fn with placeholder Values (leaves flagged MG_INPUT) in grad
+ * mode; every node made meanwhile is flagged MG_TRACED. The traced graph stays
+ * referenced by the compiled graph's user value, which keeps the captured
+ * Values (parameters) that the tape reads and credits alive.
+ */
+#include <string.h>
+
+#include "binding.h"
+#include "tape.h"
+
+#define GRAPH "micrograd.Graph"
+
+enum { SHAPE_ONE, SHAPE_MANY, SHAPE_ARRAY }; /* what fn returned: a value, several, an array */
+
+typedef struct graph {
+  mg_tape *tape;
+  int shape;
+  int forwarded, backwarded; /* a forward (backward) has run since compiling */
+} graph;
+
+/* User values of a graph: 1 the traced outputs and placeholders (keeping the
+ * graph alive), 2 the table reused for array-shaped results. */
+
+static graph *check_graph(lua_State *L, const char *fname) {
+  graph *g = luaL_testudata(L, 1, GRAPH);
+  if (!g || !g->tape) mg_type_error(L, 1, fname, "compiled graph");
+  return g;
+}
+
+static int graph_gc(lua_State *L) {
+  graph *g = luaL_testudata(L, 1, GRAPH);
+  if (g && g->tape) mg_tape_free(g->tape), g->tape = NULL;
+  return 0;
+}
+
+/* Ends tracing (a to-be-closed value, so an error in fn ends it too). */
+static int trace_end(lua_State *L) {
+  int *state = lua_touserdata(L, 1); /* {active, saved no_grad} */
+  if (state[0]) {
+    lua_getiuservalue(L, 1, 1);
+    mg_ctx *ctx = lua_touserdata(L, -1);
+    ctx->tracing--, ctx->no_grad = state[1], state[0] = 0;
+  }
+  return 0;
+}
+
+/* Pushes a to-be-closed guard and starts tracing in grad mode. */
+static void trace_begin(lua_State *L, mg_ctx *ctx) {
+  int *state = lua_newuserdatauv(L, 2 * sizeof(int), 1);
+  state[0] = 1, state[1] = ctx->no_grad;
+  lua_pushvalue(L, CTX_UV);
+  lua_setiuservalue(L, -2, 1);
+  if (luaL_newmetatable(L, "micrograd.trace")) {
+    lua_pushcfunction(L, trace_end);
+    lua_setfield(L, -2, "__close");
+  }
+  lua_setmetatable(L, -2);
+  lua_toclose(L, -1);
+  ctx->tracing++, ctx->no_grad = 0;
+}
+
+/* The output at stack index idx as a node; a number becomes a constant. */
+static mg_node *output_node(lua_State *L, const mg_ctx *ctx, int idx, int position) {
+  mg_node *n = mg_to_value_ctx(L, idx, ctx);
+  if (n) return n;
+  if (lua_type(L, idx) != LUA_TNUMBER)
+    luaL_error(L, "compile: fn must return Values or numbers, or an array of them (got %s as output %d)",
+               mg_typename(L, idx), position);
+  n = lua_newuserdatauv(L, mg_node_size(0), 0);
+  mg_leaf_init(n, lua_tonumber(L, idx));
+  n->flags |= MG_TRACED;
+  lua_pushvalue(L, META_UV);
+  lua_setmetatable(L, -2);
+  lua_replace(L, idx);
+  return n;
+}
+
+/* mg.compile(fn, inputs): inputs is a count or an array of example numbers. */
+static int compile_new(lua_State *L) {
+  mg_ctx *ctx = mg_context(L);
+  if (lua_type(L, 1) != LUA_TFUNCTION) {
+    if (luaL_getmetafield(L, 1, "__call") == LUA_TNIL) return mg_type_error(L, 1, "compile", "function");
+    lua_pop(L, 1);
+  }
+  lua_Integer nin;
+  int from_array = lua_type(L, 2) == LUA_TTABLE;
+  if (from_array) {
+    nin = (lua_Integer)lua_rawlen(L, 2);
+  } else {
+    int ok;
+    nin = lua_tointegerx(L, 2, &ok);
+    if (!ok || nin < 0) return mg_type_error(L, 2, "compile", "input count or array of example inputs");
+  }
+  if (nin > 100000) return mg_arg_error(L, 2, "compile", "too many inputs (at most 100000)");
+  if (ctx->tracing) return luaL_error(L, "compile: cannot compile while tracing another function");
+  lua_settop(L, 2);
+
+  /* 3: the placeholders, and the compile-time scratch of node pointers */
+  lua_createtable(L, (int)nin, 0);
+  for (lua_Integer i = 1; i <= nin; i++) {
+    double x = 0;
+    if (from_array) {
+      int ok;
+      lua_rawgeti(L, 2, i);
+      x = (double)lua_tonumberx(L, -1, &ok);
+      if (!ok) mg_arg_error(L, 2, "compile", lua_pushfstring(L, "number expected at index %I", i));
+      lua_pop(L, 1);
+    }
+    mg_node *n = lua_newuserdatauv(L, mg_node_size(0), 0);
+    mg_leaf_init(n, x);
+    n->flags |= MG_TRACED | MG_INPUT | MG_DEPENDS;
+    lua_pushvalue(L, META_UV);
+    lua_setmetatable(L, -2);
+    lua_rawseti(L, 3, i);
+  }
+
+  /* trace: fn(placeholders...) */
+  trace_begin(L, ctx); /* 4 */
+  int base = lua_gettop(L);
+  lua_pushvalue(L, 1);
+  for (lua_Integer i = 1; i <= nin; i++) lua_rawgeti(L, 3, i);
+  lua_call(L, (int)nin, LUA_MULTRET);
+  lua_closeslot(L, 4);
+  int nres = lua_gettop(L) - base, shape = SHAPE_MANY;
+  if (nres == 0) return luaL_error(L, "compile: fn returned nothing (it must return Values or numbers)");
+  if (nres == 1 && lua_type(L, -1) == LUA_TTABLE) { /* an array: unpack it in place */
+    int t = lua_gettop(L);
+    lua_Unsigned len = lua_rawlen(L, t);
+    if (len == 0 || len > 1000000) return luaL_error(L, "compile: fn returned an empty or huge array");
+    luaL_checkstack(L, (int)len, "too many outputs");
+    for (lua_Unsigned i = 1; i <= len; i++) lua_rawgeti(L, t, (lua_Integer)i);
+    lua_remove(L, t);
+    nres = (int)len, shape = SHAPE_ARRAY;
+  } else if (nres == 1) {
+    shape = SHAPE_ONE;
+  }
+  mg_node **outputs = lua_newuserdatauv(L, sizeof(mg_node *) * ((size_t)nres + (size_t)nin), 0);
+  mg_node **inputs = outputs + nres;
+  for (int i = 0; i < nres; i++) outputs[i] = output_node(L, ctx, base + 1 + i, i + 1);
+  for (lua_Integer i = 0; i < nin; i++) {
+    lua_rawgeti(L, 3, i + 1);
+    inputs[i] = lua_touserdata(L, -1);
+    lua_pop(L, 1);
+  }
+
+  mg_allocator alloc;
+  int status;
+  alloc.fn = (mg_alloc_fn)lua_getallocf(L, &alloc.ud);
+  mg_tape *tape = mg_tape_compile(&alloc, inputs, (uint32_t)nin, outputs, (uint32_t)nres, &status);
+  lua_pop(L, 1); /* the scratch */
+  if (!tape) return luaL_error(L, status == MG_ENOMEM ? "not enough memory" : "compile: graph too large");
+
+  /* keep the traced graph: the outputs and the placeholders */
+  lua_createtable(L, nres + 1, 0);
+  for (int i = 0; i < nres; i++) {
+    lua_pushvalue(L, base + 1 + i);
+    lua_rawseti(L, -2, i + 1);
+  }
+  lua_pushvalue(L, 3);
+  lua_rawseti(L, -2, nres + 1);
+  int keep = lua_gettop(L);
+  graph *g = lua_newuserdatauv(L, sizeof *g, 2);
+  g->tape = tape, g->shape = shape, g->forwarded = g->backwarded = 0;
+  luaL_setmetatable(L, GRAPH); /* its __gc frees the tape from now on */
+  lua_pushvalue(L, keep);
+  lua_setiuservalue(L, -2, 1);
+  if (shape == SHAPE_ARRAY) {
+    lua_createtable(L, nres, 0);
+    for (int i = 1; i <= nres; i++) lua_pushnumber(L, 0), lua_rawseti(L, -2, i);
+    lua_setiuservalue(L, -2, 2);
+  }
+  return 1;
+}
+
+/* Sets the inputs from the arguments from index first on: nin numbers, or
+ * one array of nin numbers. */
+static void set_inputs(lua_State *L, graph *g, int first, const char *fname) {
+  mg_tape *t = g->tape;
+  int nargs = lua_gettop(L) - first + 1;
+  if (nargs == 1 && lua_type(L, first) == LUA_TTABLE) {
+    if (lua_rawlen(L, first) != t->nin)
+      mg_arg_error(
+          L, first, fname,
+          lua_pushfstring(L, "array of %d inputs expected, got %d", (int)t->nin, (int)lua_rawlen(L, first)));
+    for (uint32_t i = 0; i < t->nin; i++) {
+      int ok;
+      lua_rawgeti(L, first, (lua_Integer)i + 1);
+      t->val[i] = (double)lua_tonumberx(L, -1, &ok);
+      if (!ok) mg_arg_error(L, first, fname, lua_pushfstring(L, "number expected at index %d", (int)i + 1));
+      lua_pop(L, 1);
+    }
+    return;
+  }
+  if (nargs != (int)t->nin)
+    luaL_error(L, "bad arguments to '%s' (%d inputs expected, got %d)", fname, (int)t->nin, nargs);
+  for (uint32_t i = 0; i < t->nin; i++) {
+    int ok;
+    t->val[i] = (double)lua_tonumberx(L, first + (int)i, &ok);
+    if (!ok) mg_type_error(L, first + (int)i, fname, "number");
+  }
+}
+
+/* g(...) / g:forward(...): the outputs' numbers, in the shape fn returned them. */
+static int graph_forward(lua_State *L) {
+  graph *g = check_graph(L, "forward");
+  mg_tape *t = g->tape;
+  set_inputs(L, g, 2, "forward");
+  mg_tape_forward(t);
+  g->forwarded = 1, g->backwarded = 0;
+  if (g->shape == SHAPE_ARRAY) { /* the same table at every call: no allocation */
+    lua_getiuservalue(L, 1, 2);
+    for (uint32_t i = 0; i < t->nout; i++)
+      lua_pushnumber(L, t->val[t->out_slots[i]]), lua_rawseti(L, -2, i + 1);
+    return 1;
+  }
+  luaL_checkstack(L, (int)t->nout, "too many outputs");
+  for (uint32_t i = 0; i < t->nout; i++) lua_pushnumber(L, t->val[t->out_slots[i]]);
+  return (int)t->nout;
+}
+
+/* g:backward(): adds d(first output)/d(leaf) into every captured leaf's grad. */
+static int graph_backward(lua_State *L) {
+  graph *g = check_graph(L, "backward");
+  if (!g->forwarded) return luaL_error(L, "backward: run the compiled graph forward first");
+  mg_tape_backward(g->tape, 1.0);
+  g->backwarded = 1;
+  return 0;
+}
+
+/* g:input_grads(): d(first output)/d(input i) from the last backward. */
+static int graph_input_grads(lua_State *L) {
+  graph *g = check_graph(L, "input_grads");
+  if (!g->backwarded) return luaL_error(L, "input_grads: run backward first");
+  mg_tape *t = g->tape;
+  lua_createtable(L, (int)t->nin, 0);
+  for (uint32_t i = 0; i < t->nin; i++) lua_pushnumber(L, t->grad[i]), lua_rawseti(L, -2, i + 1);
+  return 1;
+}
+
+/* g:run_batch(rows [, {mean = true}]): forward and backward for every row,
+ * gradients accumulating in the captured leaves; returns the sum (or mean) of
+ * the first output. With mean, the gradients are those of the mean. */
+static int graph_run_batch(lua_State *L) {
+  graph *g = check_graph(L, "run_batch");
+  mg_tape *t = g->tape;
+  if (lua_type(L, 2) != LUA_TTABLE) return mg_type_error(L, 2, "run_batch", "array of input rows");
+  int mean = 0;
+  if (!lua_isnoneornil(L, 3)) {
+    if (lua_type(L, 3) != LUA_TTABLE) return mg_type_error(L, 3, "run_batch", "options table or nil");
+    lua_getfield(L, 3, "mean");
+    mean = lua_toboolean(L, -1);
+    lua_pop(L, 1);
+  }
+  lua_settop(L, 2);
+  lua_Integer rows = (lua_Integer)lua_rawlen(L, 2);
+  if (rows == 0) return mg_arg_error(L, 2, "run_batch", "no rows");
+  double seed = mean ? 1.0 / (double)rows : 1.0, total = 0;
+  for (lua_Integer r = 1; r <= rows; r++) {
+    lua_rawgeti(L, 2, r); /* 3 */
+    if (lua_type(L, 3) != LUA_TTABLE)
+      return mg_arg_error(L, 2, "run_batch", lua_pushfstring(L, "array of inputs expected at row %I", r));
+    set_inputs(L, g, 3, "run_batch");
+    lua_settop(L, 2);
+    mg_tape_forward(t);
+    mg_tape_backward(t, seed);
+    total += t->nout ? t->val[t->out_slots[0]] : 0;
+  }
+  g->forwarded = g->backwarded = 1;
+  lua_pushnumber(L, mean ? total / (double)rows : total);
+  return 1;
+}
+
+static int graph_index(lua_State *L) {
+  graph *g = check_graph(L, "__index");
+  const char *key = lua_tostring(L, 2);
+  if (key && strcmp(key, "nodes") == 0) return lua_pushinteger(L, g->tape->ncode), 1;
+  if (key && strcmp(key, "inputs") == 0) return lua_pushinteger(L, g->tape->nin), 1;
+  if (key && strcmp(key, "outputs") == 0) return lua_pushinteger(L, g->tape->nout), 1;
+  if (key && strcmp(key, "parameters") == 0) return lua_pushinteger(L, g->tape->nlive), 1;
+  luaL_getmetatable(L, GRAPH);
+  lua_getfield(L, -1, "methods");
+  lua_pushvalue(L, 2);
+  lua_rawget(L, -2);
+  return 1;
+}
+
+static int graph_tostring(lua_State *L) {
+  graph *g = check_graph(L, "__tostring");
+  mg_tape *t = g->tape;
+  lua_pushfstring(L, "compiled graph: %d inputs, %d outputs, %d nodes, %d captured Values, %d slots",
+                  (int)t->nin, (int)t->nout, (int)t->ncode, (int)t->nlive, (int)t->nslots);
+  return 1;
+}
+
+void mg_register_compile(lua_State *L, int module, int upvalues) {
+  static const luaL_Reg functions[] = {{"compile", compile_new}, {NULL, NULL}};
+  static const luaL_Reg metamethods[] = {
+      {"__gc", graph_gc},       {"__close", graph_gc},          {"__call", graph_forward},
+      {"__index", graph_index}, {"__tostring", graph_tostring}, {NULL, NULL}};
+  static const luaL_Reg methods[] = {{"forward", graph_forward},
+                                     {"backward", graph_backward},
+                                     {"input_grads", graph_input_grads},
+                                     {"run_batch", graph_run_batch},
+                                     {NULL, NULL}};
+  mg_setfuncs(L, module, functions, upvalues);
+  if (luaL_newmetatable(L, GRAPH)) {
+    luaL_setfuncs(L, metamethods, 0);
+    lua_newtable(L);
+    luaL_setfuncs(L, methods, 0);
+    lua_setfield(L, -2, "methods");
+  }
+  lua_pop(L, 1);
+}
