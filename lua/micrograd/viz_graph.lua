@@ -1,0 +1,362 @@
+--- Drawing the graph under a Value, as micrograd's `draw_dot`: Graphviz DOT
+-- text (`dot`) and SVG/PNG files made by Graphviz's `dot` program (`render`).
+--
+-- Each Value is a record `label | data 1.2346 | grad -0.5000` (the label part
+-- only when the Value has a `.label`), each op its own small node, and the
+-- edges go operand -> op -> result. The root, the leaves (inputs), the
+-- parameters (`opts.params`) and the number constants (`2 * x`) are drawn in
+-- their own colours and shapes, explained by a legend.
+--
+-- The walk is breadth-first from the root and iterative (any depth works);
+-- it draws at most `opts.max_nodes` Values, the nearest to the root, and a
+-- note says how many it left out. Counting those stops after
+-- `opts.count_limit` of them (the note then says "more than"), so a huge
+-- graph costs at most `max_nodes + count_limit` visits, never its full size.
+--
+-- `micrograd.viz` re-exports `dot` and `render`.
+-- @module micrograd.viz_graph
+local mg = require("micrograd")
+local core = require("micrograd.core")
+
+local is_value = mg.is_value
+local type, tostring, rawequal, pcall = type, tostring, rawequal, pcall
+local format, concat = string.format, table.concat
+
+local M = {}
+
+-- ---- helpers -------------------------------------------------------------
+
+--- Raises "bad argument #arg to 'fname' (msg)" at the caller of the public
+-- function; `depth` is how many helpers lie between it and fail (default 0).
+local function fail(fname, arg, msg, depth)
+  error(format("bad argument #%d to '%s' (%s)", arg, fname, msg), 3 + (depth or 0))
+end
+
+--- A description of x for messages: strings quoted, other types by name.
+local function describe(x)
+  if type(x) == "string" then return format("%q", x) end
+  return type(x)
+end
+
+--- Text safe in DOT: valid UTF-8 (other bytes become "?"), no control characters
+-- but newlines, which become `\n` (the caller escapes the rest first).
+local function clean(s)
+  if not utf8.len(s) then s = s:gsub("[\128-\255]", "?") end
+  return (s:gsub("\r\n?", "\n"):gsub("[%z\1-\9\11-\31\127]", " "):gsub("\n", "\\n"))
+end
+
+--- Escapes a string for a plain quoted DOT label.
+local function escape_text(s)
+  return clean((s:gsub('[\\"]', "\\%0")))
+end
+
+--- Escapes a string for one field of a record label: `{ } | < > "` and backslash.
+local function escape_field(s)
+  if not s:find('[\\{}|<>"%c\128-\255]') then return s end -- the common case, fast
+  return clean((s:gsub('[\\{}|<>"]', "\\%0")))
+end
+
+-- ---- options -------------------------------------------------------------
+
+local DEFAULTS = { rankdir = "LR", legend = true, max_nodes = 500, count_limit = 100000, format = "%.4f" }
+local RANKDIRS = { LR = true, TB = true, RL = true, BT = true }
+local DOT_OPTIONS = { rankdir = true, legend = true, params = true, max_nodes = true, count_limit = true,
+  format = true }
+local RENDER_OPTIONS = { program = true }
+for k in pairs(DOT_OPTIONS) do RENDER_OPTIONS[k] = true end
+
+--- A count option: a positive integer, or math.huge for no limit.
+local function check_count(fname, arg, name, n, min)
+  if n == math.huge then return n end
+  local k = type(n) == "number" and math.tointeger(n)
+  if not k or k < min then
+    fail(fname, arg, format("option '%s' must be an integer >= %d, got %s", name, min, tostring(n)), 2)
+  end
+  return k
+end
+
+--- The set of parameters (keyed by Value) from an array of Values or a module.
+local function check_params(fname, arg, params)
+  if type(params) == "table" and type(params.parameters) == "function" then params = params:parameters() end
+  if type(params) ~= "table" then
+    fail(fname, arg, "option 'params' must be an array of Values, got " .. type(params), 2)
+  end
+  local set = {}
+  for i = 1, #params do
+    local p = params[i]
+    if not is_value(p) then
+      fail(fname, arg, format("option 'params': Value expected at index %d, got %s", i, type(p)), 2)
+    end
+    set[p] = true
+  end
+  return set
+end
+
+--- Checks an options table against the names allowed; returns a full options table.
+local function check_opts(fname, arg, opts, allowed)
+  if opts == nil then opts = {} end
+  if type(opts) ~= "table" then fail(fname, arg, "options table expected, got " .. type(opts), 1) end
+  for k in pairs(opts) do
+    if not allowed[k] then fail(fname, arg, format("unknown option '%s'", tostring(k)), 1) end
+  end
+  local o = {}
+  for k, v in pairs(DEFAULTS) do o[k] = v end
+  if opts.rankdir ~= nil then
+    if not RANKDIRS[opts.rankdir] then
+      fail(fname, arg, "option 'rankdir' must be \"LR\" or \"TB\" (or \"RL\", \"BT\"), got "
+        .. describe(opts.rankdir), 1)
+    end
+    o.rankdir = opts.rankdir
+  end
+  if opts.legend ~= nil then
+    if type(opts.legend) ~= "boolean" then
+      fail(fname, arg, "option 'legend' must be a boolean, got " .. type(opts.legend), 1)
+    end
+    o.legend = opts.legend
+  end
+  if opts.max_nodes ~= nil then o.max_nodes = check_count(fname, arg, "max_nodes", opts.max_nodes, 1) end
+  if opts.count_limit ~= nil then
+    o.count_limit = check_count(fname, arg, "count_limit", opts.count_limit, 0)
+  end
+  if opts.format ~= nil then
+    local ok = type(opts.format) == "string" and pcall(format, opts.format, 1.5)
+    if not ok then
+      fail(fname, arg, "option 'format' must be a format for one number such as \"%.4f\", got "
+        .. describe(opts.format), 1)
+    end
+    o.format = opts.format
+  end
+  o.params = opts.params ~= nil and check_params(fname, arg, opts.params) or {}
+  o.program = opts.program
+  return o
+end
+
+-- ---- the walk ------------------------------------------------------------
+
+--- Walks the graph breadth-first from root. Returns:
+-- `nodes` (the Values drawn, root first, at most max_nodes),
+-- `const` (`const[i]` true when nodes[i] is a number constant),
+-- `operands` (`operands[i][k]` the index of nodes[i]'s k-th operand, or false when not drawn),
+-- `hidden` (how many Values were left out, counted up to count_limit) and
+-- `more` (true when counting stopped: more than `hidden` were left out).
+local function walk(root, max_nodes, count_limit)
+  local nodes, const, operands = { root }, {}, {}
+  local index = { [root] = 1 }
+  local pending = {} -- Values found but not drawn, still to be counted and walked
+  local seen = {}    -- Values in pending
+  local head = 1
+  while head <= #nodes do
+    local v = nodes[head]
+    local ops = {}
+    operands[head] = ops
+    if not const[head] and v.op ~= "" then
+      -- A number operand comes back as a fresh leaf at every call: asking twice tells them apart.
+      local cs, again = v:children(), v:children()
+      for k = 1, #cs do
+        local c = cs[k]
+        local is_const = not rawequal(c, again[k])
+        local j = not is_const and index[c]
+        if not j and not seen[c] then
+          if #nodes < max_nodes then
+            j = #nodes + 1
+            nodes[j] = c
+            if is_const then const[j] = true else index[c] = j end
+          else
+            pending[#pending + 1] = c
+            seen[c] = true
+          end
+        end
+        ops[k] = j or false
+      end
+    end
+    head = head + 1
+  end
+  -- Count what was left out, walking on from it, until count_limit is passed.
+  head = 1
+  while head <= #pending and #pending <= count_limit do
+    local cs = pending[head]:children()
+    for k = 1, #cs do
+      local c = cs[k]
+      if not index[c] and not seen[c] then
+        pending[#pending + 1] = c
+        seen[c] = true
+      end
+    end
+    head = head + 1
+  end
+  if #pending > count_limit then return nodes, const, operands, count_limit, true end
+  return nodes, const, operands, #pending, false
+end
+
+-- ---- DOT text ------------------------------------------------------------
+
+-- Colours (ColorBrewer pastels) and shapes of each kind of node.
+local STYLES = {
+  root = 'shape=Mrecord, style="filled,bold", fillcolor="#fdae61", penwidth=2',
+  param = 'shape=record, style="filled,bold", fillcolor="#abd9e9"',
+  leaf = 'shape=record, style=filled, fillcolor="#d9ef8b"',
+  value = 'shape=record, style=filled, fillcolor="#ffffff"',
+  const = 'shape=box, style="filled,rounded,dashed", fillcolor="#e0e0e0"',
+  op = 'shape=ellipse, style=filled, fillcolor="#f7f7f7"',
+  cut = 'shape=ellipse, style="filled,dashed", fillcolor="#f7f7f7"',
+  note = 'shape=note, style=filled, fillcolor="#ffffbf"',
+}
+
+local LEGEND = {
+  { "root", "root (the Value drawn)" },
+  { "param", "parameter" },
+  { "leaf", "input (a leaf)" },
+  { "value", "result of an op" },
+  { "const", "number constant" },
+  { "op", "op" },
+  { "cut", "op with operands not drawn" },
+}
+
+--- Edge labels for ops whose operand order matters; `dot`'s operands are
+-- `bias, w1, x1, w2, x2, ...` (bias only when given).
+local function operand_name(op, k, n)
+  if op == "-" or op == "/" or op == "^" then return tostring(k) end
+  if op == "dot" then
+    if n % 2 == 1 then
+      if k == 1 then return "b" end
+      k = k - 1
+    end
+    return (k % 2 == 1 and "w" or "x") .. (k + 1) // 2
+  end
+  return nil
+end
+
+--- The DOT text for the graph under root (arguments already checked).
+local function build(root, o)
+  local nodes, const, operands, hidden, more = walk(root, o.max_nodes, o.count_limit)
+  local fmt, params = o.format, o.params
+  local lr = o.rankdir == "LR" or o.rankdir == "RL"
+  local used = { root = true }
+  local out = {
+    "digraph micrograd {",
+    format("  graph [rankdir=%s];", o.rankdir),
+    '  node [fontname="Helvetica", fontsize=11];',
+    '  edge [fontname="Helvetica", fontsize=9];',
+  }
+  local function add(s) out[#out + 1] = s end
+
+  -- The Values and their op nodes, in walk order.
+  for i, v in ipairs(nodes) do
+    local data = escape_field(format(fmt, v.data))
+    if const[i] then
+      used.const = true
+      add(format('  v%d [%s, label="%s"];', i, STYLES.const, data))
+    else
+      local op = v.op
+      local kind = i == 1 and "root" or params[v] and "param" or op == "" and "leaf" or "value"
+      used[kind] = true
+      local fields = { "data " .. data, "grad " .. escape_field(format(fmt, v.grad)) }
+      if v.label then table.insert(fields, 1, escape_field(v.label)) end
+      local label = concat(fields, " | ")
+      if lr then label = "{ " .. label .. " }" end -- a row of fields in either direction
+      add(format('  v%d [%s, label="%s"];', i, STYLES[kind], label))
+      if op ~= "" then
+        local complete = true
+        for _, j in ipairs(operands[i]) do complete = complete and j ~= false end
+        local kind_op = complete and "op" or "cut"
+        used[kind_op] = true
+        add(format('  op%d [%s, label="%s"];', i, STYLES[kind_op], escape_text(op)))
+      end
+    end
+  end
+
+  -- Edges: operand -> op (in operand order) -> result.
+  for i, v in ipairs(nodes) do
+    if not const[i] and v.op ~= "" then
+      local ops = operands[i]
+      for k, j in ipairs(ops) do
+        if j then
+          local name = operand_name(v.op, k, #ops)
+          add(format("  v%d -> op%d%s;", j, i, name and format(' [label="%s"]', name) or ""))
+        end
+      end
+      add(format("  op%d -> v%d;", i, i))
+    end
+  end
+
+  if hidden > 0 or more then
+    local text
+    if not more then
+      text = format("… %d more value%s not drawn", hidden, hidden == 1 and "" or "s")
+    elseif hidden > 0 then
+      text = format("… over %d more values not drawn", hidden)
+    else
+      text = "… more values not drawn"
+    end
+    add(format('  note [%s, label="%s\\n(max_nodes = %d)"];', STYLES.note, text, o.max_nodes))
+  end
+
+  if o.legend then
+    add("  subgraph cluster_legend {")
+    add('    label="legend"; fontname="Helvetica"; fontsize=11; style=rounded; color="#999999";')
+    for _, entry in ipairs(LEGEND) do
+      local kind, text = entry[1], entry[2]
+      if used[kind] then add(format('    legend_%s [%s, label="%s"];', kind, STYLES[kind], text)) end
+    end
+    add("  }")
+  end
+  add("}")
+  return concat(out, "\n") .. "\n"
+end
+
+-- ---- public functions ----------------------------------------------------
+
+--- Graphviz DOT text of the graph under root, as micrograd's `draw_dot`.
+--
+-- Only the `max_nodes` Values nearest the root are drawn (breadth-first); a
+-- note counts the others, up to `count_limit` (then it says "more than"), so
+-- the walk of a huge graph stops early. The same graph gives the same text.
+-- @param root a Value
+-- @tparam[opt] table opts
+--   `rankdir` ("LR", the default as micrograd, "TB", "RL" or "BT");
+--   `legend` (boolean, default true: a key to the colours);
+--   `params` (an array of Values, or a module: drawn as parameters);
+--   `max_nodes` (default 500: Values drawn, constants included; `math.huge` for all);
+--   `count_limit` (default 100000: left-out Values counted for the note);
+--   `format` (default "%.4f": for data, grad and constants)
+-- @treturn string the DOT text
+function M.dot(root, opts)
+  if not is_value(root) then fail("dot", 1, "Value expected, got " .. type(root)) end
+  return build(root, check_opts("dot", 2, opts, DOT_OPTIONS))
+end
+
+local FORMATS = { svg = "svg", png = "png" }
+
+--- Draws the graph under root into an SVG or PNG file (by the path's
+-- extension) with Graphviz's `dot` program, run without a shell: any path is safe.
+-- Raises an error saying how to install Graphviz when `dot` cannot be run,
+-- and one with dot's messages when it fails.
+-- @param root a Value
+-- @tparam string path ending in ".svg" or ".png"
+-- @tparam[opt] table opts as `dot`'s, and `program` (default "dot")
+-- @treturn string path
+function M.render(root, path, opts)
+  if not is_value(root) then fail("render", 1, "Value expected, got " .. type(root)) end
+  if type(path) ~= "string" then fail("render", 2, "string expected, got " .. type(path)) end
+  local ext = path:match("%.(%w+)$")
+  local kind = ext and FORMATS[ext:lower()]
+  if not kind then fail("render", 2, "path ending in .svg or .png expected, got " .. describe(path)) end
+  local o = check_opts("render", 3, opts, RENDER_OPTIONS)
+  local program = o.program or "dot"
+  if type(program) ~= "string" or program == "" then
+    fail("render", 3, "option 'program' must be a program name, got " .. describe(program))
+  end
+  -- "-o" and the path in one argument: a path starting with "-" stays a path.
+  local status, message, stderr = core.run({ program, "-T" .. kind, "-o" .. path }, build(root, o))
+  if status == nil then
+    error(format("viz.render needs Graphviz's dot program: sudo apt-get install graphviz"
+      .. " (macOS: brew install graphviz); %s", message), 2)
+  end
+  if status ~= 0 then
+    error(format("viz.render: %s failed (exit status %d) writing %s: %s", program, status, path,
+      stderr ~= "" and stderr:gsub("%s+$", "") or "no message"), 2)
+  end
+  return path
+end
+
+return M
