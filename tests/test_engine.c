@@ -9,6 +9,7 @@
 
 #include "engine.h"
 #include "rng.h"
+#include "tape.h"
 
 static int failures = 0;
 
@@ -294,6 +295,49 @@ static void test_rng(void) {
   CHECK(fabs(sq / 100000 - 1) < 0.02);
 }
 
+/* The tape replays a small traced graph with the engine's values and
+ * gradients, and every allocation failure while compiling leaves the nodes
+ * as they were. */
+static void test_tape(void) {
+  mg_node *x = leaf(0.5), *w = leaf(-1.25), *c = leaf(3.0);
+  x->flags |= MG_TRACED | MG_INPUT | MG_DEPENDS, c->flags |= MG_TRACED;
+  mg_node *m = binary(MG_OP_MUL, x, w), *s = binary(MG_OP_ADD, m, c), *t = unary(MG_OP_TANH, s);
+  mg_node *out = binary(MG_OP_MUL, t, t);
+  m->flags |= MG_TRACED, s->flags |= MG_TRACED, t->flags |= MG_TRACED, out->flags |= MG_TRACED;
+  CHECK(backward(out) == MG_OK);
+  double want_w = w->grad, want_x = x->grad;
+  w->grad = x->grad = 0;
+  int failed = 0;
+  for (long limit = 0; limit < 16; limit++) {
+    budget b = {limit, 0};
+    mg_allocator alloc = {test_alloc, &b};
+    int status;
+    mg_tape *tape = mg_tape_compile(&alloc, &x, 1, &out, 1, &status);
+    mg_node *all[] = {x, w, c, m, s, t, out};
+    for (size_t i = 0; i < sizeof all / sizeof *all; i++) CHECK(all[i]->users == 0 && all[i]->pass == 0);
+    if (!tape) {
+      CHECK(status == MG_ENOMEM && b.live == 0);
+      failed++;
+      continue;
+    }
+    CHECK(tape->nin == 1 && tape->nlive == 1 && tape->ncode == 4 && tape->nbackward == 4);
+    tape->val[0] = 0.5;
+    mg_tape_forward(tape);
+    CHECK(tape->val[tape->out_slots[0]] == out->data);
+    mg_tape_backward(tape, 1.0);
+    CHECK(w->grad == want_w);
+    CHECK(tape->grad[0] == want_x);
+    tape->val[0] = -2.0; /* another input */
+    mg_tape_forward(tape);
+    CHECK_NEAR(tape->val[tape->out_slots[0]], pow(tanh(-2.0 * -1.25 + 3.0), 2), 1e-15);
+    mg_tape_free(tape);
+    CHECK(b.live == 0);
+    break;
+  }
+  CHECK(failed > 0);
+  free(out), free(t), free(s), free(m), free(c), free(w), free(x);
+}
+
 static void test_op_names(void) {
   CHECK(strcmp(mg_op_name(MG_OP_LEAF), "") == 0);
   CHECK(strcmp(mg_op_name(MG_OP_POW), "^") == 0);
@@ -312,6 +356,7 @@ int main(void) {
   test_deep_chain();
   test_out_of_memory();
   test_rng();
+  test_tape();
   test_op_names();
   if (failures) {
     fprintf(stderr, "%d check(s) failed\n", failures);
