@@ -1,10 +1,12 @@
 -- micrograd's demo.ipynb in Lua: a 2-16-16-1 MLP learns the two moons.
 -- make_moons(100, noise 0.1), hinge loss + 1e-4 L2, SGD with the learning
--- rate going from 1.0 down to 0.1 over 100 steps; then the model is saved.
+-- rate going from 1.0 down to 0.1 over 100 steps; then the model is saved,
+-- and the decision boundary and the loss curve are drawn (SVG, and the
+-- boundary in the terminal too).
 --
 --   build/micrograd examples/moons.lua [output-directory]
 local mg = require("micrograd")
-local nn, loss, optim, data = mg.nn, mg.loss, mg.optim, mg.data
+local nn, loss, optim, data, viz = mg.nn, mg.loss, mg.optim, mg.data, mg.viz
 
 local out_dir = arg and arg[1] or "."
 mg.seed(1337)
@@ -22,6 +24,7 @@ local opt = optim.SGD(params, { lr = 1.0 })
 local schedule = optim.linear(opt, 1.0, 0.1, 100)
 
 local accuracy
+local history = { loss = {}, accuracy = {} }
 for k = 0, 99 do
   -- forward: a score per point, the loss, the accuracy
   local scores, correct = {}, 0
@@ -31,6 +34,7 @@ for k = 0, 99 do
   end
   local total = loss.svm(scores, ys) + loss.l2(params, 1e-4)
   accuracy = correct / #X
+  history.loss[k + 1], history.accuracy[k + 1] = total.data, accuracy
   -- backward and update
   opt:zero_grad()
   total:backward()
@@ -41,7 +45,14 @@ for k = 0, 99 do
   end
 end
 
-local path = out_dir .. "/moons_model.json"
-nn.save(model, path)
 print(string.format("final accuracy %.0f%%", accuracy * 100))
-print("model saved to " .. path)
+print(viz.ascii_boundary(model, X, y))
+
+local model_path = out_dir .. "/moons_model.json"
+local boundary_path, curve_path = out_dir .. "/moons.svg", out_dir .. "/moons_loss.svg"
+nn.save(model, model_path)
+viz.decision_boundary(model, X, y, boundary_path, { title = "moons: 2-16-16-1 MLP, 100% accuracy" })
+viz.loss_curve(history, curve_path, { title = "moons: loss and accuracy" })
+print("model saved to " .. model_path)
+print("decision boundary drawn in " .. boundary_path)
+print("loss curve drawn in " .. curve_path)

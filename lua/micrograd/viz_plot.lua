@@ -1,0 +1,749 @@
+--- Training pictures: a model's decision regions, a loss curve and a scatter
+-- plot as standalone SVG, and the decision regions as text for a terminal.
+--
+-- `micrograd.viz` re-exports these functions (`viz.decision_boundary`, ...).
+-- Each SVG writer returns the SVG text and also writes it to `path` when one is
+-- given; the text is the same bits for the same input.
+--
+-- Points are arrays `X` of `{x1, x2}` (2-D data only) with labels `y`: 0/1 or
+-- -1/+1 for two classes, or classes 1..k. Colours: the first class (0, -1 or
+-- 1) is red, the second (1, +1 or 2) blue, then green, orange, purple, ...;
+-- regions are light tints of their class's colour and points are drawn in the
+-- full colour with a white outline, as micrograd's demo plot.
+-- @module micrograd.viz_plot
+local mg = require("micrograd")
+
+local is_value = mg.is_value
+local floor, ceil, log, huge, abs = math.floor, math.ceil, math.log, math.huge, math.abs
+local max, min, tointeger = math.max, math.min, math.tointeger
+local format, rep, concat = string.format, string.rep, table.concat
+local type, tostring, getmetatable = type, tostring, getmetatable
+
+local M = {}
+
+-- ---- argument checks -----------------------------------------------------
+
+--- Raises "bad argument #arg to 'fname' (msg)" blaming the caller of the public
+-- function: level 1 (the default) when the public function calls fail itself,
+-- 2 from a helper that the public function calls.
+local function fail(fname, arg, msg, level)
+  error(format("bad argument #%d to '%s' (%s)", arg, fname, msg), 2 + (level or 1))
+end
+
+--- A value as an error message shows it: numbers by value, others by type.
+local function describe(v)
+  if v ~= v then return "nan" end -- not "-nan" as some C libraries print it
+  if type(v) == "number" then return tostring(v) end
+  return type(v)
+end
+
+local function is_finite(v)
+  return type(v) == "number" and v == v and v > -huge and v < huge
+end
+
+--- Checks X (argument arg): a non-empty array of points {x1, x2}. Returns #X.
+-- `depth` is how many calls below the public function this check runs (1: called by it).
+local function check_points(fname, arg, X, depth)
+  local lvl = (depth or 1) + 1
+  if type(X) ~= "table" then fail(fname, arg, "array of points expected, got " .. type(X), lvl) end
+  local n = #X
+  if n == 0 then fail(fname, arg, "array of points expected, got an empty table", lvl) end
+  for i = 1, n do
+    local p = X[i]
+    if type(p) ~= "table" then
+      fail(fname, arg, format("point {x1, x2} expected at index %d, got %s", i, type(p)), lvl)
+    end
+    if #p ~= 2 then
+      fail(fname, arg, format("point at index %d has %d coordinates: only 2-D points {x1, x2} can be drawn",
+        i, #p), lvl)
+    end
+    for j = 1, 2 do
+      if not is_finite(p[j]) then
+        fail(fname, arg, format("point at index %d: finite number expected for x%d, got %s",
+          i, j, describe(p[j])), lvl)
+      end
+    end
+  end
+  return n
+end
+
+local MAX_CLASSES = 256
+
+--- Checks the labels y (argument arg) of n points: integers, one per point.
+-- Returns whether they are all 0/1, whether all -1/+1, and the largest.
+local function check_labels(fname, arg, y, n, depth)
+  local lvl = (depth or 1) + 1
+  if type(y) ~= "table" then fail(fname, arg, "array of labels expected, got " .. type(y), lvl) end
+  if #y ~= n then fail(fname, arg, format("%d labels expected (one per point), got %d", n, #y), lvl) end
+  local zero_one, signs, lo, hi = true, true, huge, -huge
+  for i = 1, n do
+    local v = y[i]
+    if type(v) ~= "number" or not tointeger(v) then
+      fail(fname, arg, format("integer label expected at index %d, got %s", i, describe(v)), lvl)
+    end
+    zero_one = zero_one and (v == 0 or v == 1)
+    signs = signs and (v == -1 or v == 1)
+    lo, hi = min(lo, v), max(hi, v)
+  end
+  if not zero_one and not signs then
+    if lo < 1 then
+      fail(fname, arg, format("labels must be 0/1, -1/+1 or classes 1..k, got labels from %d to %d",
+        tointeger(lo), tointeger(hi)), lvl)
+    end
+    if hi > MAX_CLASSES then
+      fail(fname, arg, format("at most %d classes can be drawn, got label %d", MAX_CLASSES,
+        tointeger(hi)), lvl)
+    end
+  end
+  return zero_one, signs, tointeger(hi)
+end
+
+--- Class indices (1..k), k and the class names for labels y of n points.
+-- Two-class labels (0/1, -1/+1) become classes 1 and 2 unless `multi` asks
+-- for classes 1..k read as they are (a model with k outputs).
+local function classes_of(y, n, zero_one, signs, hi, multi)
+  local cls = {}
+  if (zero_one or signs) and not multi then
+    for i = 1, n do cls[i] = y[i] > 0 and 2 or 1 end
+    return cls, 2, zero_one and { "0", "1" } or { "-1", "+1" }
+  end
+  local names = {}
+  for c = 1, hi do names[c] = tostring(c) end
+  for i = 1, n do cls[i] = tointeger(y[i]) end
+  return cls, hi, names
+end
+
+--- The options each function takes: kind, default, and bounds for integers.
+local option_specs = {
+  decision_boundary = {
+    width = { "integer", 640, 100, 10000 }, height = { "integer", 480, 100, 10000 },
+    resolution = { "integer", 60, 2, 1000 }, title = { "string" },
+    xlabel = { "string", "x1" }, ylabel = { "string", "x2" },
+  },
+  scatter = {
+    width = { "integer", 640, 100, 10000 }, height = { "integer", 480, 100, 10000 },
+    title = { "string" }, xlabel = { "string", "x1" }, ylabel = { "string", "x2" },
+  },
+  loss_curve = {
+    width = { "integer", 640, 100, 10000 }, height = { "integer", 480, 100, 10000 },
+    title = { "string" },
+  },
+  ascii_boundary = {
+    width = { "integer", 60, 8, 1000 }, height = { "integer", 24, 4, 1000 },
+  },
+}
+
+--- Checks opts (argument arg) against fname's options; returns every option's value.
+local function check_opts(fname, arg, opts)
+  local specs, out = option_specs[fname], {}
+  if opts ~= nil and type(opts) ~= "table" then
+    fail(fname, arg, "options table expected, got " .. type(opts), 2)
+  end
+  opts = opts or {}
+  for k in pairs(opts) do
+    if specs[k] == nil then fail(fname, arg, format("unknown option '%s'", tostring(k)), 2) end
+  end
+  for name, spec in pairs(specs) do
+    local v = opts[name]
+    if v == nil then
+      v = spec[2]
+    elseif spec[1] == "string" then
+      if type(v) ~= "string" then
+        fail(fname, arg, format("option '%s' must be a string, got %s", name, type(v)), 2)
+      end
+    else
+      local k = type(v) == "number" and tointeger(v)
+      if not k or k < spec[3] or k > spec[4] then
+        fail(fname, arg, format("option '%s' must be an integer from %d to %d, got %s",
+          name, spec[3], spec[4], describe(v)), 2)
+      end
+      v = k
+    end
+    out[name] = v
+  end
+  return out
+end
+
+--- Sorts out the optional `[path, opts]` arguments at position arg: a table in
+-- place of the path is the options. Returns path, opts and the options' position.
+local function path_and_opts(fname, arg, path, opts)
+  if type(path) == "table" and opts == nil then return nil, path, arg end
+  if path ~= nil and type(path) ~= "string" then
+    fail(fname, arg, "file path (string) expected, got " .. type(path), 2)
+  end
+  return path, opts, arg + 1
+end
+
+--- Whether model can be called: a function, or a table/userdata with __call.
+local function is_callable(model)
+  if type(model) == "function" then return true end
+  local mt = getmetatable(model)
+  return type(mt) == "table" and mt.__call ~= nil
+end
+
+-- ---- writing files ---------------------------------------------------------
+
+--- Writes text to path for viz.<fname>; errors blame the public function's caller.
+local function save(fname, path, text)
+  local io_lib = io -- looked up at each call: a sandboxed host may have removed it
+  if type(io_lib) ~= "table" or type(io_lib.open) ~= "function" then
+    error(format("viz.%s needs the io library to write %s (call it without a path to get the text)",
+      fname, path), 4)
+  end
+  local f, err = io_lib.open(path, "wb")
+  if not f then error(format("viz.%s cannot write %s", fname, err), 4) end
+  local ok, werr = f:write(text)
+  local closed, cerr = f:close()
+  if not ok or not closed then
+    error(format("viz.%s cannot write %s: %s", fname, path, tostring(werr or cerr)), 4)
+  end
+end
+
+-- ---- the model ---------------------------------------------------------------
+
+--- A score as a number: a number or a Value's data; nil for anything else.
+local function score_of(v)
+  if type(v) == "number" then return v end
+  if is_value(v) then return v.data end
+  return nil
+end
+
+--- Probes model on the first point. Returns classify(x1, x2) -> class index
+-- (a single score gives 2 when it is > 0, else 1; k scores give the argmax,
+-- the lowest class on ties) and k, the model's number of outputs.
+-- Call it under mg.no_grad.
+local function classifier(fname, model, p)
+  -- level: 4 from classify (called by the public function), 5 from the probe below
+  local function bad_output(out, level)
+    error(format("bad argument #1 to '%s' (the model must return a Value or an array of Values, got %s)",
+      fname, type(out)), level or 4)
+  end
+  local probe = model({ p[1], p[2] })
+  local k
+  if score_of(probe) then
+    k = 1
+  elseif type(probe) == "table" and #probe >= 1 then
+    k = #probe
+  else
+    bad_output(probe, 5)
+  end
+  local function classify(x1, x2)
+    local out = model({ x1, x2 })
+    if k == 1 then
+      if type(out) == "table" then out = out[1] end
+      local s = score_of(out)
+      if not s then bad_output(out) end
+      return s > 0 and 2 or 1
+    end
+    if type(out) ~= "table" or #out ~= k then bad_output(out) end
+    local best, best_score = 1, -huge
+    for c = 1, k do
+      local s = score_of(out[c])
+      if not s then bad_output(out[c]) end
+      if s > best_score then best, best_score = c, s end -- NaN never wins
+    end
+    return best
+  end
+  return classify, k
+end
+
+--- Checks model, X and y for decision_boundary and ascii_boundary, probes the
+-- model (under no_grad). Returns classify, n, cls, k, names.
+local function check_model_data(fname, model, X, y)
+  if not is_callable(model) then
+    fail(fname, 1, "model expected (a function or a callable module), got " .. type(model), 2)
+  end
+  local n = check_points(fname, 2, X, 2)
+  local zero_one, signs, hi = check_labels(fname, 3, y, n, 2)
+  local classify, k = classifier(fname, model, X[1])
+  if k == 1 and not (zero_one or signs) then
+    fail(fname, 3, "a model with one output separates two classes: labels 0/1 or -1/+1 expected, "
+      .. format("got classes 1..%d", hi), 2)
+  end
+  if k > 1 then
+    for i = 1, n do
+      local v = y[i]
+      if v < 1 or v > k then
+        fail(fname, 3, format("classes 1..%d expected for a model with %d outputs, got %s at index %d",
+          k, k, describe(v), i), 2)
+      end
+    end
+  end
+  local cls, _, names = classes_of(y, n, zero_one, signs, k > 1 and k or hi, k > 1)
+  return classify, n, cls, max(k, 2), names
+end
+
+--- The box [x0, x1] x [y0, y1] covering the points with a margin of `pad`
+-- times the larger side on every side (1 when all points coincide).
+local function bounds(X, n, pad)
+  local x0, x1, y0, y1 = huge, -huge, huge, -huge
+  for i = 1, n do
+    local p = X[i]
+    x0, x1, y0, y1 = min(x0, p[1]), max(x1, p[1]), min(y0, p[2]), max(y1, p[2])
+  end
+  local m = pad * max(x1 - x0, y1 - y0)
+  if m == 0 then m = 1 end
+  return x0 - m, x1 + m, y0 - m, y1 + m
+end
+
+-- ---- SVG pieces ------------------------------------------------------------
+
+--- A coordinate or length, compactly: at most 2 decimals, no trailing zeros.
+local function num(v)
+  local s = format("%.2f", v)
+  s = s:gsub("0+$", ""):gsub("%.$", "")
+  if s == "-0" then s = "0" end
+  return s
+end
+
+local escapes = { ["&"] = "&amp;", ["<"] = "&lt;", [">"] = "&gt;", ['"'] = "&quot;", ["'"] = "&apos;" }
+
+local function escape(text)
+  return (text:gsub("[&<>\"']", escapes))
+end
+
+--- Point colours for the first classes; later classes get hues around the circle.
+local palette = {
+  "#c8382d", "#2e6bb0", "#2f9a4a", "#e08a1e", "#7d4fb0",
+  "#1f9e9a", "#8c5a3c", "#d45b9e", "#8a9a2a", "#6b6b6b",
+}
+
+--- A colour as "#rrggbb" from red, green and blue in [0, 1].
+local function hex(r, g, b)
+  return format("#%02x%02x%02x", floor(r * 255 + 0.5), floor(g * 255 + 0.5), floor(b * 255 + 0.5))
+end
+
+--- The colour of class c (its points), "#rrggbb".
+local function class_color(c)
+  if c <= #palette then return palette[c] end
+  local h, s, l = ((c - 1) * 137.508) % 360 / 60, 0.55, 0.45 -- golden-angle hues, HSL
+  local chroma = (1 - abs(2 * l - 1)) * s
+  local x = chroma * (1 - abs(h % 2 - 1))
+  local r, g, b
+  if h < 1 then r, g, b = chroma, x, 0
+  elseif h < 2 then r, g, b = x, chroma, 0
+  elseif h < 3 then r, g, b = 0, chroma, x
+  elseif h < 4 then r, g, b = 0, x, chroma
+  elseif h < 5 then r, g, b = x, 0, chroma
+  else r, g, b = chroma, 0, x end
+  local m = l - chroma / 2
+  return hex(r + m, g + m, b + m)
+end
+
+--- The light tint of colour (#rrggbb) that fills its class's region: 70% white.
+local function region_color(color)
+  local r, g, b = tonumber(color:sub(2, 3), 16), tonumber(color:sub(4, 5), 16), tonumber(color:sub(6, 7), 16)
+  local function light(v) return (v / 255) * 0.3 + 0.7 end
+  return hex(light(r), light(g), light(b))
+end
+
+local INK, GRID = "#333333", "#e6e6e6"
+
+--- The page: layout of the plot area inside a width x height picture.
+local function page(width, height, right)
+  local left, top, bottom = 64, 40, 52
+  return { width = width, height = height, left = left, top = top,
+    w = width - left - right, h = height - top - bottom }
+end
+
+local function svg_open(parts, pg)
+  parts[#parts + 1] = format('<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" '
+    .. 'viewBox="0 0 %d %d" font-family="DejaVu Sans, Arial, Helvetica, sans-serif" font-size="12">',
+    pg.width, pg.height, pg.width, pg.height)
+  parts[#parts + 1] = format('<rect width="%d" height="%d" fill="#ffffff"/>', pg.width, pg.height)
+end
+
+--- "Nice" ticks (1, 2 or 5 times a power of ten) inside [lo, hi], about
+-- `target` of them; returns the tick values and their decimals.
+local function ticks(lo, hi, target)
+  local raw = (hi - lo) / target
+  local mag = 10 ^ floor(log(raw, 10))
+  local f = raw / mag
+  local step = (f < 1.5 and 1 or f < 3 and 2 or f < 7 and 5 or 10) * mag
+  local list = {}
+  for i = ceil(lo / step - 1e-9), floor(hi / step + 1e-9) do list[#list + 1] = i * step end
+  return list, max(0, -floor(log(step, 10) + 1e-9))
+end
+
+local function tick_label(v, decimals)
+  local s = format("%." .. decimals .. "f", v)
+  if s:match("^%-0%.?0*$") then s = s:sub(2) end
+  return s
+end
+
+--- Maps data to page coordinates: returns px(x) and py(y) for the box [x0, x1] x [y0, y1].
+local function mapping(pg, x0, x1, y0, y1)
+  local sx, sy = pg.w / (x1 - x0), pg.h / (y1 - y0)
+  return function(x) return pg.left + (x - x0) * sx end,
+    function(y) return pg.top + (y1 - y) * sy end
+end
+
+--- The bottom axis: gridlines (when grid), ticks and tick labels for
+-- [x0, x1] (only whole numbers when integer).
+local function x_axis(parts, pg, x0, x1, px, grid, integer)
+  local list, decimals = ticks(x0, x1, max(2, pg.w / 90))
+  local bottom = pg.top + pg.h
+  for _, t in ipairs(list) do
+    if not integer or t == floor(t) then
+      local x = num(px(t))
+      if grid then
+        parts[#parts + 1] = format('<line x1="%s" y1="%s" x2="%s" y2="%s" stroke="%s"/>',
+          x, num(pg.top), x, num(bottom), GRID)
+      end
+      parts[#parts + 1] = format('<line x1="%s" y1="%s" x2="%s" y2="%s" stroke="%s"/>',
+        x, num(bottom), x, num(bottom + 5), INK)
+      parts[#parts + 1] = format('<text x="%s" y="%s" text-anchor="middle" fill="%s">%s</text>',
+        x, num(bottom + 18), INK, tick_label(t, integer and 0 or decimals))
+    end
+  end
+end
+
+--- A side axis ("left" or "right"): gridlines (when grid), ticks and tick
+-- labels for [y0, y1]; fmt(tick, decimals) writes a tick's label.
+local function y_axis(parts, pg, y0, y1, py, grid, side, fmt)
+  local list, decimals = ticks(y0, y1, max(2, pg.h / 60))
+  local edge = side == "left" and pg.left or pg.left + pg.w
+  local dir = side == "left" and -1 or 1
+  for _, t in ipairs(list) do
+    local y = num(py(t))
+    if grid then
+      parts[#parts + 1] = format('<line x1="%s" y1="%s" x2="%s" y2="%s" stroke="%s"/>',
+        num(pg.left), y, num(pg.left + pg.w), y, GRID)
+    end
+    parts[#parts + 1] = format('<line x1="%s" y1="%s" x2="%s" y2="%s" stroke="%s"/>',
+      num(edge), y, num(edge + 5 * dir), y, INK)
+    parts[#parts + 1] = format('<text x="%s" y="%s" text-anchor="%s" fill="%s">%s</text>',
+      num(edge + 8 * dir), num(py(t) + 4), side == "left" and "end" or "start", INK,
+      (fmt or tick_label)(t, decimals))
+  end
+end
+
+--- The frame of the plot area (class "frame": its box is the plot area).
+local function frame(parts, pg)
+  parts[#parts + 1] = format('<rect class="frame" x="%s" y="%s" width="%s" height="%s" fill="none" '
+    .. 'stroke="%s"/>', num(pg.left), num(pg.top), num(pg.w), num(pg.h), INK)
+end
+
+--- Axis titles: below the bottom axis, and rotated beside the left/right axes.
+local function axis_labels(parts, pg, xlabel, ylabel, rlabel)
+  local cx, cy = pg.left + pg.w / 2, pg.top + pg.h / 2
+  parts[#parts + 1] = format('<text x="%s" y="%s" text-anchor="middle" fill="%s">%s</text>',
+    num(cx), num(pg.top + pg.h + 40), INK, escape(xlabel))
+  parts[#parts + 1] = format('<text x="%s" y="%s" text-anchor="middle" fill="%s" '
+    .. 'transform="rotate(-90 %s %s)">%s</text>', num(16), num(cy), INK, num(16), num(cy), escape(ylabel))
+  if rlabel then
+    local x = pg.left + pg.w + 52
+    parts[#parts + 1] = format('<text x="%s" y="%s" text-anchor="middle" fill="%s" '
+      .. 'transform="rotate(90 %s %s)">%s</text>', num(x), num(cy), INK, num(x), num(cy), escape(rlabel))
+  end
+end
+
+--- The title (top left) and a legend (top right): entries {color, text, kind}
+-- with kind "box" (a class) or "line" (a curve).
+local function title_legend(parts, pg, title, entries)
+  if title then
+    parts[#parts + 1] = format('<text x="%s" y="%s" font-size="15" font-weight="bold" fill="%s">%s</text>',
+      num(pg.left), num(pg.top - 14), INK, escape(title))
+  end
+  local x, y = pg.left + pg.w, pg.top - 14
+  for i = #entries, 1, -1 do -- right to left, so that the last entry ends at the frame's edge
+    local e = entries[i]
+    x = x - 7 * #e[2]
+    parts[#parts + 1] = format('<text x="%s" y="%s" fill="%s">%s</text>', num(x), num(y), INK, escape(e[2]))
+    if e[3] == "line" then
+      parts[#parts + 1] = format('<line x1="%s" y1="%s" x2="%s" y2="%s" stroke="%s" stroke-width="2.5"/>',
+        num(x - 26), num(y - 4), num(x - 6), num(y - 4), e[1])
+      x = x - 26 - 16
+    else
+      parts[#parts + 1] = format('<rect x="%s" y="%s" width="10" height="10" fill="%s"/>',
+        num(x - 15), num(y - 9), e[1])
+      x = x - 15 - 16
+    end
+  end
+end
+
+--- Class legend entries for names.
+local function class_entries(names)
+  local entries = {}
+  for c, name in ipairs(names) do entries[c] = { class_color(c), "class " .. name, "box" } end
+  return entries
+end
+
+--- The data points, in order, as circles in their class's colour.
+local function points(parts, X, n, cls, px, py)
+  parts[#parts + 1] = '<g stroke="#ffffff" stroke-width="1">'
+  for i = 1, n do
+    local p = X[i]
+    parts[#parts + 1] = format('<circle cx="%s" cy="%s" r="4.5" fill="%s"/>',
+      num(px(p[1])), num(py(p[2])), class_color(cls[i]))
+  end
+  parts[#parts + 1] = "</g>"
+end
+
+--- Finishes the SVG text, writes it when a path is given, returns it.
+local function finish(fname, parts, path)
+  parts[#parts + 1] = "</svg>\n"
+  local text = concat(parts, "\n")
+  if path then save(fname, path, text) end
+  return text
+end
+
+-- ---- the pictures ----------------------------------------------------------
+
+--- The model's decision regions with the data on top, as micrograd's demo plot
+-- (`plt.contourf` + `plt.scatter`): an SVG picture.
+--
+-- The model is evaluated under `mg.no_grad` at the centre of each cell of a
+-- grid covering the points with a margin (a fifth of the larger side of their
+-- box on every side). A model with one output (a Value, or a number) colours
+-- a cell with the class of its sign: score > 0 is class 1 (or +1), else 0 (or
+-- -1); labels must then be 0/1 or -1/+1. A model with k outputs (an array)
+-- colours a cell with the argmax class; labels must be classes 1..k.
+-- @param model a function or callable module: `model({x1, x2})` returns a Value or an array of Values
+-- @tparam {{number,number},...} X the points
+-- @tparam {integer,...} y their labels
+-- @tparam[opt] string path where to write the SVG (may be left out: `opts` then comes fourth)
+-- @tparam[opt] table opts `resolution` (grid cells per side, 60), `width` (640), `height` (480),
+--   `title`, `xlabel` ("x1"), `ylabel` ("x2")
+-- @treturn string the SVG text
+function M.decision_boundary(model, X, y, path, opts)
+  local fname = "decision_boundary"
+  local opt_arg
+  path, opts, opt_arg = path_and_opts(fname, 4, path, opts)
+  local o = check_opts(fname, opt_arg, opts)
+  local _ <close> = mg.no_grad()
+  local classify, n, cls, k, names = check_model_data(fname, model, X, y)
+  local x0, x1, y0, y1 = bounds(X, n, 0.2)
+  local pg = page(o.width, o.height, 20)
+  local px, py = mapping(pg, x0, x1, y0, y1)
+  local parts = {}
+  svg_open(parts, pg)
+  -- the regions: one rect per run of equal class along each row of cells
+  local res = o.resolution
+  local tints = {}
+  for c = 1, k do tints[c] = region_color(class_color(c)) end
+  local xs, edges_x, edges_y = {}, {}, {}
+  for i = 0, res do
+    edges_x[i] = tonumber(num(pg.left + pg.w * i / res))
+    edges_y[i] = tonumber(num(pg.top + pg.h * i / res))
+  end
+  for i = 1, res do xs[i] = x0 + (x1 - x0) * (i - 0.5) / res end
+  parts[#parts + 1] = '<g shape-rendering="crispEdges">'
+  for j = 1, res do
+    local yc = y1 - (y1 - y0) * (j - 0.5) / res
+    local run_start, run_class = 1, classify(xs[1], yc)
+    for i = 2, res + 1 do
+      local c = i <= res and classify(xs[i], yc) or nil
+      if c ~= run_class then
+        parts[#parts + 1] = format('<rect x="%s" y="%s" width="%s" height="%s" fill="%s"/>',
+          num(edges_x[run_start - 1]), num(edges_y[j - 1]), num(edges_x[i - 1] - edges_x[run_start - 1]),
+          num(edges_y[j] - edges_y[j - 1]), tints[run_class])
+        run_start, run_class = i, c
+      end
+    end
+  end
+  parts[#parts + 1] = "</g>"
+  frame(parts, pg)
+  x_axis(parts, pg, x0, x1, px, false)
+  y_axis(parts, pg, y0, y1, py, false, "left")
+  axis_labels(parts, pg, o.xlabel, o.ylabel)
+  title_legend(parts, pg, o.title, class_entries(names))
+  points(parts, X, n, cls, px, py)
+  local text = finish(fname, parts, path) -- not a tail call: save's errors blame our caller
+  return text
+end
+
+--- The points coloured by class, with axes: an SVG picture.
+-- @tparam {{number,number},...} X the points
+-- @tparam {integer,...} y their labels: 0/1, -1/+1 or classes 1..k
+-- @tparam[opt] string path where to write the SVG (may be left out: `opts` then comes third)
+-- @tparam[opt] table opts `width` (640), `height` (480), `title`, `xlabel` ("x1"), `ylabel` ("x2")
+-- @treturn string the SVG text
+function M.scatter(X, y, path, opts)
+  local fname = "scatter"
+  local opt_arg
+  path, opts, opt_arg = path_and_opts(fname, 3, path, opts)
+  local o = check_opts(fname, opt_arg, opts)
+  local n = check_points(fname, 1, X)
+  local zero_one, signs, hi = check_labels(fname, 2, y, n)
+  local cls, _, names = classes_of(y, n, zero_one, signs, hi, false)
+  local x0, x1, y0, y1 = bounds(X, n, 0.08)
+  local pg = page(o.width, o.height, 20)
+  local px, py = mapping(pg, x0, x1, y0, y1)
+  local parts = {}
+  svg_open(parts, pg)
+  x_axis(parts, pg, x0, x1, px, true)
+  y_axis(parts, pg, y0, y1, py, true, "left")
+  frame(parts, pg)
+  axis_labels(parts, pg, o.xlabel, o.ylabel)
+  title_legend(parts, pg, o.title, class_entries(names))
+  points(parts, X, n, cls, px, py)
+  local text = finish(fname, parts, path) -- not a tail call: save's errors blame our caller
+  return text
+end
+
+local LOSS_COLOR, ACCURACY_COLOR = "#2e6bb0", "#e08a1e"
+
+--- An accuracy tick (a fraction) as a percentage.
+local function percent(t) return format("%d%%", floor(t * 100 + 0.5)) end
+
+--- Checks history[field] (argument 1): an array of numbers, or nil when optional.
+local function check_series(history, field, optional)
+  local s = history[field]
+  if s == nil and optional then return nil end
+  if type(s) ~= "table" or #s == 0 then
+    fail("loss_curve", 1, format("history.%s must be a non-empty array of numbers, got %s",
+      field, type(s) == "table" and "an empty table" or type(s)), 2)
+  end
+  for i = 1, #s do
+    local v = s[i]
+    if type(v) ~= "number" then
+      fail("loss_curve", 1, format("history.%s[%d] must be a number, got %s", field, i, type(v)), 2)
+    end
+    if field == "accuracy" and not (v >= 0 and v <= 1) then
+      fail("loss_curve", 1, format("history.accuracy[%d] must be in [0, 1], got %s", i, describe(v)), 2)
+    end
+  end
+  return s
+end
+
+--- A series as polylines (a NaN or infinite value breaks the line).
+local function polylines(parts, series, px, py, color)
+  local pts = {}
+  local function flush()
+    if #pts > 0 then
+      parts[#parts + 1] = format('<polyline fill="none" stroke="%s" stroke-width="2.5" '
+        .. 'stroke-linejoin="round" points="%s"/>', color, concat(pts, " "))
+      pts = {}
+    end
+  end
+  for i = 1, #series do
+    local v = series[i]
+    if is_finite(v) then
+      pts[#pts + 1] = num(px(i)) .. "," .. num(py(v))
+    else
+      flush()
+    end
+  end
+  flush()
+end
+
+--- Loss and accuracy over the training steps: an SVG picture with the loss on
+-- the left axis and the accuracy (in %) on the right one.
+-- @tparam table history `{loss = {numbers...}, accuracy = {numbers in [0, 1]...}}` (as `train.fit`
+--   returns; accuracy may be left out); step i is the i-th entry
+-- @tparam[opt] string path where to write the SVG (may be left out: `opts` then comes second)
+-- @tparam[opt] table opts `width` (640), `height` (480), `title`
+-- @treturn string the SVG text
+function M.loss_curve(history, path, opts)
+  local fname = "loss_curve"
+  local opt_arg
+  path, opts, opt_arg = path_and_opts(fname, 2, path, opts)
+  local o = check_opts(fname, opt_arg, opts)
+  if type(history) ~= "table" then
+    fail(fname, 1, "history table {loss = {...}, accuracy = {...}} expected, got " .. type(history))
+  end
+  local losses = check_series(history, "loss")
+  local accuracy = check_series(history, "accuracy", true)
+  local steps = max(#losses, accuracy and #accuracy or 0)
+  local lo, hi = 0, -huge
+  for _, v in ipairs(losses) do
+    if is_finite(v) then lo, hi = min(lo, v), max(hi, v) end
+  end
+  if hi == -huge then hi = 1 end
+  if hi <= lo then hi = lo + 1 end
+  -- margins of 4% (2% across the steps), so that no line runs along the frame
+  local x0, x1 = 1 - 0.02 * (steps - 1), steps + 0.02 * (steps - 1)
+  if steps == 1 then x0, x1 = 0, 2 end
+  lo, hi = lo - 0.04 * (hi - lo), hi + 0.04 * (hi - lo)
+  local pg = page(o.width, o.height, accuracy and 72 or 20)
+  local px, py = mapping(pg, x0, x1, lo, hi)
+  local _, apy = mapping(pg, x0, x1, -0.04, 1.04) -- accuracy: the right axis
+  local parts = {}
+  svg_open(parts, pg)
+  x_axis(parts, pg, x0, x1, px, true, true)
+  y_axis(parts, pg, lo, hi, py, true, "left")
+  local entries = { { LOSS_COLOR, "loss", "line" } }
+  if accuracy then
+    y_axis(parts, pg, -0.04, 1.04, apy, false, "right", percent)
+    entries[2] = { ACCURACY_COLOR, "accuracy", "line" }
+  end
+  frame(parts, pg)
+  axis_labels(parts, pg, "step", "loss", accuracy and "accuracy (%)")
+  title_legend(parts, pg, o.title, entries)
+  polylines(parts, losses, px, py, LOSS_COLOR)
+  if accuracy then polylines(parts, accuracy, px, apy, ACCURACY_COLOR) end
+  local text = finish(fname, parts, path) -- not a tail call: save's errors blame our caller
+  return text
+end
+
+-- ---- the terminal picture --------------------------------------------------
+
+--- Region characters and point marks per class (reused after the last).
+local region_chars = { " ", ".", ":", "-", "=", "'", ",", "~", "^", "`" }
+local class_marks = "123456789abcdefghijklmnopqrstuvwxyz"
+
+--- The model's decision regions with the data points, as text for a terminal.
+--
+-- The picture is `height` lines of `width` characters inside a frame of `+`,
+-- `-` and `|`, followed by one legend line. Each character is a cell of a grid
+-- covering the points with a margin (a fifth of the larger side of their box),
+-- x1 growing to the right and x2 upwards; a cell shows its region's character
+-- (the model evaluated at its centre, under `mg.no_grad`, as in
+-- `decision_boundary`): for two classes ' ' for class 0 (-1) and '.' for
+-- class 1 (+1), marks 'o' and 'x' for their points; for classes 1..k the
+-- regions are ' ', '.', ':', '-', '=', ... and the points '1', '2', ...
+-- A cell holding points of different classes shows '*'.
+-- @param model as for `decision_boundary`
+-- @tparam {{number,number},...} X the points
+-- @tparam {integer,...} y their labels
+-- @tparam[opt] table opts `width` (60 characters), `height` (24 lines)
+-- @treturn string the picture (lines separated by "\n", no final newline)
+function M.ascii_boundary(model, X, y, opts)
+  local fname = "ascii_boundary"
+  local o = check_opts(fname, 4, opts)
+  local _ <close> = mg.no_grad()
+  local classify, n, cls, k, names = check_model_data(fname, model, X, y)
+  local two = k == 2 and (names[1] == "0" or names[1] == "-1")
+  local x0, x1, y0, y1 = bounds(X, n, 0.2)
+  local w, h = o.width, o.height
+  local grid = {}
+  for j = 1, h do
+    local row, yc = {}, y1 - (y1 - y0) * (j - 0.5) / h
+    for i = 1, w do
+      row[i] = region_chars[(classify(x0 + (x1 - x0) * (i - 0.5) / w, yc) - 1) % #region_chars + 1]
+    end
+    grid[j] = row
+  end
+  local marks, owner = {}, {}
+  for c = 1, k do
+    local m = (c - 1) % #class_marks + 1
+    marks[c] = two and (c == 1 and "o" or "x") or class_marks:sub(m, m)
+  end
+  for p = 1, n do
+    local i = min(w, max(1, floor((X[p][1] - x0) / (x1 - x0) * w) + 1))
+    local j = min(h, max(1, floor((y1 - X[p][2]) / (y1 - y0) * h) + 1))
+    local key = (j - 1) * w + i
+    if owner[key] and owner[key] ~= cls[p] then
+      grid[j][i] = "*"
+    elseif not owner[key] then
+      owner[key] = cls[p]
+      grid[j][i] = marks[cls[p]]
+    end
+  end
+  local lines = { "+" .. rep("-", w) .. "+" }
+  for j = 1, h do lines[j + 1] = "|" .. concat(grid[j]) .. "|" end
+  lines[h + 2] = lines[1]
+  local legend = {}
+  for c = 1, k do
+    legend[c] = format("'%s' class %s", region_chars[(c - 1) % #region_chars + 1], names[c])
+  end
+  local point_legend = {}
+  for c = 1, k do point_legend[c] = format("%s class %s", marks[c], names[c]) end
+  lines[h + 3] = format("regions: %s; points: %s; '*' mixed; x1 %s..%s, x2 %s..%s",
+    concat(legend, ", "), concat(point_legend, ", "),
+    format("%.3g", x0), format("%.3g", x1), format("%.3g", y0), format("%.3g", y1))
+  return concat(lines, "\n")
+end
+
+return M
