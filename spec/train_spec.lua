@@ -737,4 +737,44 @@ describe("errors", function()
     mentions(error_of(t.step, {}), "calling 'step' on bad self (Trainer expected, got table)")
     mentions(error_of(t.run, 5), "calling 'run' on bad self (Trainer expected, got number)")
   end)
+
+  it("replays a compiled step with compile = true: the same history, bit for bit", function()
+    local function run(compile)
+      mg.seed(1337)
+      local mx, my = mg.data.make_moons(60, { noise = 0.1, seed = 1337 })
+      local net = mg.nn.MLP(2, { 8, 8, 1 })
+      local opt = mg.optim.SGD(net:parameters(), { lr = 1.0 })
+      local t = train.Trainer(net, mx, my, { optimizer = opt, l2 = 1e-4, steps = 30, compile = compile,
+        schedule = mg.optim.linear(opt, 1.0, 0.1, 30) })
+      t:run()
+      return t.history
+    end
+    local dynamic, compiled = run(false), run(true)
+    assert.are.same(dynamic.loss, compiled.loss)
+    assert.are.same(dynamic.accuracy, compiled.accuracy)
+  end)
+
+  it("compiles cross-entropy models with several outputs too", function()
+    mg.seed(3)
+    local bx, by = mg.data.make_blobs(30, { centers = 3, seed = 3 })
+    for _, x in ipairs(bx) do x[1], x[2] = x[1] / 10, x[2] / 10 end
+    local function run(compile)
+      mg.seed(4)
+      local net = mg.nn.MLP(2, { 8, 3 })
+      local t = train.Trainer(net, bx, by, { loss = "cross_entropy", steps = 5, compile = compile,
+        optimizer = mg.optim.Adam(net:parameters(), { lr = 0.05 }) })
+      t:run()
+      return t.history
+    end
+    local dynamic, compiled = run(false), run(true)
+    assert.are.same(dynamic.loss, compiled.loss)
+    assert.are.same(dynamic.accuracy, compiled.accuracy)
+  end)
+
+  it("refuses compile = true with mini-batches", function()
+    local tx, ty = { { 0, 0 }, { 1, 1 } }, { 0, 1 }
+    local net = mg.nn.MLP(2, { 1 })
+    mentions(error_of(train.Trainer, net, tx, ty, { compile = true, batch_size = 1 }), "option 'compile'")
+    mentions(error_of(train.Trainer, net, tx, ty, { compile = "yes" }), "option 'compile': boolean expected")
+  end)
 end)

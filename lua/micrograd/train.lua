@@ -211,6 +211,7 @@ Trainer.__index = Trainer
 local OPTIONS = {
   loss = true, optimizer = true, lr = true, steps = true, epochs = true, batch_size = true,
   shuffle = true, seed = true, l2 = true, schedule = true, on_step = true, accuracy = true, clock = true,
+  compile = true,
 }
 local LOSS_NAMES = "'svm', 'mse', 'bce', 'cross_entropy' or a function"
 local FIT_OPTIONS = { progress = true, terminal = true }
@@ -348,9 +349,17 @@ local function new_trainer(model, X, y, opts, allowed)
   if on_step ~= nil and not callable(on_step) then return bad("on_step", "function") end
   if clock ~= nil and not callable(clock) then return bad("clock", "function") end
 
+  local compile = opts.compile
+  if compile ~= nil and type(compile) ~= "boolean" then return bad("compile", "boolean") end
+  if compile and (batch_size < n or shuffle) then
+    return nil, 4, "option 'compile': a compiled step trains on the whole batch in a fixed order " ..
+      "(leave batch_size and shuffle unset)"
+  end
+
   local order = {}
   for i = 1, n do order[i] = i end
   return setmetatable({
+    _compile = compile or nil,
     model = model, X = X, y = y, optimizer = optimizer, schedule = schedule,
     loss_name = loss_name, batch_size = batch_size, steps_per_epoch = per_epoch, shuffle = shuffle,
     total_steps = total, step_count = 0, epoch = 0, samples = 0,
@@ -398,6 +407,10 @@ end
 --     largest output's index is the class) or `function(output, label) -> boolean`
 --   - `clock`: `function() -> seconds` for time budgets and the progress
 --     output (default `core.clock`, a monotonic clock)
+--   - `compile`: true to trace the step's graph once with `mg.compile` and
+--     replay it in C from then on (the same losses and gradients, bit for
+--     bit); needs full-batch training in a fixed order (no `batch_size`,
+--     no `shuffle`)
 -- @treturn Trainer with fields `step_count`, `total_steps`, `epoch` (the
 --   epoch of the last step), `samples` (samples trained on so far), `history`
 --   (`{loss = {...}, accuracy = {...}}`, one entry per step; `accuracy` stays
@@ -432,6 +445,57 @@ local function next_batch(self)
   return batch
 end
 
+--- The model's outputs for a batch and the loss on them (the l2 term included).
+local function batch_loss(self, batch)
+  local model, X, targets = self.model, self.X, self._targets
+  local outputs, ys = {}, {}
+  for i = 1, #batch do
+    local k = batch[i]
+    outputs[i], ys[i] = model(X[k]), targets[k]
+  end
+  local total = self._loss(outputs, ys)
+  if self._l2 then total = total + lossfns.l2(self._params, self._l2) end
+  return outputs, total
+end
+
+--- A step replayed from a graph compiled at the first step (mg.compile):
+-- the batch's loss and its outputs come back as numbers, with the gradients
+-- the dynamic step gives. Returns the outputs (numbers, or arrays of numbers
+-- per sample) and the loss, after zero_grad and backward.
+local function compiled_step(self, batch)
+  if not self._graph then
+    local widths = {}
+    self._graph = mg.compile(function()
+      local outputs, total = batch_loss(self, batch)
+      local flat = { total }
+      for i, o in ipairs(outputs) do
+        if is_value(o) or type(o) ~= "table" then
+          flat[#flat + 1], widths[i] = o, 0
+        else
+          for j = 1, #o do flat[#flat + 1] = o[j] end
+          widths[i] = #o
+        end
+      end
+      return flat
+    end, 0)
+    self._widths = widths
+  end
+  local graph = self._graph
+  local flat = graph()
+  self.optimizer:zero_grad()
+  graph:backward()
+  local outputs, pos = {}, 2
+  for i, w in ipairs(self._widths) do
+    if w == 0 then
+      outputs[i], pos = flat[pos], pos + 1
+    else
+      outputs[i] = { table.unpack(flat, pos, pos + w - 1) }
+      pos = pos + w
+    end
+  end
+  return outputs, flat[1]
+end
+
 --- One optimizer step on the next batch.
 -- @treturn number the step's loss (the l2 term included)
 -- @treturn ?number the step's accuracy (a fraction of the batch, from the
@@ -443,19 +507,20 @@ function Trainer:step()
       self.stopped and "stopped by on_step" or "done", self.step_count), 2)
   end
   local batch = next_batch(self)
-  local model, X, y, targets = self.model, self.X, self.y, self._targets
-  local outputs, ys = {}, {}
-  for i = 1, #batch do
-    local k = batch[i]
-    outputs[i], ys[i] = model(X[k]), targets[k]
-  end
-  local total = self._loss(outputs, ys)
-  if self._l2 then total = total + lossfns.l2(self._params, self._l2) end
   local opt = self.optimizer
-  opt:zero_grad()
-  total:backward()
+  local outputs, value
+  if self._compile then
+    outputs, value = compiled_step(self, batch)
+  else
+    local total
+    outputs, total = batch_loss(self, batch)
+    opt:zero_grad()
+    total:backward()
+    value = total.data
+  end
   opt:step()
   if self.schedule then self.schedule:step() end
+  local y = self.y
 
   local accuracy, correct = nil, self._correct
   if correct then
@@ -465,7 +530,7 @@ function Trainer:step()
     end
     accuracy = right / #batch
   end
-  local k, value = self.step_count + 1, total.data
+  local k = self.step_count + 1
   self.step_count, self.samples = k, self.samples + #batch
   self.history.loss[k], self.history.accuracy[k] = value, accuracy
   if k >= self.total_steps then self.done = true end
