@@ -52,11 +52,14 @@ echo "C reference: $REF"
 check "C reference " "$("$REF" "$DATA" --check)"
 check "Lua op by op" "$("$RUNNER" "$BENCH/moons_ops.lua" "$DATA" --check)"
 check "Lua nn + optim" "$("$RUNNER" "$BENCH/moons_nn.lua" "$DATA" --check)"
+check "compiled whole batch" "$("$RUNNER" "$BENCH/moons_compiled.lua" "$DATA" --check)"
 
 echo "timing the moons step (C, Lua op by op, Lua nn) ..."
 c_out=$("$REF" "$DATA" "${REF_STEPS:-1000}" "${REF_REPS:-9}")
 lua_out=$("$RUNNER" "$BENCH/moons_ops.lua" "$DATA" "${MOONS_STEPS:-20}" "${MOONS_REPS:-7}")
 nn_out=$("$RUNNER" "$BENCH/moons_nn.lua" "$DATA" "${MOONS_STEPS:-20}" "${MOONS_REPS:-7}")
+echo "timing the compiled step and inference ..."
+compiled_out=$("$RUNNER" "$BENCH/moons_compiled.lua" "$DATA" "${COMPILED_STEPS:-50}" "${MOONS_REPS:-7}")
 echo "timing the chain ..."
 chain_out=$("$RUNNER" "$BENCH/chain.lua" "${CHAIN_STEPS:-1000000}" "${CHAIN_RUNS:-5}")
 
@@ -65,6 +68,10 @@ lua_ms=$(field "$lua_out" ms_per_step)
 ratio=$(awk -v a="$lua_ms" -v b="$c_ms" 'BEGIN { printf "%.0f", a / b }')
 nn_ms=$(field "$nn_out" ms_per_step)
 nn_ratio=$(awk -v a="$nn_ms" -v b="$c_ms" 'BEGIN { printf "%.0f", a / b }')
+whole_ms=$(field "$compiled_out" whole_ms_per_step)
+sample_ms=$(field "$compiled_out" sample_ms_per_step)
+whole_ratio=$(awk -v a="$whole_ms" -v b="$c_ms" 'BEGIN { printf "%.1f", a / b }')
+sample_ratio=$(awk -v a="$sample_ms" -v b="$c_ms" 'BEGIN { printf "%.1f", a / b }')
 
 row() { # what, measured, unit, target (<= this)
   ok=$(awk -v m="$2" -v t="$4" 'BEGIN { print (m + 0 <= t + 0) ? "yes" : "NO" }')
@@ -77,6 +84,11 @@ printf '%-36s %12s %-8s\n' "moons step, Lua op by op" "$lua_ms" "ms/step"
 row "moons step, Lua / C" "$ratio" "x" 165
 printf '%-36s %12s %-8s\n' "moons step, nn + loss + optim" "$nn_ms" "ms/step"
 row "moons step, nn / C" "$nn_ratio" "x" 50
+printf '%-36s %12s %-8s\n' "moons step, compiled whole batch" "$whole_ms" "ms/step"
+row "moons step, compiled whole / C" "$whole_ratio" "x" 1.5
+printf '%-36s %12s %-8s\n' "moons step, compiled run_batch" "$sample_ms" "ms/step"
+row "moons step, compiled run_batch / C" "$sample_ratio" "x" 1.5
+row "inference 2-16-16-1, compiled" "$(field "$compiled_out" infer_us)" "us" 0.5
 row "chain x = x * a + b, build" "$(field "$chain_out" build_ns_per_node)" "ns/node" 70
 row "chain x = x * a + b, backward" "$(field "$chain_out" backward_ns_per_node)" "ns/node" 20
 row "chain x = x * a + b, Lua heap" "$(field "$chain_out" bytes_per_node)" "B/node" 160
@@ -84,6 +96,7 @@ echo
 echo "C: $c_out"
 echo "Lua: $lua_out"
 echo "nn: $nn_out"
+echo "compiled: $compiled_out"
 echo "chain: $chain_out"
 echo "(C timed with CLOCK_MONOTONIC, Lua with os.clock, i.e. CPU time)"
 exit $status
