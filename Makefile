@@ -3,6 +3,7 @@
 #   make test     every test, through ctest
 #   make demo     train micrograd's moons classifier (examples/moons.lua)
 #   make bench    the benchmarks of bench/
+#   make docs     the API reference (LDoc) in build/docs
 # Each first installs missing Debian packages (scripts/install-deps.sh).
 
 BUILD ?= build
@@ -10,7 +11,7 @@ CMAKE_FLAGS ?=
 JOBS ?= 2
 MAKEFLAGS += --no-print-directory
 
-.PHONY: all build deps test demo bench clean
+.PHONY: all build deps test demo bench docs clean
 
 all: build
 
@@ -29,6 +30,10 @@ demo: build
 
 bench: build
 	@cmake --build $(BUILD) --target bench
+
+docs:
+	@sh scripts/install-deps.sh lua-ldoc
+	@ldoc . && echo "API reference: $(BUILD)/docs/index.html"
 
 clean:
 	rm -rf $(BUILD)

@@ -1,9 +1,9 @@
---- micrograd for Lua: a scalar-valued reverse-mode autograd engine.
+-- micrograd for Lua: a scalar-valued reverse-mode autograd engine.
 --
 -- `require("micrograd")` returns the whole API: the `Value` type and the
 -- engine's functions (from the C module `micrograd.core`), and the submodules
 -- (`mg.nn`, `mg.loss`, ...), each loaded the first time it is used.
--- @module micrograd
+-- (The API reference is docs/core.luadoc and the modules' own LDoc comments.)
 local core = require("micrograd.core")
 
 local M = {}

@@ -184,7 +184,7 @@ function Neuron._new(nin, activation, init, nout)
   return self
 end
 
---- Runs the neuron on x, an array or a Vector (no input check: modules check once at the top).
+-- Runs the neuron on x, an array or a Vector (no input check: modules check once at the top).
 function Neuron:_forward(x)
   return activate(self._act, dot(self._wv, x, self.b))
 end
@@ -225,7 +225,7 @@ function Layer._new(nin, nout, activation, init)
     _params = params }, Layer)
 end
 
---- The outputs of the layer's neurons, always as an array.
+-- The outputs of the layer's neurons, always as an array.
 function Layer:_outputs(x)
   local neurons = self.neurons
   local xv, out = vector(x), {} -- one Vector of the inputs for all the neurons
@@ -236,7 +236,7 @@ function Layer:_outputs(x)
   return out
 end
 
---- Runs the layer: a Value when it has one neuron, else an array.
+-- Runs the layer: a Value when it has one neuron, else an array.
 function Layer:_forward(x)
   local neurons = self.neurons
   if #neurons == 1 then return neurons[1]:_forward(x) end

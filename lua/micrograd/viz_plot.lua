@@ -113,7 +113,7 @@ local function classes_of(y, n, zero_one, signs, hi, multi)
   return cls, hi, names
 end
 
---- The options each function takes: kind, default, and bounds for integers.
+-- The options each function takes: kind, default, and bounds for integers.
 local option_specs = {
   decision_boundary = {
     width = { "integer", 640, 100, 10000 }, height = { "integer", 480, 100, 10000 },
