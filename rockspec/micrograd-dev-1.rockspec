@@ -1,0 +1,59 @@
+-- micrograd for Lua, as a LuaRocks package (from the repository root):
+--   luarocks --lua-version=5.4 make rockspec/micrograd-dev-1.rockspec
+-- No rock server is needed to build it; where none is reachable and dkjson
+-- comes from the system (Debian: lua-dkjson), add --deps-mode=none.
+-- packaging/smoke.sh installs it into a scratch tree and tests it.
+rockspec_format = "3.0"
+package = "micrograd"
+version = "dev-1"
+
+source = {
+  -- Placeholder until the project has a public home: `luarocks make`
+  -- builds the working copy and never fetches it.
+  url = "git+https://example.invalid/micrograd-lua.git",
+}
+
+description = {
+  summary = "A scalar-valued reverse-mode autograd engine in C, driven from Lua 5.4",
+  detailed = [[
+micrograd's ideas and numbers (Andrej Karpathy's micrograd) with the engine
+written in C: a Value type with arithmetic metamethods and backward(), and
+Lua modules for neural networks, losses, optimizers, data sets, training
+loops, graph and training pictures, and compiled graphs replayed in C.]],
+  license = "MIT",
+  labels = { "autograd", "machine-learning", "neural-network" },
+}
+
+dependencies = {
+  "lua >= 5.4, < 5.5",
+  "dkjson >= 2.5",
+}
+
+build = {
+  type = "builtin",
+  modules = {
+    -- The engine and its Lua binding (the C files of micrograd_core_objects
+    -- and micrograd_binding in CMakeLists.txt). Plain C11, no Lua library
+    -- linked; builds with LuaRocks' CFLAGS ("-O2 -fPIC").
+    ["micrograd.core"] = {
+      sources = {
+        "src/engine.c", "src/rng.c", "src/tape.c",
+        "src/module.c", "src/value.c", "src/random.c", "src/params.c",
+        "src/vector.c", "src/system.c", "src/compile.c",
+      },
+      incdirs = { "src" },
+      libraries = { "m" },
+    },
+    ["micrograd"] = "lua/micrograd/init.lua",
+    ["micrograd.data"] = "lua/micrograd/data.lua",
+    ["micrograd.loss"] = "lua/micrograd/loss.lua",
+    ["micrograd.model_io"] = "lua/micrograd/model_io.lua",
+    ["micrograd.nn"] = "lua/micrograd/nn.lua",
+    ["micrograd.optim"] = "lua/micrograd/optim.lua",
+    ["micrograd.train"] = "lua/micrograd/train.lua",
+    ["micrograd.viz"] = "lua/micrograd/viz.lua",
+    ["micrograd.viz_graph"] = "lua/micrograd/viz_graph.lua",
+    ["micrograd.viz_plot"] = "lua/micrograd/viz_plot.lua",
+  },
+  copy_directories = { "examples" },
+}
