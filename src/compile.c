@@ -147,15 +147,9 @@ static int compile_new(lua_State *L) {
     lua_pop(L, 1);
   }
 
-  mg_allocator alloc;
-  int status;
-  alloc.fn = (mg_alloc_fn)lua_getallocf(L, &alloc.ud);
-  mg_tape *tape = mg_tape_compile(&alloc, inputs, (uint32_t)nin, outputs, (uint32_t)nres, &status);
-  lua_pop(L, 1); /* the scratch */
-  if (!tape) return luaL_error(L, status == MG_ENOMEM ? "not enough memory" : "compile: graph too large");
-
-  /* keep the traced graph: the outputs and the placeholders */
-  lua_createtable(L, nres + 1, 0);
+  /* Everything Lua allocates comes before the tape: once the tape exists,
+   * nothing may raise before the graph owns it (it would leak). */
+  lua_createtable(L, nres + 1, 0); /* keep the traced graph: the outputs and the placeholders */
   for (int i = 0; i < nres; i++) {
     lua_pushvalue(L, base + 1 + i);
     lua_rawseti(L, -2, i + 1);
@@ -164,14 +158,28 @@ static int compile_new(lua_State *L) {
   lua_rawseti(L, -2, nres + 1);
   int keep = lua_gettop(L);
   graph *g = lua_newuserdatauv(L, sizeof *g, 2);
-  g->tape = tape, g->shape = shape, g->forwarded = g->backwarded = 0;
-  luaL_setmetatable(L, GRAPH); /* its __gc frees the tape from now on */
+  g->tape = NULL, g->shape = shape, g->forwarded = g->backwarded = 0;
+  luaL_setmetatable(L, GRAPH);
   lua_pushvalue(L, keep);
   lua_setiuservalue(L, -2, 1);
   if (shape == SHAPE_ARRAY) {
     lua_createtable(L, nres, 0);
     for (int i = 1; i <= nres; i++) lua_pushnumber(L, 0), lua_rawseti(L, -2, i);
     lua_setiuservalue(L, -2, 2);
+  }
+
+  mg_allocator alloc;
+  int status;
+  alloc.fn = (mg_alloc_fn)lua_getallocf(L, &alloc.ud);
+  g->tape = mg_tape_compile(&alloc, inputs, (uint32_t)nin, outputs, (uint32_t)nres, &status);
+  if (!g->tape && status == MG_ENOMEM) { /* as Lua does: collect garbage, try once more */
+    lua_gc(L, LUA_GCCOLLECT);
+    g->tape = mg_tape_compile(&alloc, inputs, (uint32_t)nin, outputs, (uint32_t)nres, &status);
+  }
+  if (!g->tape) {
+    if (status != MG_ENOMEM) return luaL_error(L, "compile: graph too large");
+    lua_pushliteral(L, "not enough memory"); /* Lua's own message, with no position */
+    return lua_error(L);
   }
   return 1;
 }

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -36,58 +37,91 @@ static int system_isatty(lua_State *L) {
   return 1;
 }
 
-/* Where the child's output goes: stdout into a Lua buffer, stderr into a
- * fixed array (its first bytes are enough for an error message). */
-typedef struct outputs {
-  int out, err;   /* pipe ends, -1 once closed */
-  luaL_Buffer *b; /* stdout */
+/* A running program: our pipe ends and its pid, in a to-be-closed userdata
+ * so that an error (out of memory while collecting its output) still closes
+ * the pipes, reaps the child and unblocks SIGPIPE. */
+typedef struct child {
+  int in, out, err; /* our pipe ends, -1 once closed */
+  pid_t pid;        /* 0 once waited for */
+  int status;       /* its wait status */
+  int blocked;      /* SIGPIPE blocked here by us */
+  int was_pending;  /* SIGPIPE was pending before */
+  sigset_t old_mask;
   char msg[2048]; /* stderr, truncated */
   size_t msg_len;
-} outputs;
+} child;
 
-/* Feeds input to fd_in and collects stdout and stderr until both close. */
-static void exchange(int fd_in, const char *input, size_t len, outputs *o) {
+static void close_fd(int *fd) {
+  if (*fd >= 0) close(*fd), *fd = -1;
+}
+
+/* Unblocks SIGPIPE, taking off a SIGPIPE our writes raised. */
+static void unblock_sigpipe(child *c) {
+  if (!c->blocked) return;
+  sigset_t pipe_set, pending;
+  sigemptyset(&pipe_set);
+  sigaddset(&pipe_set, SIGPIPE);
+  if (!c->was_pending) {
+    struct timespec zero = {0, 0};
+    sigpending(&pending);
+    if (sigismember(&pending, SIGPIPE)) sigtimedwait(&pipe_set, NULL, &zero);
+  }
+  pthread_sigmask(SIG_SETMASK, &c->old_mask, NULL);
+  c->blocked = 0;
+}
+
+/* Closes everything and waits for the child; killed first when abandoned. */
+static void finish(child *c, int abandon) {
+  close_fd(&c->in), close_fd(&c->out), close_fd(&c->err);
+  unblock_sigpipe(c);
+  if (c->pid > 0) {
+    if (abandon) kill(c->pid, SIGKILL);
+    while (waitpid(c->pid, &c->status, 0) < 0 && errno == EINTR) {
+    }
+    c->pid = 0;
+  }
+}
+
+static int child_close(lua_State *L) {
+  finish(lua_touserdata(L, 1), 1);
+  return 0;
+}
+
+/* Feeds input to the child and collects its stdout into b, its stderr into
+ * c->msg, until both close. */
+static void exchange(child *c, const char *input, size_t len, luaL_Buffer *b) {
   size_t written = 0;
-  if (len == 0) close(fd_in), fd_in = -1;
-  while (fd_in >= 0 || o->out >= 0 || o->err >= 0) {
-    struct pollfd p[3] = {{fd_in, POLLOUT, 0}, {o->out, POLLIN, 0}, {o->err, POLLIN, 0}};
+  if (len == 0) close_fd(&c->in);
+  while (c->in >= 0 || c->out >= 0 || c->err >= 0) {
+    struct pollfd p[3] = {{c->in, POLLOUT, 0}, {c->out, POLLIN, 0}, {c->err, POLLIN, 0}};
     if (poll(p, 3, -1) < 0) {
       if (errno == EINTR) continue;
       break;
     }
-    if (fd_in >= 0 && p[0].revents) {
-      ssize_t k = (p[0].revents & POLLOUT) ? write(fd_in, input + written, len - written) : -1;
+    if (c->in >= 0 && p[0].revents) {
+      ssize_t k = (p[0].revents & POLLOUT) ? write(c->in, input + written, len - written) : -1;
       if (k > 0) written += (size_t)k;
-      if ((k < 0 && errno != EAGAIN && errno != EINTR) || written == len) close(fd_in), fd_in = -1;
+      if ((k < 0 && errno != EAGAIN && errno != EINTR) || written == len) close_fd(&c->in);
     }
-    if (o->out >= 0 && p[1].revents) {
-      char *buf = luaL_prepbuffer(o->b);
-      ssize_t k = read(o->out, buf, LUAL_BUFFERSIZE);
+    if (c->out >= 0 && p[1].revents) {
+      char *buf = luaL_prepbuffer(b); /* may raise "not enough memory": child_close cleans up */
+      ssize_t k = read(c->out, buf, LUAL_BUFFERSIZE);
       if (k > 0)
-        luaL_addsize(o->b, (size_t)k);
+        luaL_addsize(b, (size_t)k);
       else if (k == 0 || errno != EINTR)
-        close(o->out), o->out = -1;
+        close_fd(&c->out);
     }
-    if (o->err >= 0 && p[2].revents) {
+    if (c->err >= 0 && p[2].revents) {
       char scratch[512];
-      ssize_t k = read(o->err, scratch, sizeof scratch);
+      ssize_t k = read(c->err, scratch, sizeof scratch);
       if (k > 0) {
-        size_t room = sizeof o->msg - 1 - o->msg_len, n = (size_t)k < room ? (size_t)k : room;
-        memcpy(o->msg + o->msg_len, scratch, n);
-        o->msg_len += n;
+        size_t room = sizeof c->msg - 1 - c->msg_len, n = (size_t)k < room ? (size_t)k : room;
+        memcpy(c->msg + c->msg_len, scratch, n);
+        c->msg_len += n;
       } else if (k == 0 || errno != EINTR) {
-        close(o->err), o->err = -1;
+        close_fd(&c->err);
       }
     }
-  }
-  if (fd_in >= 0) close(fd_in);
-}
-
-static void close_pipes(int in[2], int out[2], int err[2]) {
-  for (int i = 0; i < 2; i++) {
-    if (in[i] >= 0) close(in[i]);
-    if (out[i] >= 0) close(out[i]);
-    if (err[i] >= 0) close(err[i]);
   }
 }
 
@@ -95,6 +129,13 @@ static void close_pipes(int in[2], int out[2], int err[2]) {
  * argv[2..] and input on its standard input; no shell is involved. Returns
  * the exit status (nil and a message when it cannot start), stdout, stderr. */
 static int system_run(lua_State *L) {
+  /* Only in a state that has the io library: a host that left it out (a
+   * sandbox) gets no programs run and no files written behind its back. The
+   * registry's file-handle metatable is made by luaopen_io alone, and scripts
+   * cannot forge it. */
+  if (luaL_getmetatable(L, LUA_FILEHANDLE) == LUA_TNIL)
+    return luaL_error(L, "run needs the io library (this state was opened without it)");
+  lua_pop(L, 1);
   if (lua_type(L, 1) != LUA_TTABLE) return mg_type_error(L, 1, "run", "table");
   size_t len = 0;
   const char *input = luaL_optlstring(L, 2, "", &len);
@@ -111,18 +152,32 @@ static int system_run(lua_State *L) {
   }
   argv[argc] = NULL;
 
+  /* 4: the child, to be closed; every allocation before the pipes exist */
+  child *c = lua_newuserdatauv(L, sizeof *c, 0);
+  memset(c, 0, sizeof *c);
+  c->in = c->out = c->err = -1;
+  if (luaL_newmetatable(L, "micrograd.child")) {
+    lua_pushcfunction(L, child_close);
+    lua_setfield(L, -2, "__close");
+  }
+  lua_setmetatable(L, 4);
+  lua_toclose(L, 4);
+  luaL_Buffer b;
+  luaL_buffinit(L, &b);
+
   int in[2] = {-1, -1}, out[2] = {-1, -1}, err[2] = {-1, -1};
   if (pipe(in) || pipe(out) || pipe(err)) {
     int e = errno;
-    close_pipes(in, out, err);
+    for (int i = 0; i < 2; i++) close_fd(&in[i]), close_fd(&out[i]), close_fd(&err[i]);
     lua_pushnil(L);
     lua_pushfstring(L, "cannot make pipes: %s", strerror(e));
     return 2;
   }
+  c->in = in[1], c->out = out[0], c->err = err[0];
   for (int i = 0; i < 2; i++) {
     fcntl(in[i], F_SETFD, FD_CLOEXEC), fcntl(out[i], F_SETFD, FD_CLOEXEC), fcntl(err[i], F_SETFD, FD_CLOEXEC);
   }
-  fcntl(in[1], F_SETFL, O_NONBLOCK); /* our end: a large input must not block while output waits */
+  fcntl(c->in, F_SETFL, O_NONBLOCK); /* our end: a large input must not block while output waits */
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_adddup2(&actions, in[0], 0);
@@ -133,29 +188,30 @@ static int system_run(lua_State *L) {
   posix_spawn_file_actions_destroy(&actions);
   close(in[0]), close(out[1]), close(err[1]);
   if (rc != 0) {
-    close(in[1]), close(out[0]), close(err[0]);
+    finish(c, 0);
     lua_pushnil(L);
     lua_pushfstring(L, "cannot run %s: %s", argv[0], strerror(rc));
     return 2;
   }
+  c->pid = pid;
   /* A child that exits before reading all its input must not kill us with
-   * SIGPIPE: write() then fails with EPIPE instead. */
-  struct sigaction ignore, old;
-  memset(&ignore, 0, sizeof ignore);
-  ignore.sa_handler = SIG_IGN;
-  sigaction(SIGPIPE, &ignore, &old);
-  luaL_Buffer b;
-  outputs o = {out[0], err[0], &b, {0}, 0};
-  luaL_buffinit(L, &b);
-  exchange(in[1], input, len, &o);
-  sigaction(SIGPIPE, &old, NULL);
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
+   * SIGPIPE: write() then fails with EPIPE instead. The signal is blocked in
+   * this thread only (the process-wide disposition belongs to the host, and
+   * other threads may be running programs too). Blocked after the spawn: the
+   * child must not inherit the mask. */
+  sigset_t pipe_set, pending;
+  sigemptyset(&pipe_set);
+  sigaddset(&pipe_set, SIGPIPE);
+  sigpending(&pending);
+  c->was_pending = sigismember(&pending, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &pipe_set, &c->old_mask);
+  c->blocked = 1;
+  exchange(c, input, len, &b);
+  finish(c, 0);
   luaL_pushresult(&b);
-  lua_pushinteger(L, WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+  lua_pushinteger(L, WIFEXITED(c->status) ? WEXITSTATUS(c->status) : 128 + WTERMSIG(c->status));
   lua_insert(L, -2);
-  lua_pushlstring(L, o.msg, o.msg_len);
+  lua_pushlstring(L, c->msg, c->msg_len);
   return 3;
 }
 

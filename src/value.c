@@ -482,9 +482,16 @@ static int value_backward(lua_State *L) {
   mg_node *n = check_value(L, 1, "backward");
   mg_allocator alloc;
   alloc.fn = (mg_alloc_fn)lua_getallocf(L, &alloc.ud);
-  switch (mg_backward(n, &alloc)) {
+  int rc = mg_backward(n, &alloc);
+  if (rc == MG_ENOMEM) { /* as Lua does: collect garbage, try once more */
+    lua_gc(L, LUA_GCCOLLECT);
+    rc = mg_backward(n, &alloc);
+  }
+  switch (rc) {
   case MG_OK: return 0;
-  case MG_ENOMEM: return luaL_error(L, "not enough memory");
+  case MG_ENOMEM:
+    lua_pushliteral(L, "not enough memory");
+    return lua_error(L); /* Lua's message, no position */
   default: return luaL_error(L, "backward: graph too large");
   }
 }

@@ -9,7 +9,18 @@
 -- libraries write 14), so every parameter reads back to the same bits. Reading
 -- goes through dkjson, never `load()`: nothing in a file is ever executed.
 -- @module micrograd.model_io
-local json = require("dkjson")
+-- dkjson asks for the debug library (pcall(require, "debug")); in a state
+-- without it (a sandbox) that request must not search package.path on disk.
+local json
+do
+  local loaded = package.loaded
+  local stub = loaded.debug == nil
+  if stub then loaded.debug = {} end
+  local ok, mod = pcall(require, "dkjson")
+  if stub then loaded.debug = nil end
+  if not ok then error(mod, 0) end
+  json = mod
+end
 
 local format, concat, type, tostring = string.format, table.concat, type, tostring
 local huge = math.huge
@@ -177,7 +188,10 @@ function M.decode(text, name)
   if depth_of(text) > MAX_DEPTH then bad(name, "nested deeper than %d levels", MAX_DEPTH) end
   -- JSON null decodes to json.null, not to a hole that would shorten an array
   local ok, doc, pos, err = pcall(json.decode, text, 1, json.null)
-  if not ok then bad(name, "not valid JSON: %s", tostring(doc)) end
+  if not ok then
+    if doc == "not enough memory" then error(doc, 0) end -- out of memory passes as it is
+    bad(name, "not valid JSON: %s", tostring(doc))
+  end
   if err then bad(name, "not valid JSON: %s", tostring(err)) end
   if type(doc) ~= "table" or doc == json.null then
     bad(name, "not a model document (the top level is not an object)")

@@ -146,7 +146,7 @@ local function param_set(params, fname)
   end
   -- Through pcall, the C function's message has no position: blame the caller's caller.
   local ok, ps = pcall(ParamSet, params, fname)
-  if not ok then error(ps, 3) end
+  if not ok then error(ps, ps == "not enough memory" and 0 or 3) end -- out of memory passes as it is
   return ps
 end
 

@@ -41,7 +41,9 @@ end
 --- Text safe in DOT: valid UTF-8 (other bytes become "?"), no control characters
 -- but newlines, which become `\n` (the caller escapes the rest first).
 local function clean(s)
-  if not utf8.len(s) then s = s:gsub("[\128-\255]", "?") end
+  -- utf8 may be missing (a sandbox with only base, package, table, string, math)
+  local utf8_lib = utf8
+  if s:find("[\128-\255]") and not (utf8_lib and utf8_lib.len(s)) then s = s:gsub("[\128-\255]", "?") end
   return (s:gsub("\r\n?", "\n"):gsub("[%z\1-\9\11-\31\127]", " "):gsub("\n", "\\n"))
 end
 
@@ -342,6 +344,10 @@ function M.render(root, path, opts)
   local kind = ext and FORMATS[ext:lower()]
   if not kind then fail("render", 2, "path ending in .svg or .png expected, got " .. describe(path)) end
   local o = check_opts("render", 3, opts, RENDER_OPTIONS)
+  local io_lib = io -- looked up at each call: a sandboxed host may have removed it
+  if type(io_lib) ~= "table" or type(io_lib.open) ~= "function" then
+    error(format("viz.render needs the io library to write %s (call viz.dot to get the text)", path), 2)
+  end
   local program = o.program or "dot"
   if type(program) ~= "string" or program == "" then
     fail("render", 3, "option 'program' must be a program name, got " .. describe(program))
