@@ -39,7 +39,7 @@ struct lua_State;
 #define MICROGRAD_VERSION_MAJOR 0
 #define MICROGRAD_VERSION_MINOR 1
 #define MICROGRAD_VERSION_PATCH 0
-#define MICROGRAD_VERSION "0.1.0"
+#define MICROGRAD_VERSION       "0.1.0"
 
 /*** Opens the C engine as a Lua module: what `require("micrograd.core")` calls.
  * Pushes the module table (Value, sum, dot, vector, no_grad, compile, the
