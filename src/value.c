@@ -1,10 +1,11 @@
 /*
  * value.c - the Value userdata: each one holds its mg_node inline.
  *
- * A node's operands are kept alive by the userdata's user values (one per
- * operand that is a Value; constants live in the node itself), so a Value
- * needs no finalizer and the garbage collector frees a graph when nothing
- * refers to its root. Nodes with many operands keep them in one table.
+ * A node's operands are kept alive by the userdata's user values (user value
+ * i + 1 for operand slot i; constants live in the node itself; a node with
+ * many operands keeps them in one table, and a dot over Vectors keeps the two
+ * Vectors and its bias), so a Value needs no finalizer and the garbage
+ * collector frees a graph when nothing refers to its root.
  */
 #include <string.h>
 
@@ -42,9 +43,7 @@ double mg_check_number(lua_State *L, int arg, const char *fname) {
   return x;
 }
 
-#define to_value mg_to_value_ctx
-
-mg_node *mg_to_value(lua_State *L, int idx) { return to_value(L, idx, mg_context(L)); }
+mg_node *mg_to_value(lua_State *L, int idx) { return mg_to_value_ctx(L, idx, mg_context(L)); }
 
 static mg_node *check_value(lua_State *L, int arg, const char *fname) {
   mg_node *n = mg_to_value(L, arg);
@@ -55,7 +54,7 @@ static mg_node *check_value(lua_State *L, int arg, const char *fname) {
 /* An operand at arg: its node (value in *x), or NULL for a number (in *x). */
 static mg_node *check_operand(lua_State *L, const mg_ctx *ctx, int arg, const char *fname, double *x) {
   int ok;
-  mg_node *n = to_value(L, arg, ctx);
+  mg_node *n = mg_to_value_ctx(L, arg, ctx);
   if (n) {
     *x = n->data;
     return n;
@@ -239,7 +238,7 @@ static mg_node *new_nary(lua_State *L, const mg_ctx *ctx, uint32_t nargs, int *t
  * element of argument arg at `index`, or the argument itself if index is 0. */
 static void pop_operand(lua_State *L, const mg_ctx *ctx, mg_node *n, int node, int table, uint32_t i, int arg,
                         lua_Integer index, const char *fname) {
-  mg_node *v = to_value(L, -1, ctx);
+  mg_node *v = mg_to_value_ctx(L, -1, ctx);
   int ok;
   if (v) {
     mg_set_arg(n, i, v);
