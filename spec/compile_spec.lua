@@ -262,4 +262,28 @@ describe("mg.compile", function()
     local err = error_of(mg.compile, function(x) return mg.compile(function(y) return y end, 1) and x end, 1)
     assert.truthy(err:find("cannot compile while tracing", 1, true))
   end)
+
+  it("skips zero gradients only where that changes nothing (0 * inf stays NaN)", function()
+    local w = Value(-math.huge)
+    local g = mg.compile(function(x) return mg.dot({ w }, { x }):relu() end, 1)
+    g(1)
+    g:backward()
+    local x = Value(1)
+    mg.dot({ w }, { x }):relu():backward()
+    local got, want = g:input_grads()[1], x.grad
+    assert.is_true(want ~= want, "dynamic: 0 * -inf is NaN")
+    assert.is_true(got ~= got, "compiled: the NaN must not be skipped")
+    -- and an ordinary inactive relu gives the same gradients as the dynamic engine
+    local v = Value(2)
+    local h = mg.compile(function(y) return mg.dot({ v }, { y }, -10):relu() + y * v end, 1)
+    h(3)
+    v.grad = 0
+    h:backward()
+    local compiled = v.grad
+    v.grad = 0
+    local y = Value(3)
+    ;(mg.dot({ v }, { y }, -10):relu() + y * v):backward()
+    assert.are.equal(v.grad, compiled)
+  end)
 end)
+

@@ -226,9 +226,13 @@ void mg_tape_backward(mg_tape *t, double seed) {
     double gn = g[in->out], ga, gb;
     switch (in->op) {
     case MG_OP_SUM:
+      if (gn == 0) break; /* it would add only zeros */
       for (j = 0; j < n; j++) g[a[j]] += gn;
       break;
     case MG_OP_DOT:
+      /* A zero gradient (an inactive relu above) would add only zeros, unless an
+       * operand is infinite or NaN (0 * inf is NaN): then the value is not finite. */
+      if (gn == 0 && isfinite(v[in->out])) break;
       if (in->flags & MG_DOT_BIAS) g[a[0]] += gn, j = 1;
       for (; j + 1 < n; j += 2) {
         g[a[j]] += v[a[j + 1]] * gn;
