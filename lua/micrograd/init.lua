@@ -16,6 +16,11 @@ local submodules = {
   nn = true, loss = true, optim = true, data = true, train = true, viz = true,
 }
 
+--- Compares `backward()` with central finite differences: see micrograd.gradcheck.
+function M.gradcheck(fn, inputs, opts)
+  return require("micrograd.gradcheck").check(fn, inputs, opts)
+end
+
 setmetatable(M, {
   __index = function(t, name)
     if submodules[name] then

@@ -1,0 +1,105 @@
+--- Gradient checking: `backward()` against central finite differences.
+--
+--     local ok, report = mg.gradcheck(function(x, y) return (x * y):tanh() end, { 0.5, -1.2 })
+--     assert(ok, tostring(report))
+--
+-- @module micrograd.gradcheck
+local mg = require("micrograd")
+
+local Value, is_value, no_grad = mg.Value, mg.is_value, mg.no_grad
+local abs, max, huge = math.abs, math.max, math.huge
+local format, concat, type = string.format, table.concat, type
+
+local M = {}
+
+local OPTIONS = { eps = true, tol = true }
+
+local function fail(arg, msg)
+  error(format("bad argument #%d to 'gradcheck' (%s)", arg, msg), 3)
+end
+
+--- The value of fn at the point xs (numbers), with no graph.
+local function value_at(fn, xs)
+  local out = no_grad(function()
+    local vs = {}
+    for i, x in ipairs(xs) do vs[i] = Value(x) end
+    return fn(table.unpack(vs))
+  end)
+  if type(out) == "number" then return out end
+  if not is_value(out) then
+    error(format("gradcheck: fn must return a Value or a number, got %s", type(out)), 3)
+  end
+  return out.data
+end
+
+local Report = {}
+Report.__index = Report
+
+--- One line per input: analytic and numeric gradients and their relative error.
+function Report:__tostring()
+  local lines = { format("gradcheck: worst relative error %.3g (tolerance %g) at input %d",
+    self.worst, self.tol, self.worst_input) }
+  for i = 1, #self.errors do
+    lines[#lines + 1] = format("  input %d: backward %.17g, finite differences %.17g, relative error %.3g",
+      i, self.analytic[i], self.numeric[i], self.errors[i])
+  end
+  return concat(lines, "\n")
+end
+
+--- Compares the gradients `backward()` gives for `fn` at `inputs` with
+-- central finite differences `(f(x + eps) - f(x - eps)) / (2 eps)`.
+-- The relative error of input i is `|a - n| / max(1, |a|, |n|)`.
+-- @tparam function fn takes one Value per input, returns a Value (a scalar)
+-- @tparam {number,...} inputs the point to check at
+-- @tparam[opt] table opts `eps` (step, default 1e-6), `tol` (largest
+--   relative error accepted, default 1e-5)
+-- @treturn boolean whether every input's relative error is within `tol`
+-- @treturn table the report: `errors`, `analytic`, `numeric` (one entry per
+--   input), `worst`, `worst_input`, `tol`; `tostring(report)` explains it
+function M.check(fn, inputs, opts)
+  local mt = type(fn) == "table" and getmetatable(fn)
+  if type(fn) ~= "function" and not (mt and mt.__call) then fail(1, "function expected, got " .. type(fn)) end
+  if type(inputs) ~= "table" or #inputs == 0 then fail(2, "non-empty array of numbers expected") end
+  for i = 1, #inputs do
+    local x = inputs[i]
+    if type(x) ~= "number" or x ~= x or abs(x) == huge then
+      fail(2, format("finite number expected at index %d, got %s", i, tostring(x)))
+    end
+  end
+  opts = opts or {}
+  if type(opts) ~= "table" then fail(3, "options table expected, got " .. type(opts)) end
+  for k in pairs(opts) do
+    if not OPTIONS[k] then fail(3, format("unknown option '%s'", tostring(k))) end
+  end
+  local eps, tol = opts.eps or 1e-6, opts.tol or 1e-5
+  if type(eps) ~= "number" or not (eps > 0 and eps < huge) then
+    fail(3, "option 'eps': positive number expected")
+  end
+  if type(tol) ~= "number" or tol ~= tol or tol < 0 then fail(3, "option 'tol': number >= 0 expected") end
+
+  -- analytic: one backward from zeroed grads
+  local values = {}
+  for i, x in ipairs(inputs) do values[i] = Value(x) end
+  local out = fn(table.unpack(values))
+  if not is_value(out) then fail(1, "fn must return a Value, got " .. type(out)) end
+  out:backward()
+
+  local report = { errors = {}, analytic = {}, numeric = {}, worst = 0, worst_input = 1, tol = tol }
+  setmetatable(report, Report)
+  local xs = { table.unpack(inputs) }
+  for i, x in ipairs(inputs) do
+    xs[i] = x + eps
+    local up = value_at(fn, xs)
+    xs[i] = x - eps
+    local down = value_at(fn, xs)
+    xs[i] = x
+    local a, n = values[i].grad, (up - down) / (2 * eps)
+    local err = abs(a - n) / max(1, abs(a), abs(n))
+    if err ~= err then err = huge end -- a NaN on either side fails
+    report.analytic[i], report.numeric[i], report.errors[i] = a, n, err
+    if err > report.worst or i == 1 then report.worst, report.worst_input = err, i end
+  end
+  return report.worst <= tol, report
+end
+
+return M

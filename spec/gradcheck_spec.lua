@@ -1,0 +1,85 @@
+-- mg.gradcheck: backward() against central finite differences, used here on
+-- every op and every loss.
+local mg = require("micrograd")
+local loss = mg.loss
+
+local function error_of(fn, ...)
+  local ok, err = pcall(fn, ...)
+  assert(not ok, "expected an error")
+  return tostring(err)
+end
+
+local function assert_checks(fn, inputs, opts)
+  local ok, report = mg.gradcheck(fn, inputs, opts)
+  assert(ok, tostring(report))
+end
+
+describe("mg.gradcheck", function()
+  it("passes every op", function()
+    local unary = { "tanh", "exp", "sigmoid", "softplus", "relu", "abs" }
+    for _, op in ipairs(unary) do
+      assert_checks(function(x) return x[op](x) end, { 0.7 })
+      assert_checks(function(x) return x[op](x) end, { -1.3 })
+    end
+    assert_checks(function(x) return x:log() end, { 1.7 })
+    assert_checks(function(x) return x:sqrt() end, { 2.5 })
+    assert_checks(function(a, b) return a + b end, { 0.3, -0.2 })
+    assert_checks(function(a, b) return a - 2 * b end, { 0.3, -0.2 })
+    assert_checks(function(a, b) return a * b / (b + 3) end, { 0.3, -0.2 })
+    assert_checks(function(a, b) return a ^ b end, { 1.3, 0.7 })
+    assert_checks(function(a) return a ^ 3 - 2 ^ a end, { 0.9 })
+    assert_checks(function(a) return -a * a end, { 0.9 })
+    assert_checks(function(a, b, c) return mg.sum({ a, b, 2, c, a }) end, { 1, 2, 3 })
+    assert_checks(function(a, b, c) return mg.dot({ a, b }, { c, a }, b) end, { 0.5, -1.5, 2 })
+    local vdot = function(a, b, c) return mg.dot(mg.vector({ a, b }), mg.vector({ c, 3 })) end
+    assert_checks(vdot, { 0.5, -1.5, 2 })
+  end)
+
+  it("passes every loss", function()
+    assert_checks(function(a, b) return loss.svm({ a, b }, { 1, -1 }) end, { 0.2, 0.4 })
+    assert_checks(function(a, b) return loss.mse({ a, b }, { 1, -1 }) end, { 0.2, 0.4 })
+    assert_checks(function(a, b) return loss.bce_logits({ a, b }, { 1, 0 }) end, { 0.2, -3 })
+    assert_checks(function(a, b, c) return loss.cross_entropy({ { a, b, c }, { c, a, b } }, { 2, 3 }) end,
+      { 0.2, -1, 1.5 })
+    assert_checks(function(a, b) return loss.l2({ a, b }, 0.1) end, { 0.2, -1 })
+  end)
+
+  it("passes a model's loss through its inputs", function()
+    mg.seed(5)
+    local model = mg.nn.MLP(2, { 4, 1 }, { activation = "tanh" })
+    assert_checks(function(x1, x2) return model({ x1, x2 }) end, { 0.3, -0.6 })
+  end)
+
+  it("catches a wrong gradient and reports it", function()
+    -- detach cuts the graph: backward says 0, the finite difference does not
+    local ok, report = mg.gradcheck(function(x) return x * x:detach() end, { 1.5 })
+    assert.is_false(ok)
+    assert.are.equal(1.5, report.analytic[1])
+    assert.is_true(math.abs(report.numeric[1] - 3) < 1e-6)
+    assert.is_true(report.worst > 0.4)
+    assert.truthy(tostring(report):find("input 1: backward 1.5", 1, true))
+  end)
+
+  it("fails on NaN instead of passing it", function()
+    local ok, report = mg.gradcheck(function(x) return (x - 1):log() end, { 0.5 })
+    assert.is_false(ok)
+    assert.are.equal(math.huge, report.errors[1])
+  end)
+
+  it("takes eps and tol", function()
+    local ok = mg.gradcheck(function(x) return x:exp() end, { 3 }, { eps = 1e-1, tol = 1e-9 })
+    assert.is_false(ok) -- a coarse step is not that precise
+    assert.is_true((mg.gradcheck(function(x) return x:exp() end, { 3 }, { eps = 1e-1, tol = 1e-2 })))
+  end)
+
+  it("checks its arguments", function()
+    local f = function(x) return x end
+    assert.truthy(error_of(mg.gradcheck, 5, { 1 }):find("bad argument #1 to 'gradcheck'", 1, true))
+    assert.truthy(error_of(mg.gradcheck, f, {}):find("bad argument #2 to 'gradcheck'", 1, true))
+    assert.truthy(error_of(mg.gradcheck, f, { 0 / 0 }):find("finite number expected at index 1", 1, true))
+    assert.truthy(error_of(mg.gradcheck, f, { 1 }, { step = 1 }):find("unknown option 'step'", 1, true))
+    assert.truthy(error_of(mg.gradcheck, f, { 1 }, { eps = -1 }):find("option 'eps'", 1, true))
+    local bad = function() return "x" end
+    assert.truthy(error_of(mg.gradcheck, bad, { 1 }):find("must return a Value", 1, true))
+  end)
+end)
