@@ -46,6 +46,7 @@ build = {
     },
     ["micrograd"] = "lua/micrograd/init.lua",
     ["micrograd.data"] = "lua/micrograd/data.lua",
+    ["micrograd.gradcheck"] = "lua/micrograd/gradcheck.lua",
     ["micrograd.loss"] = "lua/micrograd/loss.lua",
     ["micrograd.model_io"] = "lua/micrograd/model_io.lua",
     ["micrograd.nn"] = "lua/micrograd/nn.lua",
