@@ -39,8 +39,17 @@ typedef struct mg_ctx {
 static inline mg_ctx *mg_context(lua_State *L) { return (mg_ctx *)lua_touserdata(L, CTX_UV); }
 
 /* Argument checks whose messages name the function: "bad argument #1 to 'f' (...)". */
-int mg_arg_error(lua_State *L, int arg, const char *fname, const char *msg);
-int mg_type_error(lua_State *L, int arg, const char *fname, const char *expected);
+/* They raise a Lua error and never return (declared so for the compiler and
+ * the static analysers); the int return type allows `return mg_arg_error(...)`. */
+#if defined(__GNUC__) || defined(__clang__)
+#define MG_NORETURN      __attribute__((noreturn))
+#define MG_UNREACHABLE() __builtin_unreachable()
+#else
+#define MG_NORETURN
+#define MG_UNREACHABLE() for (;;) /* luaL_error does not return */
+#endif
+MG_NORETURN int mg_arg_error(lua_State *L, int arg, const char *fname, const char *msg);
+MG_NORETURN int mg_type_error(lua_State *L, int arg, const char *fname, const char *expected);
 double mg_check_number(lua_State *L, int arg, const char *fname);
 const char *mg_typename(lua_State *L, int idx);
 

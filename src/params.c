@@ -44,8 +44,9 @@ static paramset *check_paramset(lua_State *L, int arg, const char *fname) {
 /* The Buffer at arg, which must have n elements. */
 static buffer *check_buffer(lua_State *L, int arg, const char *fname, size_t n) {
   buffer *b = luaL_testudata(L, arg, BUFFER);
-  if (!b) mg_type_error(L, arg, fname, "Buffer");
-  if (b->n != n)
+  if (!b)
+    mg_type_error(L, arg, fname, "Buffer");
+  else if (b->n != n)
     mg_arg_error(L, arg, fname,
                  lua_pushfstring(L, "Buffer of %d elements expected, got %d", (int)n, (int)b->n));
   return b;

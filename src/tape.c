@@ -162,10 +162,10 @@ mg_tape *mg_tape_compile(const mg_allocator *alloc, mg_node *const *inputs, uint
       t->alloc = *alloc;
       t->nslots = c.nslots + nconst, t->nin = nin, t->nout = nout, t->nlive = nlive;
       t->ncode = ninstr, t->nbackward = c.nbackward, t->nargs = nargs;
-      t->val = (double *)(block + l.val), t->grad = (double *)(block + l.grad);
-      t->live = (mg_node **)(block + l.live), t->code = (mg_instr *)(block + l.code);
-      t->out_slots = (uint32_t *)(block + l.out_slots), t->live_slots = (uint32_t *)(block + l.live_slots);
-      t->args = (uint32_t *)(block + l.args);
+      t->val = (void *)(block + l.val), t->grad = (void *)(block + l.grad); /* aligned by plan() */
+      t->live = (void *)(block + l.live), t->code = (void *)(block + l.code);
+      t->out_slots = (void *)(block + l.out_slots), t->live_slots = (void *)(block + l.live_slots);
+      t->args = (void *)(block + l.args);
       memset(t->grad, 0, t->nslots * sizeof(double));
       fill(t, &c, outputs);
     }

@@ -27,13 +27,14 @@ const char *mg_typename(lua_State *L, int idx) {
   return luaL_typename(L, idx);
 }
 
-int mg_arg_error(lua_State *L, int arg, const char *fname, const char *msg) {
-  return luaL_error(L, "bad argument #%d to '%s' (%s)", arg, fname, msg);
+_Noreturn int mg_arg_error(lua_State *L, int arg, const char *fname, const char *msg) {
+  luaL_error(L, "bad argument #%d to '%s' (%s)", arg, fname, msg);
+  MG_UNREACHABLE(); /* luaL_error raises */
 }
 
-int mg_type_error(lua_State *L, int arg, const char *fname, const char *expected) {
+_Noreturn int mg_type_error(lua_State *L, int arg, const char *fname, const char *expected) {
   const char *msg = lua_pushfstring(L, "%s expected, got %s", expected, mg_typename(L, arg));
-  return mg_arg_error(L, arg, fname, msg);
+  mg_arg_error(L, arg, fname, msg);
 }
 
 double mg_check_number(lua_State *L, int arg, const char *fname) {
@@ -329,7 +330,7 @@ static int value_dot(lua_State *L) {
   lua_settop(L, 3);
   mg_vector *wv = dot_vector(L, ctx, 1, 0), *xv = dot_vector(L, ctx, 2, wv != NULL);
   if (xv && !wv) wv = dot_vector(L, ctx, 1, 1);
-  if (wv) return dot_vectors(L, ctx, wv, xv);
+  if (wv && xv) return dot_vectors(L, ctx, wv, xv); /* a table beside a Vector became one */
   uint32_t len = check_array(L, 1, "dot"), xlen = check_array(L, 2, "dot");
   if (xlen != len)
     mg_arg_error(
