@@ -229,10 +229,7 @@ end
 function Layer:_outputs(x)
   local neurons = self.neurons
   local xv, out = vector(x), {} -- one Vector of the inputs for all the neurons
-  for j = 1, #neurons do
-    local n = neurons[j]
-    out[j] = activate(n._act, dot(n._wv, xv, n.b))
-  end
+  for j = 1, #neurons do out[j] = neurons[j]:_forward(xv) end
   return out
 end
 
