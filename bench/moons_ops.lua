@@ -11,44 +11,28 @@
 local mg = require("micrograd")
 local Value = mg.Value
 
-local function load(path)
-  local f = assert(io.open(path, "r"))
-  local text = f:read("a")
-  f:close()
-  local next_number = text:gmatch("%S+")
-  local function num()
-    local x = tonumber(next_number())
-    return x or error("moons_ops: bad data file " .. path)
-  end
-  local n, sizes = num(), { num(), num(), num(), num() }
-  local X, Y = {}, {}
-  for s = 1, n do
-    X[s] = { num(), num() }
-    Y[s] = num()
-  end
-  -- Layers of neurons {w = {Value...}, b = Value}; params in micrograd's order.
-  local layers, params, init = {}, {}, {}
-  for l = 1, #sizes - 1 do
-    local layer = {}
-    for j = 1, sizes[l + 1] do
-      local w = {}
-      for i = 1, sizes[l] do
-        w[i] = Value(num())
-        params[#params + 1] = w[i]
-      end
-      local b = Value(num())
-      params[#params + 1] = b
-      layer[j] = { w = w, b = b }
-    end
-    layers[l] = layer
-  end
-  for i, p in ipairs(params) do
-    init[i] = p.data
-  end
-  return X, Y, layers, params, init
-end
+-- micrograd's data and initial weights (examples/data/reference.lua reads the file)
+local path = assert(arg[1], "usage: moons_ops.lua DATA --check | STEPS [REPS]")
+local root = debug.getinfo(1, "S").source:match("^@(.*)/bench/") or "."
+local ref = dofile(root .. "/examples/data/reference.lua")(path)
+local X, Y, init = ref.X, ref.y, ref.weights
 
-local X, Y, layers, params, init = load(assert(arg[1], "usage: moons_ops.lua DATA --check | STEPS [REPS]"))
+-- Layers of neurons {w = {Value...}, b = Value}; params in micrograd's order.
+local layers, params = {}, {}
+for l = 1, #ref.sizes - 1 do
+  local layer = {}
+  for j = 1, ref.sizes[l + 1] do
+    local w = {}
+    for i = 1, ref.sizes[l] do
+      w[i] = Value(init[#params + 1])
+      params[#params + 1] = w[i]
+    end
+    local b = Value(init[#params + 1])
+    params[#params + 1] = b
+    layer[j] = { w = w, b = b }
+  end
+  layers[l] = layer
+end
 
 -- The model on one sample: ReLU hidden layers, linear output.
 local function model(x)
