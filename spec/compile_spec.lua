@@ -97,6 +97,85 @@ describe("mg.compile", function()
     end
   end)
 
+  it("keeps the dynamic bits when dots and sums run over ranges of slots", function()
+    -- Dots and sums over windows of earlier values: shared, overlapping and
+    -- repeated operands, w . w, constants, biases that are also weights; two
+    -- backward calls without zeroing, so the grads accumulate as they do dynamically.
+    local gen = mg.Generator(77)
+    local function build(vals, plan)
+      local v = { table.unpack(vals) }
+      for _, st in ipairs(plan) do
+        local r
+        if st.kind == "dot" then
+          local w = table.move(v, st.w, st.w + st.len - 1, 1, {})
+          local x = st.same and w or table.move(v, st.x, st.x + st.len - 1, 1, {})
+          if st.const then x[1] = 0.5 end
+          r = mg.dot(w, x, st.bias and v[st.bias] or nil)
+        elseif st.kind == "sum" then
+          r = mg.sum(table.move(v, st.w, st.w + st.len - 1, 1, {}))
+        else
+          r = v[st.w]:tanh()
+        end
+        v[#v + 1] = r
+      end
+      return mg.sum(table.move(v, #v - 3, #v, 1, {})) * v[#v]
+    end
+    for trial = 1, 40 do
+      local nin, nparams = gen:random(1, 3), gen:random(2, 12)
+      local plan, count = {}, nin + nparams
+      for s = 1, gen:random(2, 20) do
+        local len = gen:random(1, math.min(count, 6))
+        local kind = ({ "dot", "dot", "sum", "tanh" })[gen:random(1, 4)]
+        plan[s] = { kind = kind, len = len, w = gen:random(1, count - len + 1), x = gen:random(1, count - len + 1),
+          same = gen:random() < 0.2, const = gen:random() < 0.2,
+          bias = gen:random() < 0.6 and gen:random(1, count) or nil }
+        count = count + 1
+      end
+      local params = {}
+      for i = 1, nparams do params[i] = Value(gen:uniform(-1, 1)) end
+      local function with(inputs)
+        local vals = { table.unpack(inputs) }
+        for i = 1, nparams do vals[nin + i] = params[i] end
+        return build(vals, plan)
+      end
+      local g = mg.compile(function(...) return with({ ... }) end, nin)
+      local xs = {}
+      for i = 1, nin do xs[i] = gen:uniform(-2, 2) end
+      for _, p in ipairs(params) do p.grad = 0.25 end
+      local inputs = {}
+      for i = 1, nin do inputs[i] = Value(xs[i]) end
+      local out = with(inputs)
+      out:backward()
+      out:backward()
+      local want = {}
+      for i, p in ipairs(params) do want[i] = p.grad; p.grad = 0.25 end
+      local y = g(table.unpack(xs))
+      assert(y == out.data, string.format("trial %d: forward %.17g vs %.17g", trial, y, out.data))
+      g:backward()
+      g:backward()
+      for i, p in ipairs(params) do
+        assert(p.grad == want[i], string.format("trial %d: grad %d: %.17g vs %.17g", trial, i, p.grad, want[i]))
+      end
+      -- run_batch: the bits of a dynamic backward per row
+      local rows = {}
+      for r = 1, 3 do
+        rows[r] = {}
+        for i = 1, nin do rows[r][i] = gen:uniform(-2, 2) end
+      end
+      for _, p in ipairs(params) do p.grad = 0.5 end
+      for _, row in ipairs(rows) do
+        local row_inputs = {}
+        for i = 1, nin do row_inputs[i] = Value(row[i]) end
+        with(row_inputs):backward()
+      end
+      for i, p in ipairs(params) do want[i] = p.grad; p.grad = 0.5 end
+      g:run_batch(rows)
+      for i, p in ipairs(params) do
+        assert(p.grad == want[i], string.format("trial %d: run_batch grad %d: %.17g vs %.17g", trial, i, p.grad, want[i]))
+      end
+    end
+  end)
+
   it("trains micrograd's demo compiled whole-batch to micrograd's bits", function()
     local ref = dofile("examples/data/reference.lua")("examples/data/micrograd_moons_h16.txt")
     local model = nn.MLP(2, { 16, 16, 1 })
@@ -143,6 +222,14 @@ describe("mg.compile", function()
     for i, p in ipairs(params) do
       assert(math.abs(p.grad - want[i]) <= 1e-12 * math.max(1, math.abs(want[i])), "parameter " .. i)
     end
+    -- the same bits as a dynamic backward per row, onto grads that were not zero
+    for _, p in ipairs(params) do p.grad = 0.125 end
+    for i, x in ipairs(ref.X) do
+      ((1 + -ref.y[i] * model(x)):relu() * (1 / #rows)):backward()
+    end
+    for i, p in ipairs(params) do want[i] = p.grad; p.grad = 0.125 end
+    g:run_batch(rows, { mean = true })
+    for i, p in ipairs(params) do assert.are.equal(want[i], p.grad) end
   end)
 
   it("reads captured Values live and credits their grads", function()

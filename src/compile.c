@@ -212,6 +212,22 @@ static void set_inputs(lua_State *L, graph *g, int first, const char *fname) {
   }
 }
 
+/* Sets the inputs from the array at index idx (a row of run_batch); returns
+ * what is wrong with it, or NULL. Raises no error (but out of memory). */
+static const char *read_row(lua_State *L, mg_tape *t, int idx) {
+  if (lua_type(L, idx) != LUA_TTABLE) return "array of inputs expected";
+  if (lua_rawlen(L, idx) != t->nin)
+    return lua_pushfstring(L, "array of %d inputs expected, got %d", (int)t->nin, (int)lua_rawlen(L, idx));
+  for (uint32_t i = 0; i < t->nin; i++) {
+    int ok;
+    lua_rawgeti(L, idx, (lua_Integer)i + 1);
+    t->val[i] = (double)lua_tonumberx(L, -1, &ok);
+    lua_pop(L, 1);
+    if (!ok) return lua_pushfstring(L, "number expected at index %d", (int)i + 1);
+  }
+  return NULL;
+}
+
 /* g(...) / g:forward(...): the outputs' numbers, in the shape fn returned them. */
 static int graph_forward(lua_State *L) {
   graph *g = check_graph(L, "forward");
@@ -267,16 +283,24 @@ static int graph_run_batch(lua_State *L) {
   lua_Integer rows = (lua_Integer)lua_rawlen(L, 2);
   if (rows == 0) return mg_arg_error(L, 2, "run_batch", "no rows");
   double seed = mean ? 1.0 / (double)rows : 1.0, total = 0;
+  /* The leaves are read once, and their gradients add up in the tape until the
+   * end: the same additions, in the same order, as a backward per row. */
+  mg_tape_read_live(t);
+  mg_tape_load_grads(t);
   for (lua_Integer r = 1; r <= rows; r++) {
     lua_rawgeti(L, 2, r); /* 3 */
-    if (lua_type(L, 3) != LUA_TTABLE)
-      return mg_arg_error(L, 2, "run_batch", lua_pushfstring(L, "array of inputs expected at row %I", r));
-    set_inputs(L, g, 3, "run_batch");
+    const char *bad = read_row(L, t, 3);
+    if (bad) {
+      mg_tape_store_grads(t); /* the rows before this one count, as they would one by one */
+      return mg_arg_error(L, 2, "run_batch", lua_pushfstring(L, "%s at row %I", bad, r));
+    }
     lua_settop(L, 2);
-    mg_tape_forward(t);
-    mg_tape_backward(t, seed);
+    mg_tape_run(t);
+    mg_tape_sweep(t, seed);
+    mg_tape_flush_grads(t);
     total += t->nout ? t->val[t->out_slots[0]] : 0;
   }
+  mg_tape_store_grads(t);
   g->forwarded = g->backwarded = 1;
   lua_pushnumber(L, mean ? total / (double)rows : total);
   return 1;

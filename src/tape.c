@@ -2,11 +2,15 @@
  * tape.c - compiling a traced graph into a tape, and replaying it.
  *
  * Compiling visits the graph below each output the way mg_backward does
- * (breadth-first discovery counting users, then Kahn's order from the output)
- * and gives slots in the reverse of that order, so operands come first and the
- * backward replay adds gradients in the dynamic engine's order. While it runs
- * it borrows two fields of each node it visits, and clears them at the end:
- * `users` (Kahn's counts) and `pass` (slot + 1 once the node has a slot).
+ * (breadth-first discovery counting users, then Kahn's order from the output);
+ * the reverse of that order is the code, so operands come first and the
+ * backward replay adds gradients in the dynamic engine's order. Then slots are
+ * laid out (see layout()), and each dot and sum whose operands ended up in
+ * consecutive slots becomes a loop over ranges.
+ *
+ * While it runs the compiler borrows two fields of each node it visits, and
+ * clears them at the end: `users` (Kahn's counts) and `pass` (non-zero once
+ * the node is visited; slot + 1 once it has a slot).
  */
 #include "tape.h"
 
@@ -17,17 +21,16 @@
 /* Compiled as a value only (no instruction): inputs, constants, captured nodes. */
 static int is_leaf_slot(const mg_node *n) { return n->op == MG_OP_LEAF || !(n->flags & MG_TRACED); }
 
-static int has_slot(const mg_node *n) { return n->pass != 0; }
+static int visited(const mg_node *n) { return n->pass != 0; }
 
 typedef struct compiler {
   const mg_allocator *alloc;
   mg_nodes found;     /* the current output's nodes, in discovery order, then its ready stack */
-  mg_nodes order;     /* every node given a slot, in forward order */
-  uint32_t nslots;    /* slots given so far */
+  mg_nodes order;     /* every node visited, in forward order (operands first) */
   uint32_t nbackward; /* instructions below the first output */
 } compiler;
 
-/* Discovery from root, counting users of the nodes that have no slot yet. */
+/* Discovery from root, counting users of the nodes not visited yet. */
 static int discover(compiler *c, mg_node *root) {
   int rc = mg_nodes_append(&c->found, root);
   for (size_t next = 0; rc == MG_OK && next < c->found.count; next++) {
@@ -35,7 +38,7 @@ static int discover(compiler *c, mg_node *root) {
     if (is_leaf_slot(n)) continue;
     for (uint32_t i = 0; rc == MG_OK && i < n->nargs; i++) {
       mg_node *child = n->args[i].node;
-      if (!child || has_slot(child)) continue;
+      if (!child || visited(child)) continue;
       if (child->users == UINT32_MAX)
         rc = MG_ETOOBIG;
       else if (child->users > 0 || (rc = mg_nodes_append(&c->found, child)) == MG_OK)
@@ -45,7 +48,7 @@ static int discover(compiler *c, mg_node *root) {
   return rc;
 }
 
-/* Kahn's order from root (as mg_backward sweeps it), then slots in reverse. */
+/* Kahn's order from root (as mg_backward sweeps it), appended to the order reversed. */
 static int sweep(compiler *c, mg_node *root, uint32_t *instructions) {
   /* Room for every node found first: once the sweep starts it cannot fail
    * (the found list, which a failure would need to undo the counts, is gone). */
@@ -61,22 +64,22 @@ static int sweep(compiler *c, mg_node *root, uint32_t *instructions) {
     if (is_leaf_slot(n)) continue;
     for (uint32_t i = 0; i < n->nargs; i++) {
       mg_node *child = n->args[i].node;
-      if (child && !has_slot(child) && --child->users == 0) ready.at[ready.count++] = child;
+      if (child && !visited(child) && --child->users == 0) ready.at[ready.count++] = child;
     }
   }
   for (size_t i = swept.count; rc == MG_OK && i-- > 0;) {
     mg_node *n = swept.at[i];
-    if (c->nslots == UINT32_MAX - 1) rc = MG_ETOOBIG;
+    if (c->order.count >= UINT32_MAX - 1) rc = MG_ETOOBIG;
     if (rc == MG_OK) rc = mg_nodes_append(&c->order, n);
-    if (rc == MG_OK) n->pass = ++c->nslots, *instructions += !is_leaf_slot(n);
+    if (rc == MG_OK) n->pass = 1, *instructions += !is_leaf_slot(n);
   }
   mg_nodes_free(&swept);
   return rc;
 }
 
-/* Gives slots to the graph below root (the nodes without one). */
+/* Visits the graph below root (the nodes not visited yet). */
 static int compile_output(compiler *c, mg_node *root, uint32_t *instructions) {
-  if (has_slot(root)) return MG_OK;
+  if (visited(root)) return MG_OK;
   c->found.count = 0;
   int rc = discover(c, root);
   if (rc == MG_OK) rc = sweep(c, root, instructions);
@@ -86,55 +89,198 @@ static int compile_output(compiler *c, mg_node *root, uint32_t *instructions) {
   return rc;
 }
 
-/* Bytes of the tape block and where each array starts in it. */
-typedef struct layout {
-  size_t val, grad, live, code, out_slots, live_slots, args, total;
-} layout;
+/* ---- slot layout ---- */
 
-static layout plan(uint32_t nslots, uint32_t nlive, uint32_t ncode, uint32_t nout, uint32_t nargs) {
-  layout l;
-  l.val = sizeof(mg_tape);
-  l.grad = l.val + nslots * sizeof(double);
-  l.live = l.grad + nslots * sizeof(double);
-  l.code = l.live + nlive * sizeof(mg_node *);
-  l.out_slots = l.code + ncode * sizeof(mg_instr);
-  l.live_slots = l.out_slots + nout * sizeof(uint32_t);
-  l.args = l.live_slots + nlive * sizeof(uint32_t);
-  l.total = l.args + nargs * sizeof(uint32_t);
-  return l;
+enum { LIVE, OP, CONST, NBLOCKS };
+
+static int block_of(const mg_node *n) {
+  return !(n->flags & MG_TRACED) ? LIVE : n->op == MG_OP_LEAF ? CONST : OP;
 }
 
-/* Fills the tape from the slots given in c (constants get the slots after them). */
-static void fill(mg_tape *t, const compiler *c, mg_node *const *outputs) {
-  uint32_t next_const = c->nslots, ncode = 0, nlive = 0, nargs = 0;
+typedef struct slots {
+  uint32_t next[NBLOCKS]; /* the next free slot of each block */
+  uint32_t *arg;          /* the slot of every operand of every op, in code order */
+} slots;
+
+/* Gives consecutive slots to the operands first, first + step, ... (count of
+ * them) of op node n, whose operand slots start at arg, when they are all in
+ * one block and none has a slot yet. Returns whether it did. */
+static int place_run(slots *s, const mg_node *n, uint32_t *arg, uint32_t first, uint32_t step,
+                     uint32_t count) {
+  int block = -1;
+  for (uint32_t k = 0; k < count; k++) {
+    const mg_node *a = n->args[first + k * step].node;
+    int b = a ? block_of(a) : CONST;
+    if ((a && (a->flags & MG_INPUT)) || (a && a->pass != 0) || (block >= 0 && b != block)) return 0;
+    block = b;
+  }
+  for (uint32_t k = 0; k < count; k++) {
+    uint32_t i = first + k * step;
+    mg_node *a = n->args[i].node;
+    if (!a)
+      arg[i] = s->next[CONST]++;
+    else if (a->pass == 0) /* not an operand repeated in this run */
+      a->pass = (double)s->next[block]++ + 1;
+  }
+  return count > 0;
+}
+
+/* Slots: inputs, then captured leaves, ops and constants, each its own block,
+ * so that the backward clears one range and never touches the leaves. Within
+ * blocks, a dot's weights, its other operands, and a sum's operands are put
+ * side by side where they are not placed yet (a layer's first sample places
+ * its activations; every neuron's weights, and its bias after them, are placed
+ * by its first use). Everything else follows in code order. */
+static void layout(const compiler *c, slots *s) {
+  size_t first = 0;
+  for (size_t i = 0; i < c->order.count; i++) c->order.at[i]->pass = 0;
   for (size_t i = 0; i < c->order.count; i++) {
     const mg_node *n = c->order.at[i];
+    if (is_leaf_slot(n)) continue;
+    uint32_t *arg = s->arg + first;
+    if (n->op == MG_OP_DOT) {
+      uint32_t bias = n->flags & MG_DOT_BIAS ? 1 : 0, terms = (n->nargs - bias) / 2;
+      mg_node *b = bias ? n->args[0].node : NULL, *w1 = terms ? n->args[bias].node : NULL;
+      int placed = place_run(s, n, arg, bias, 2, terms);
+      if (placed && b && w1 && b->pass == 0 && block_of(b) == block_of(w1)) /* the bias after the weights */
+        b->pass = (double)s->next[block_of(b)]++ + 1;
+      place_run(s, n, arg, bias + 1, 2, terms);
+    } else if (n->op == MG_OP_SUM) {
+      place_run(s, n, arg, 0, 1, n->nargs);
+    }
+    first += n->nargs;
+  }
+  for (size_t i = 0; i < c->order.count; i++) { /* the rest, in code order */
+    mg_node *n = c->order.at[i];
+    if (n->pass == 0) n->pass = (double)s->next[block_of(n)]++ + 1;
+  }
+  first = 0;
+  for (size_t i = 0; i < c->order.count; i++) { /* every operand's slot */
+    const mg_node *n = c->order.at[i];
+    if (is_leaf_slot(n)) continue;
+    for (uint32_t a = 0; a < n->nargs; a++) {
+      uint32_t *slot = &s->arg[first + a];
+      if (n->args[a].node)
+        *slot = (uint32_t)n->args[a].node->pass - 1;
+      else if (*slot == UINT32_MAX)
+        *slot = s->next[CONST]++;
+    }
+    first += n->nargs;
+  }
+}
+
+/* Whether count slots at arg, arg + step, ... are consecutive. */
+static int consecutive(const uint32_t *arg, uint32_t step, uint32_t count) {
+  for (uint32_t k = 1; k < count; k++)
+    if (arg[k * step] != arg[0] + k) return 0;
+  return count > 0;
+}
+
+/* The instruction for op node n with operand slots arg; its operands go to
+ * args[*nargs ..] when it needs them (args NULL: only counts them). */
+static mg_instr encode(const mg_node *n, const uint32_t *arg, uint32_t const_base, uint32_t *args,
+                       uint32_t *nargs) {
+  mg_instr in = {n->op, 0, (uint32_t)n->pass - 1, n->nargs, 0, 0, 0};
+  if (n->op == MG_OP_SUM && consecutive(arg, 1, n->nargs)) {
+    in.op = MG_TAPE_SUM_RANGE, in.a = arg[0];
+    return in;
+  }
+  if (n->op == MG_OP_DOT) {
+    uint32_t bias = n->flags & MG_DOT_BIAS ? 1 : 0, terms = (n->nargs - bias) / 2;
+    const uint32_t *w = arg + bias, *x = w + 1;
+    if (consecutive(w, 2, terms) && consecutive(x, 2, terms) &&
+        (w[0] == x[0] || w[0] + terms <= x[0] || x[0] + terms <= w[0])) {
+      in.op = MG_TAPE_DOT_RANGE, in.n = terms, in.a = bias ? arg[0] : 0, in.b = w[0], in.c = x[0];
+      in.flags = (uint8_t)((bias ? MG_TAPE_BIAS : 0) | (w[0] < const_base ? MG_TAPE_WGRAD : 0) |
+                           (x[0] < const_base ? MG_TAPE_XGRAD : 0) | (w[0] == x[0] ? MG_TAPE_SAME : 0));
+      return in;
+    }
+    in.flags = bias ? MG_TAPE_BIAS : 0;
+  }
+  if (n->op == MG_OP_SUM || n->op == MG_OP_DOT) {
+    in.a = *nargs;
+    if (args) memcpy(args + *nargs, arg, n->nargs * sizeof *arg);
+    *nargs += n->nargs;
+    return in;
+  }
+  in.a = arg[0], in.b = n->nargs > 1 ? arg[1] : arg[0];
+  return in;
+}
+
+/* Bytes of the tape block and where each array starts in it. */
+typedef struct plan_t {
+  size_t val, grad, shared_grad, live, code, out_slots, args, shared, total;
+} plan_t;
+
+static plan_t plan(uint32_t nslots, uint32_t nlive, uint32_t ncode, uint32_t nout, uint32_t nargs) {
+  plan_t p;
+  p.val = sizeof(mg_tape);
+  p.grad = p.val + nslots * sizeof(double);
+  p.shared_grad = p.grad + nslots * sizeof(double);
+  p.live = p.shared_grad + nlive * sizeof(double);
+  p.code = p.live + nlive * sizeof(mg_node *);
+  p.out_slots = p.code + ncode * sizeof(mg_instr);
+  p.args = p.out_slots + nout * sizeof(uint32_t);
+  p.shared = p.args + nargs * sizeof(uint32_t);
+  p.total = p.shared + nlive * sizeof(uint32_t);
+  return p;
+}
+
+/* Counts, in the leaves' grad slots, the gradients a sweep sends each leaf
+ * (an operand of n instructions below output 1 gets n, and output 1 one
+ * more), and lists the leaves that get more than one. */
+static void find_shared(mg_tape *t) {
+  double *count = t->grad;
+  uint32_t lo = t->nin, hi = t->nin + t->nlive;
+  if (t->nout > 0) count[t->out_slots[0]]++;
+  for (uint32_t i = 0; i < t->nbackward; i++) {
+    const mg_instr *in = &t->code[i];
+    switch (in->op) {
+    case MG_TAPE_DOT_RANGE:
+      if (in->flags & MG_TAPE_BIAS) count[in->a]++;
+      for (uint32_t j = 0; j < in->n; j++) count[in->b + j]++, count[in->c + j]++;
+      break;
+    case MG_TAPE_SUM_RANGE:
+      for (uint32_t j = 0; j < in->n; j++) count[in->a + j]++;
+      break;
+    case MG_OP_SUM:
+    case MG_OP_DOT:
+      for (uint32_t j = 0; j < in->n; j++) count[t->args[in->a + j]]++;
+      break;
+    default: count[in->a]++, count[in->b] += in->n > 1; /* x * x sends twice */
+    }
+  }
+  t->nshared = 0;
+  for (uint32_t s = lo; s < hi; s++)
+    if (count[s] > 1) t->shared[t->nshared++] = s;
+  memset(count, 0, t->nslots * sizeof(double));
+}
+
+/* Fills the tape's values, leaves and code from the laid-out graph. */
+static void fill(mg_tape *t, const compiler *c, const uint32_t *arg, mg_node *const *inputs,
+                 mg_node *const *outputs) {
+  uint32_t ncode = 0, nargs = 0, const_base = t->nin + t->nlive + t->nops;
+  size_t first = 0;
+  for (uint32_t i = 0; i < t->nin; i++) t->val[i] = inputs[i]->data;
+  for (size_t i = 0; i < c->order.count; i++) {
+    mg_node *n = c->order.at[i];
     uint32_t slot = (uint32_t)n->pass - 1;
     t->val[slot] = n->data;
-    if (is_leaf_slot(n)) {
-      if (!(n->flags & MG_TRACED)) t->live[nlive] = (mg_node *)n, t->live_slots[nlive++] = slot;
-      continue;
-    }
-    mg_instr *in = &t->code[ncode++];
-    in->op = n->op, in->flags = n->flags & MG_DOT_BIAS, in->out = slot, in->nargs = n->nargs,
-    in->first = nargs;
-    for (uint32_t a = 0; a < n->nargs; a++) {
-      const mg_arg *arg = &n->args[a];
-      if (arg->node) {
-        t->args[nargs++] = (uint32_t)arg->node->pass - 1;
-      } else {
-        t->val[next_const] = arg->k;
-        t->args[nargs++] = next_const++;
-      }
-    }
+    if (block_of(n) == LIVE) t->live[slot - t->nin] = n;
+    if (is_leaf_slot(n)) continue;
+    for (uint32_t a = 0; a < n->nargs; a++)
+      if (!n->args[a].node) t->val[arg[first + a]] = n->args[a].k;
+    t->code[ncode++] = encode(n, arg + first, const_base, t->args, &nargs);
+    first += n->nargs;
   }
   for (uint32_t o = 0; o < t->nout; o++) t->out_slots[o] = (uint32_t)outputs[o]->pass - 1;
 }
 
 mg_tape *mg_tape_compile(const mg_allocator *alloc, mg_node *const *inputs, uint32_t nin,
                          mg_node *const *outputs, uint32_t nout, int *status) {
-  compiler c = {alloc, {alloc, NULL, 0, 0}, {alloc, NULL, 0, 0}, nin, 0};
-  uint32_t ninstr = 0, nlive = 0, nconst = 0, nargs = 0;
+  compiler c = {alloc, {alloc, NULL, 0, 0}, {alloc, NULL, 0, 0}, 0};
+  uint32_t ninstr = 0, count[NBLOCKS] = {0, 0, 0}, nargs = 0, nindexed = 0;
+  slots s = {{0, 0, 0}, NULL};
   mg_tape *t = NULL;
   int rc = MG_OK;
   for (uint32_t i = 0; i < nin; i++) inputs[i]->pass = i + 1;
@@ -144,32 +290,50 @@ mg_tape *mg_tape_compile(const mg_allocator *alloc, mg_node *const *inputs, uint
   }
   for (size_t i = 0; rc == MG_OK && i < c.order.count; i++) {
     const mg_node *n = c.order.at[i];
-    if (is_leaf_slot(n)) {
-      nlive += !(n->flags & MG_TRACED);
-      continue;
-    }
-    for (uint32_t a = 0; a < n->nargs; a++) nconst += n->args[a].node == NULL;
-    if ((uint64_t)nargs + n->nargs > UINT32_MAX || (uint64_t)c.nslots + nconst >= UINT32_MAX) rc = MG_ETOOBIG;
+    count[block_of(n)]++;
+    if (is_leaf_slot(n)) continue;
+    for (uint32_t a = 0; a < n->nargs; a++) count[CONST] += n->args[a].node == NULL;
+    if ((uint64_t)nargs + n->nargs > UINT32_MAX / 2 ||
+        (uint64_t)nin + count[LIVE] + count[OP] + count[CONST] >= UINT32_MAX / 2)
+      rc = MG_ETOOBIG;
     nargs += n->nargs;
   }
   if (rc == MG_OK) {
-    layout l = plan(c.nslots + nconst, nlive, ninstr, nout, nargs);
-    char *block = alloc->fn(alloc->ud, NULL, 0, l.total);
+    s.arg = alloc->fn(alloc->ud, NULL, 0, (size_t)nargs * sizeof *s.arg + 1);
+    if (!s.arg) rc = MG_ENOMEM;
+  }
+  if (rc == MG_OK) {
+    uint32_t nslots = nin + count[LIVE] + count[OP] + count[CONST];
+    memset(s.arg, 0xff, (size_t)nargs * sizeof *s.arg);
+    s.next[LIVE] = nin, s.next[OP] = nin + count[LIVE], s.next[CONST] = nin + count[LIVE] + count[OP];
+    layout(&c, &s);
+    size_t first = 0;
+    for (size_t i = 0; i < c.order.count; i++) { /* how many operand slots the code keeps */
+      const mg_node *n = c.order.at[i];
+      if (is_leaf_slot(n)) continue;
+      encode(n, s.arg + first, nin + count[LIVE] + count[OP], NULL, &nindexed);
+      first += n->nargs;
+    }
+    plan_t p = plan(nslots, count[LIVE], ninstr, nout, nindexed);
+    char *block = alloc->fn(alloc->ud, NULL, 0, p.total);
     if (!block) {
       rc = MG_ENOMEM;
     } else {
       t = (mg_tape *)block;
       t->alloc = *alloc;
-      t->nslots = c.nslots + nconst, t->nin = nin, t->nout = nout, t->nlive = nlive;
-      t->ncode = ninstr, t->nbackward = c.nbackward, t->nargs = nargs;
-      t->val = (void *)(block + l.val), t->grad = (void *)(block + l.grad); /* aligned by plan() */
-      t->live = (void *)(block + l.live), t->code = (void *)(block + l.code);
-      t->out_slots = (void *)(block + l.out_slots), t->live_slots = (void *)(block + l.live_slots);
-      t->args = (void *)(block + l.args);
-      memset(t->grad, 0, t->nslots * sizeof(double));
-      fill(t, &c, outputs);
+      t->nslots = nslots, t->nin = nin, t->nout = nout;
+      t->nlive = count[LIVE], t->nops = count[OP], t->nconst = count[CONST];
+      t->ncode = ninstr, t->nbackward = c.nbackward, t->nargs = nindexed;
+      t->val = (void *)(block + p.val), t->grad = (void *)(block + p.grad); /* aligned by plan() */
+      t->live = (void *)(block + p.live), t->code = (void *)(block + p.code);
+      t->out_slots = (void *)(block + p.out_slots), t->args = (void *)(block + p.args);
+      t->shared = (void *)(block + p.shared), t->shared_grad = (void *)(block + p.shared_grad);
+      memset(t->grad, 0, nslots * sizeof(double));
+      fill(t, &c, s.arg, inputs, outputs);
+      find_shared(t);
     }
   }
+  if (s.arg) alloc->fn(alloc->ud, s.arg, (size_t)nargs * sizeof *s.arg + 1, 0);
   for (size_t i = 0; i < c.order.count; i++) c.order.at[i]->pass = 0, c.order.at[i]->users = 0;
   for (uint32_t i = 0; i < nin; i++) inputs[i]->pass = 0;
   mg_nodes_free(&c.found);
@@ -180,26 +344,53 @@ mg_tape *mg_tape_compile(const mg_allocator *alloc, mg_node *const *inputs, uint
 
 void mg_tape_free(mg_tape *t) {
   if (!t) return;
-  layout l = plan(t->nslots, t->nlive, t->ncode, t->nout, t->nargs);
+  plan_t p = plan(t->nslots, t->nlive, t->ncode, t->nout, t->nargs);
   mg_allocator a = t->alloc;
-  a.fn(a.ud, t, l.total, 0);
+  a.fn(a.ud, t, p.total, 0);
+}
+
+/* ---- replay ---- */
+
+void mg_tape_read_live(mg_tape *t) {
+  double *v = t->val + t->nin;
+  for (uint32_t k = 0; k < t->nlive; k++) v[k] = t->live[k]->data;
 }
 
 void mg_tape_forward(mg_tape *t) {
+  mg_tape_read_live(t);
+  mg_tape_run(t);
+}
+
+void mg_tape_run(mg_tape *t) {
   double *v = t->val;
-  for (uint32_t i = 0; i < t->nlive; i++) v[t->live_slots[i]] = t->live[i]->data;
-  for (uint32_t i = 0; i < t->ncode; i++) {
-    const mg_instr *in = &t->code[i];
-    const uint32_t *a = t->args + in->first;
-    uint32_t j = 0, n = in->nargs;
+  for (const mg_instr *in = t->code, *end = in + t->ncode; in < end; in++) {
+    uint32_t j = 0, n = in->n;
     double acc;
     switch (in->op) {
-    case MG_OP_SUM: /* a1 + a2 + ... left to right */
+    case MG_TAPE_DOT_RANGE: { /* [bias +] w1 x1 + w2 x2 + ... left to right */
+      const double *w = v + in->b, *x = v + in->c;
+      if (in->flags & MG_TAPE_BIAS)
+        acc = v[in->a];
+      else
+        acc = w[0] * x[0], j = 1;
+      for (; j < n; j++) acc += w[j] * x[j];
+      break;
+    }
+    case MG_TAPE_SUM_RANGE: { /* a1 + a2 + ... left to right */
+      const double *a = v + in->a;
+      acc = a[0];
+      for (j = 1; j < n; j++) acc += a[j];
+      break;
+    }
+    case MG_OP_SUM: {
+      const uint32_t *a = t->args + in->a;
       acc = n > 0 ? v[a[0]] : 0;
       for (j = 1; j < n; j++) acc += v[a[j]];
       break;
-    case MG_OP_DOT: /* [bias +] w1 x1 + w2 x2 + ... left to right */
-      if (in->flags & MG_DOT_BIAS)
+    }
+    case MG_OP_DOT: {
+      const uint32_t *a = t->args + in->a;
+      if (in->flags & MG_TAPE_BIAS)
         acc = v[a[0]], j = 1;
       else if (n >= 2)
         acc = v[a[0]] * v[a[1]], j = 2;
@@ -207,43 +398,96 @@ void mg_tape_forward(mg_tape *t) {
         acc = 0, j = n;
       for (; j + 1 < n; j += 2) acc += v[a[j]] * v[a[j + 1]];
       break;
-    default: acc = mg_op_forward((mg_op)in->op, v[a[0]], n > 1 ? v[a[1]] : 0);
+    }
+    case MG_OP_RELU: acc = fwd_relu(v[in->a]); break;
+    case MG_OP_ADD: acc = fwd_add(v[in->a], v[in->b]); break;
+    case MG_OP_MUL: acc = fwd_mul(v[in->a], v[in->b]); break;
+    default: acc = mg_op_forward((mg_op)in->op, v[in->a], v[in->b]);
     }
     v[in->out] = acc;
   }
 }
 
-void mg_tape_backward(mg_tape *t, double seed) {
+/* g[i] += x[i] * s for i < n (the arrays do not overlap: it vectorizes). */
+static void add_scaled(double *restrict g, const double *restrict x, double s, uint32_t n) {
+  for (uint32_t i = 0; i < n; i++) g[i] += x[i] * s;
+}
+
+void mg_tape_load_grads(mg_tape *t) {
+  double *g = t->grad + t->nin;
+  for (uint32_t k = 0; k < t->nlive; k++) g[k] = t->live[k]->grad;
+  for (uint32_t j = 0; j < t->nshared; j++)
+    t->shared_grad[j] = t->grad[t->shared[j]], t->grad[t->shared[j]] = 0;
+}
+
+void mg_tape_flush_grads(mg_tape *t) {
+  for (uint32_t j = 0; j < t->nshared; j++)
+    t->shared_grad[j] += t->grad[t->shared[j]], t->grad[t->shared[j]] = 0;
+}
+
+void mg_tape_store_grads(mg_tape *t) {
+  for (uint32_t j = 0; j < t->nshared; j++) t->grad[t->shared[j]] = t->shared_grad[j];
+  const double *g = t->grad + t->nin;
+  for (uint32_t k = 0; k < t->nlive; k++) t->live[k]->grad = g[k];
+}
+
+void mg_tape_sweep(mg_tape *t, double seed) {
   const double *v = t->val;
   double *g = t->grad;
-  memset(g, 0, t->nslots * sizeof(double));
+  /* The leaves' slots keep what they hold (see mg_tape_load_grads); constants'
+   * slots are scratch, written and never read. */
+  memset(g, 0, t->nin * sizeof(double));
+  memset(g + t->nin + t->nlive, 0, t->nops * sizeof(double));
   if (t->nout == 0) return;
-  g[t->out_slots[0]] = seed;
-  for (uint32_t i = t->nbackward; i-- > 0;) {
-    const mg_instr *in = &t->code[i];
-    const uint32_t *a = t->args + in->first;
-    uint32_t j = 0, n = in->nargs;
+  g[t->out_slots[0]] += seed;
+  for (const mg_instr *in = t->code + t->nbackward; in-- > t->code;) {
+    uint32_t j = 0, n = in->n;
     double gn = g[in->out], ga, gb;
     switch (in->op) {
-    case MG_OP_SUM:
-      if (gn == 0) break; /* it would add only zeros */
-      for (j = 0; j < n; j++) g[a[j]] += gn;
-      break;
-    case MG_OP_DOT:
+    case MG_TAPE_DOT_RANGE:
       /* A zero gradient (an inactive relu above) would add only zeros, unless an
        * operand is infinite or NaN (0 * inf is NaN): then the value is not finite. */
       if (gn == 0 && isfinite(v[in->out])) break;
-      if (in->flags & MG_DOT_BIAS) g[a[0]] += gn, j = 1;
+      if (in->flags & MG_TAPE_BIAS) g[in->a] += gn;
+      if (in->flags & MG_TAPE_SAME) {
+        for (j = 0; j < n; j++) g[in->b + j] += v[in->b + j] * gn, g[in->b + j] += v[in->b + j] * gn;
+        break;
+      }
+      if (in->flags & MG_TAPE_WGRAD) add_scaled(g + in->b, v + in->c, gn, n);
+      if (in->flags & MG_TAPE_XGRAD) add_scaled(g + in->c, v + in->b, gn, n);
+      break;
+    case MG_TAPE_SUM_RANGE:
+      if (gn == 0) break; /* it would add only zeros */
+      for (j = 0; j < n; j++) g[in->a + j] += gn;
+      break;
+    case MG_OP_SUM: {
+      const uint32_t *a = t->args + in->a;
+      if (gn == 0) break;
+      for (j = 0; j < n; j++) g[a[j]] += gn;
+      break;
+    }
+    case MG_OP_DOT: {
+      const uint32_t *a = t->args + in->a;
+      if (gn == 0 && isfinite(v[in->out])) break;
+      if (in->flags & MG_TAPE_BIAS) g[a[0]] += gn, j = 1;
       for (; j + 1 < n; j += 2) {
         g[a[j]] += v[a[j + 1]] * gn;
         g[a[j + 1]] += v[a[j]] * gn;
       }
       break;
-    default:
-      mg_op_backward((mg_op)in->op, v[a[0]], n > 1 ? v[a[1]] : 0, v[in->out], gn, &ga, &gb);
-      g[a[0]] += ga;
-      if (n > 1) g[a[1]] += gb;
+    }
+    case MG_OP_RELU: g[in->a] += bwd_relu(v[in->out], gn); break;
+    default: /* a unary op's b is a, and its gb is 0 */
+      mg_op_backward((mg_op)in->op, v[in->a], v[in->b], v[in->out], gn, &ga, &gb);
+      g[in->a] += ga;
+      g[in->b] += gb;
     }
   }
-  for (uint32_t i = 0; i < t->nlive; i++) t->live[i]->grad += g[t->live_slots[i]];
+}
+
+void mg_tape_backward(mg_tape *t, double seed) {
+  mg_tape_load_grads(t);
+  mg_tape_sweep(t, seed);
+  mg_tape_flush_grads(t);
+  mg_tape_store_grads(t);
 }

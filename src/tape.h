@@ -2,35 +2,57 @@
  * tape.h - a traced graph compiled into flat arrays, replayed forward and
  * backward with no allocation.
  *
- * Every value lives in a slot of one array: the inputs first (slot i is input
- * i), then captured leaves (read live from their nodes at each forward),
- * constants, and one slot per op. The code is the ops in an order where
- * operands come first; backward runs the part below the first output in
- * reverse, which is the order the dynamic backward sweeps those nodes, so the
- * gradients are the same bits.
+ * Every value lives in a slot of one array, in four blocks: the inputs (slot
+ * i is input i), the captured leaves (read live from their nodes), one slot
+ * per op, then the constants. Within a block, the operands of each dot and
+ * sum are given consecutive slots where they can be, so that most of them
+ * run as loops over two ranges with no operand indices at all.
+ *
+ * The code is the ops in an order where operands come first; backward runs
+ * the part below the first output in reverse, which is the order the dynamic
+ * backward sweeps those nodes, so the gradients are the same bits.
  */
 #ifndef MG_TAPE_H
 #define MG_TAPE_H
 
 #include "engine.h"
 
+/* Instruction codes beyond mg_op's: a sum or a dot over ranges of slots. */
+enum { MG_TAPE_SUM_RANGE = MG_OP_COUNT, MG_TAPE_DOT_RANGE };
+
+/* Instruction flags. */
+enum {
+  MG_TAPE_BIAS = 1,  /* a dot's bias is slot a */
+  MG_TAPE_WGRAD = 2, /* a range dot's weights want gradients (they are not constants) */
+  MG_TAPE_XGRAD = 4, /* ... and so do its other operands */
+  MG_TAPE_SAME = 8   /* a range dot over one range twice (w . w) */
+};
+
+/* One instruction: out = op(operands).
+ *   scalar op:           operand slots a, b (b = a for unary ops)
+ *   MG_OP_SUM, _DOT:     n operand slots at args[a ..]; a dot's bias first, then w1 x1 w2 x2 ...
+ *   MG_TAPE_SUM_RANGE:   slots a .. a + n
+ *   MG_TAPE_DOT_RANGE:   [bias a +] w (slots b ..) . x (slots c ..), n terms */
 typedef struct mg_instr {
-  uint8_t op;     /* mg_op */
-  uint8_t flags;  /* MG_DOT_BIAS */
-  uint32_t out;   /* slot of the result */
-  uint32_t nargs; /* operands: args[first .. first + nargs) */
-  uint32_t first;
+  uint8_t op;
+  uint8_t flags;
+  uint32_t out, n, a, b, c;
 } mg_instr;
 
 typedef struct mg_tape {
   mg_allocator alloc;
-  uint32_t nslots, nin, nout, nlive, ncode, nbackward, nargs;
-  double *val, *grad;  /* nslots each */
+  uint32_t nslots, nin, nout, nlive, nops, nconst;
+  uint32_t ncode, nbackward, nargs, nshared;
+  double *val, *grad;  /* nslots each; live leaf k is slot nin + k */
   uint32_t *out_slots; /* nout */
   mg_node **live;      /* nlive captured nodes, read at forward, credited at backward */
-  uint32_t *live_slots;
-  mg_instr *code; /* ncode; the first nbackward are the graph below output 1 */
-  uint32_t *args; /* operand slots of every instruction */
+  mg_instr *code;      /* ncode; the first nbackward are the graph below output 1 */
+  uint32_t *args;      /* operand slots of the MG_OP_SUM and MG_OP_DOT instructions */
+  /* The leaves a sweep sends more than one gradient to: the dynamic engine
+   * sums those first, then adds the sum to the leaf's grad; these slots do
+   * the summing and shared_grad the adding (the others add to their slot). */
+  uint32_t *shared;    /* nshared slots */
+  double *shared_grad; /* nshared */
 } mg_tape;
 
 /* Compiles the graph below outputs[0..nout): nodes flagged MG_TRACED are
@@ -42,11 +64,25 @@ mg_tape *mg_tape_compile(const mg_allocator *alloc, mg_node *const *inputs, uint
 
 void mg_tape_free(mg_tape *t);
 
-/* Reads the captured leaves and computes every slot from the inputs in val[0..nin). */
+/* Reads the captured leaves, then mg_tape_run. */
 void mg_tape_forward(mg_tape *t);
 
-/* From the last forward: grad of every slot of d(output 1)/d(slot) times seed,
- * then adds the captured leaves' share into their nodes' grad. */
+/* Reads the captured leaves' values into their slots. */
+void mg_tape_read_live(mg_tape *t);
+
+/* Computes every op slot from the inputs in val[0..nin) and the leaves' slots. */
+void mg_tape_run(mg_tape *t);
+
+/* From the last forward: adds d(output 1)/d(leaf) times seed to each
+ * captured leaf's grad, with the dynamic engine's additions in its order. */
 void mg_tape_backward(mg_tape *t, double seed);
+
+/* The parts of mg_tape_backward, for many sweeps (run_batch) between one
+ * load of the leaves' grads and one store: load, then sweep and flush for
+ * each sweep, then store. */
+void mg_tape_load_grads(mg_tape *t);
+void mg_tape_sweep(mg_tape *t, double seed);
+void mg_tape_flush_grads(mg_tape *t);
+void mg_tape_store_grads(mg_tape *t);
 
 #endif
