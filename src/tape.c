@@ -97,23 +97,48 @@ static int block_of(const mg_node *n) {
   return !(n->flags & MG_TRACED) ? LIVE : n->op == MG_OP_LEAF ? CONST : OP;
 }
 
+/* A run of numbers placed by place_run. */
+typedef struct const_run {
+  const mg_node *node;
+  uint32_t first, step, count, slot;
+} const_run;
+
 typedef struct slots {
   uint32_t next[NBLOCKS]; /* the next free slot of each block */
   uint32_t *arg;          /* the slot of every operand of every op, in code order */
+  const_run last;         /* the last run of numbers placed */
 } slots;
+
+/* Whether operands first, first + step, ... of n are the numbers of run r. */
+static int same_numbers(const const_run *r, const mg_node *n, uint32_t first, uint32_t step, uint32_t count) {
+  if (!r->node || r->count != count) return 0;
+  for (uint32_t k = 0; k < count; k++) {
+    const mg_arg *a = &n->args[first + k * step], *b = &r->node->args[r->first + k * r->step];
+    if (a->node || memcmp(&a->k, &b->k, sizeof a->k) != 0) return 0;
+  }
+  return 1;
+}
 
 /* Gives consecutive slots to the operands first, first + step, ... (count of
  * them) of op node n, whose operand slots start at arg, when they are all in
- * one block and none has a slot yet. Returns whether it did. */
+ * one block and none has a slot yet. Numbers equal to the last numbers placed
+ * (the same sample's inputs to the next neuron) share their slots. Returns
+ * whether it did either. */
 static int place_run(slots *s, const mg_node *n, uint32_t *arg, uint32_t first, uint32_t step,
                      uint32_t count) {
   int block = -1;
+  if (count > 0 && same_numbers(&s->last, n, first, step, count)) {
+    for (uint32_t k = 0; k < count; k++) arg[first + k * step] = s->last.slot + k;
+    return 1;
+  }
+  int numbers = 1;
   for (uint32_t k = 0; k < count; k++) {
     const mg_node *a = n->args[first + k * step].node;
     int b = a ? block_of(a) : CONST;
     if ((a && (a->flags & MG_INPUT)) || (a && a->pass != 0) || (block >= 0 && b != block)) return 0;
-    block = b;
+    block = b, numbers = numbers && !a;
   }
+  if (numbers) s->last = (const_run){n, first, step, count, s->next[CONST]};
   for (uint32_t k = 0; k < count; k++) {
     uint32_t i = first + k * step;
     mg_node *a = n->args[i].node;
@@ -209,7 +234,7 @@ static mg_instr encode(const mg_node *n, const uint32_t *arg, uint32_t const_bas
 
 /* Bytes of the tape block and where each array starts in it. */
 typedef struct plan_t {
-  size_t val, grad, shared_grad, live, code, out_slots, args, shared, total;
+  size_t val, grad, shared_grad, live, code, fcode, out_slots, args, shared, total;
 } plan_t;
 
 static plan_t plan(uint32_t nslots, uint32_t nlive, uint32_t ncode, uint32_t nout, uint32_t nargs) {
@@ -219,7 +244,8 @@ static plan_t plan(uint32_t nslots, uint32_t nlive, uint32_t ncode, uint32_t nou
   p.shared_grad = p.grad + nslots * sizeof(double);
   p.live = p.shared_grad + nlive * sizeof(double);
   p.code = p.live + nlive * sizeof(mg_node *);
-  p.out_slots = p.code + ncode * sizeof(mg_instr);
+  p.fcode = p.code + ncode * sizeof(mg_instr);
+  p.out_slots = p.fcode + MG_TAPE_FCODE_CAP((size_t)ncode) * sizeof(mg_instr);
   p.args = p.out_slots + nout * sizeof(uint32_t);
   p.shared = p.args + nargs * sizeof(uint32_t);
   p.total = p.shared + nlive * sizeof(uint32_t);
@@ -280,7 +306,7 @@ mg_tape *mg_tape_compile(const mg_allocator *alloc, mg_node *const *inputs, uint
                          mg_node *const *outputs, uint32_t nout, int *status) {
   compiler c = {alloc, {alloc, NULL, 0, 0}, {alloc, NULL, 0, 0}, 0};
   uint32_t ninstr = 0, count[NBLOCKS] = {0, 0, 0}, nargs = 0, nindexed = 0;
-  slots s = {{0, 0, 0}, NULL};
+  slots s = {{0, 0, 0}, NULL, {NULL, 0, 0, 0, 0}};
   mg_tape *t = NULL;
   int rc = MG_OK;
   for (uint32_t i = 0; i < nin; i++) inputs[i]->pass = i + 1;
@@ -303,10 +329,11 @@ mg_tape *mg_tape_compile(const mg_allocator *alloc, mg_node *const *inputs, uint
     if (!s.arg) rc = MG_ENOMEM;
   }
   if (rc == MG_OK) {
-    uint32_t nslots = nin + count[LIVE] + count[OP] + count[CONST];
     memset(s.arg, 0xff, (size_t)nargs * sizeof *s.arg);
     s.next[LIVE] = nin, s.next[OP] = nin + count[LIVE], s.next[CONST] = nin + count[LIVE] + count[OP];
     layout(&c, &s);
+    uint32_t nslots = s.next[CONST]; /* numbers that share a slot leave fewer than counted */
+    count[CONST] = nslots - (nin + count[LIVE] + count[OP]);
     size_t first = 0;
     for (size_t i = 0; i < c.order.count; i++) { /* how many operand slots the code keeps */
       const mg_node *n = c.order.at[i];
@@ -328,9 +355,12 @@ mg_tape *mg_tape_compile(const mg_allocator *alloc, mg_node *const *inputs, uint
       t->live = (void *)(block + p.live), t->code = (void *)(block + p.code);
       t->out_slots = (void *)(block + p.out_slots), t->args = (void *)(block + p.args);
       t->shared = (void *)(block + p.shared), t->shared_grad = (void *)(block + p.shared_grad);
+      t->fcode = (void *)(block + p.fcode);
       memset(t->grad, 0, nslots * sizeof(double));
       fill(t, &c, s.arg, inputs, outputs);
       find_shared(t);
+      rc = mg_tape_schedule(t);
+      if (rc != MG_OK) mg_tape_free(t), t = NULL;
     }
   }
   if (s.arg) alloc->fn(alloc->ud, s.arg, (size_t)nargs * sizeof *s.arg + 1, 0);
@@ -347,147 +377,4 @@ void mg_tape_free(mg_tape *t) {
   plan_t p = plan(t->nslots, t->nlive, t->ncode, t->nout, t->nargs);
   mg_allocator a = t->alloc;
   a.fn(a.ud, t, p.total, 0);
-}
-
-/* ---- replay ---- */
-
-void mg_tape_read_live(mg_tape *t) {
-  double *v = t->val + t->nin;
-  for (uint32_t k = 0; k < t->nlive; k++) v[k] = t->live[k]->data;
-}
-
-void mg_tape_forward(mg_tape *t) {
-  mg_tape_read_live(t);
-  mg_tape_run(t);
-}
-
-void mg_tape_run(mg_tape *t) {
-  double *v = t->val;
-  for (const mg_instr *in = t->code, *end = in + t->ncode; in < end; in++) {
-    uint32_t j = 0, n = in->n;
-    double acc;
-    switch (in->op) {
-    case MG_TAPE_DOT_RANGE: { /* [bias +] w1 x1 + w2 x2 + ... left to right */
-      const double *w = v + in->b, *x = v + in->c;
-      if (in->flags & MG_TAPE_BIAS)
-        acc = v[in->a];
-      else
-        acc = w[0] * x[0], j = 1;
-      for (; j < n; j++) acc += w[j] * x[j];
-      break;
-    }
-    case MG_TAPE_SUM_RANGE: { /* a1 + a2 + ... left to right */
-      const double *a = v + in->a;
-      acc = a[0];
-      for (j = 1; j < n; j++) acc += a[j];
-      break;
-    }
-    case MG_OP_SUM: {
-      const uint32_t *a = t->args + in->a;
-      acc = n > 0 ? v[a[0]] : 0;
-      for (j = 1; j < n; j++) acc += v[a[j]];
-      break;
-    }
-    case MG_OP_DOT: {
-      const uint32_t *a = t->args + in->a;
-      if (in->flags & MG_TAPE_BIAS)
-        acc = v[a[0]], j = 1;
-      else if (n >= 2)
-        acc = v[a[0]] * v[a[1]], j = 2;
-      else
-        acc = 0, j = n;
-      for (; j + 1 < n; j += 2) acc += v[a[j]] * v[a[j + 1]];
-      break;
-    }
-    case MG_OP_RELU: acc = fwd_relu(v[in->a]); break;
-    case MG_OP_ADD: acc = fwd_add(v[in->a], v[in->b]); break;
-    case MG_OP_MUL: acc = fwd_mul(v[in->a], v[in->b]); break;
-    default: acc = mg_op_forward((mg_op)in->op, v[in->a], v[in->b]);
-    }
-    v[in->out] = acc;
-  }
-}
-
-/* g[i] += x[i] * s for i < n (the arrays do not overlap: it vectorizes). */
-static void add_scaled(double *restrict g, const double *restrict x, double s, uint32_t n) {
-  for (uint32_t i = 0; i < n; i++) g[i] += x[i] * s;
-}
-
-void mg_tape_load_grads(mg_tape *t) {
-  double *g = t->grad + t->nin;
-  for (uint32_t k = 0; k < t->nlive; k++) g[k] = t->live[k]->grad;
-  for (uint32_t j = 0; j < t->nshared; j++)
-    t->shared_grad[j] = t->grad[t->shared[j]], t->grad[t->shared[j]] = 0;
-}
-
-void mg_tape_flush_grads(mg_tape *t) {
-  for (uint32_t j = 0; j < t->nshared; j++)
-    t->shared_grad[j] += t->grad[t->shared[j]], t->grad[t->shared[j]] = 0;
-}
-
-void mg_tape_store_grads(mg_tape *t) {
-  for (uint32_t j = 0; j < t->nshared; j++) t->grad[t->shared[j]] = t->shared_grad[j];
-  const double *g = t->grad + t->nin;
-  for (uint32_t k = 0; k < t->nlive; k++) t->live[k]->grad = g[k];
-}
-
-void mg_tape_sweep(mg_tape *t, double seed) {
-  const double *v = t->val;
-  double *g = t->grad;
-  /* The leaves' slots keep what they hold (see mg_tape_load_grads); constants'
-   * slots are scratch, written and never read. */
-  memset(g, 0, t->nin * sizeof(double));
-  memset(g + t->nin + t->nlive, 0, t->nops * sizeof(double));
-  if (t->nout == 0) return;
-  g[t->out_slots[0]] += seed;
-  for (const mg_instr *in = t->code + t->nbackward; in-- > t->code;) {
-    uint32_t j = 0, n = in->n;
-    double gn = g[in->out], ga, gb;
-    switch (in->op) {
-    case MG_TAPE_DOT_RANGE:
-      /* A zero gradient (an inactive relu above) would add only zeros, unless an
-       * operand is infinite or NaN (0 * inf is NaN): then the value is not finite. */
-      if (gn == 0 && isfinite(v[in->out])) break;
-      if (in->flags & MG_TAPE_BIAS) g[in->a] += gn;
-      if (in->flags & MG_TAPE_SAME) {
-        for (j = 0; j < n; j++) g[in->b + j] += v[in->b + j] * gn, g[in->b + j] += v[in->b + j] * gn;
-        break;
-      }
-      if (in->flags & MG_TAPE_WGRAD) add_scaled(g + in->b, v + in->c, gn, n);
-      if (in->flags & MG_TAPE_XGRAD) add_scaled(g + in->c, v + in->b, gn, n);
-      break;
-    case MG_TAPE_SUM_RANGE:
-      if (gn == 0) break; /* it would add only zeros */
-      for (j = 0; j < n; j++) g[in->a + j] += gn;
-      break;
-    case MG_OP_SUM: {
-      const uint32_t *a = t->args + in->a;
-      if (gn == 0) break;
-      for (j = 0; j < n; j++) g[a[j]] += gn;
-      break;
-    }
-    case MG_OP_DOT: {
-      const uint32_t *a = t->args + in->a;
-      if (gn == 0 && isfinite(v[in->out])) break;
-      if (in->flags & MG_TAPE_BIAS) g[a[0]] += gn, j = 1;
-      for (; j + 1 < n; j += 2) {
-        g[a[j]] += v[a[j + 1]] * gn;
-        g[a[j + 1]] += v[a[j]] * gn;
-      }
-      break;
-    }
-    case MG_OP_RELU: g[in->a] += bwd_relu(v[in->out], gn); break;
-    default: /* a unary op's b is a, and its gb is 0 */
-      mg_op_backward((mg_op)in->op, v[in->a], v[in->b], v[in->out], gn, &ga, &gb);
-      g[in->a] += ga;
-      g[in->b] += gb;
-    }
-  }
-}
-
-void mg_tape_backward(mg_tape *t, double seed) {
-  mg_tape_load_grads(t);
-  mg_tape_sweep(t, seed);
-  mg_tape_flush_grads(t);
-  mg_tape_store_grads(t);
 }

@@ -17,8 +17,12 @@
 
 #include "engine.h"
 
-/* Instruction codes beyond mg_op's: a sum or a dot over ranges of slots. */
-enum { MG_TAPE_SUM_RANGE = MG_OP_COUNT, MG_TAPE_DOT_RANGE };
+/* Instruction codes beyond mg_op's: a sum or a dot over ranges of slots, and
+ * for the forward code only: MG_TAPE_DOT_GROUP, a header (the next n
+ * instructions are range dots that share their x slots, their term count and
+ * whether they have a bias), and MG_TAPE_MAP, unary op b from slots a .. a + n
+ * into slots out .. out + n. */
+enum { MG_TAPE_SUM_RANGE = MG_OP_COUNT, MG_TAPE_DOT_RANGE, MG_TAPE_DOT_GROUP, MG_TAPE_MAP };
 
 /* Instruction flags. */
 enum {
@@ -42,11 +46,12 @@ typedef struct mg_instr {
 typedef struct mg_tape {
   mg_allocator alloc;
   uint32_t nslots, nin, nout, nlive, nops, nconst;
-  uint32_t ncode, nbackward, nargs, nshared;
+  uint32_t ncode, nbackward, nargs, nshared, nfcode;
   double *val, *grad;  /* nslots each; live leaf k is slot nin + k */
   uint32_t *out_slots; /* nout */
   mg_node **live;      /* nlive captured nodes, read at forward, credited at backward */
-  mg_instr *code;      /* ncode; the first nbackward are the graph below output 1 */
+  mg_instr *code;      /* ncode in traced order; the first nbackward are the graph below output 1 */
+  mg_instr *fcode;     /* nfcode: the code as the forward replay runs it (tape_schedule.c) */
   uint32_t *args;      /* operand slots of the MG_OP_SUM and MG_OP_DOT instructions */
   /* The leaves a sweep sends more than one gradient to: the dynamic engine
    * sums those first, then adds the sum to the leaf's grad; these slots do
@@ -63,6 +68,12 @@ mg_tape *mg_tape_compile(const mg_allocator *alloc, mg_node *const *inputs, uint
                          mg_node *const *outputs, uint32_t nout, int *status);
 
 void mg_tape_free(mg_tape *t);
+
+/* Fills t->fcode from t->code (for mg_tape_compile): MG_OK or MG_ENOMEM. */
+int mg_tape_schedule(mg_tape *t);
+
+/* Room fcode needs: the code and at most a header per two instructions. */
+#define MG_TAPE_FCODE_CAP(ncode) ((ncode) + (ncode) / 2 + 1)
 
 /* Reads the captured leaves, then mg_tape_run. */
 void mg_tape_forward(mg_tape *t);

@@ -1,0 +1,189 @@
+/*
+ * tape_replay.c - replaying a compiled tape: forward (the scheduled code, see
+ * tape_schedule.c) and backward (the code in reverse).
+ */
+#include <string.h>
+
+#include "ops.h"
+#include "tape.h"
+
+void mg_tape_read_live(mg_tape *t) {
+  double *v = t->val + t->nin;
+  for (uint32_t k = 0; k < t->nlive; k++) v[k] = t->live[k]->data;
+}
+
+void mg_tape_forward(mg_tape *t) {
+  mg_tape_read_live(t);
+  mg_tape_run(t);
+}
+
+/* The k range dots at in, which share x, n and whether they have a bias: four
+ * chains of additions at a time (each in its own order, so the same bits). */
+static void dot_group(double *v, const mg_instr *in, uint32_t k) {
+  const double *x = v + in->c;
+  uint32_t n = in->n, first = in->flags & MG_TAPE_BIAS ? 0 : 1, i = 0, j;
+  for (; i + 4 <= k; i += 4) {
+    const mg_instr *d = in + i;
+    const double *w0 = v + d[0].b, *w1 = v + d[1].b, *w2 = v + d[2].b, *w3 = v + d[3].b;
+    double a0, a1, a2, a3;
+    if (first)
+      a0 = w0[0] * x[0], a1 = w1[0] * x[0], a2 = w2[0] * x[0], a3 = w3[0] * x[0];
+    else
+      a0 = v[d[0].a], a1 = v[d[1].a], a2 = v[d[2].a], a3 = v[d[3].a];
+    for (j = first; j < n; j++) {
+      double xj = x[j];
+      a0 += w0[j] * xj, a1 += w1[j] * xj, a2 += w2[j] * xj, a3 += w3[j] * xj;
+    }
+    v[d[0].out] = a0, v[d[1].out] = a1, v[d[2].out] = a2, v[d[3].out] = a3;
+  }
+  for (; i < k; i++) {
+    const double *w = v + in[i].b;
+    double a = first ? w[0] * x[0] : v[in[i].a];
+    for (j = first; j < n; j++) a += w[j] * x[j];
+    v[in[i].out] = a;
+  }
+}
+
+void mg_tape_run(mg_tape *t) {
+  double *v = t->val;
+  for (const mg_instr *in = t->fcode, *end = in + t->nfcode; in < end; in++) {
+    uint32_t j = 0, n = in->n;
+    double acc;
+    switch (in->op) {
+    case MG_TAPE_DOT_GROUP:
+      dot_group(v, in + 1, n);
+      in += n;
+      continue;
+    case MG_TAPE_MAP: {
+      const double *a = v + in->a;
+      double *out = v + in->out;
+      if (in->b == MG_OP_RELU)
+        for (j = 0; j < n; j++) out[j] = fwd_relu(a[j]);
+      else
+        for (j = 0; j < n; j++) out[j] = mg_op_forward((mg_op)in->b, a[j], a[j]);
+      continue;
+    }
+    case MG_TAPE_DOT_RANGE: { /* [bias +] w1 x1 + w2 x2 + ... left to right */
+      const double *w = v + in->b, *x = v + in->c;
+      if (in->flags & MG_TAPE_BIAS)
+        acc = v[in->a];
+      else
+        acc = w[0] * x[0], j = 1;
+      for (; j < n; j++) acc += w[j] * x[j];
+      break;
+    }
+    case MG_TAPE_SUM_RANGE: { /* a1 + a2 + ... left to right */
+      const double *a = v + in->a;
+      acc = a[0];
+      for (j = 1; j < n; j++) acc += a[j];
+      break;
+    }
+    case MG_OP_SUM: {
+      const uint32_t *a = t->args + in->a;
+      acc = n > 0 ? v[a[0]] : 0;
+      for (j = 1; j < n; j++) acc += v[a[j]];
+      break;
+    }
+    case MG_OP_DOT: {
+      const uint32_t *a = t->args + in->a;
+      if (in->flags & MG_TAPE_BIAS)
+        acc = v[a[0]], j = 1;
+      else if (n >= 2)
+        acc = v[a[0]] * v[a[1]], j = 2;
+      else
+        acc = 0, j = n;
+      for (; j + 1 < n; j += 2) acc += v[a[j]] * v[a[j + 1]];
+      break;
+    }
+    case MG_OP_RELU: acc = fwd_relu(v[in->a]); break;
+    case MG_OP_ADD: acc = fwd_add(v[in->a], v[in->b]); break;
+    case MG_OP_MUL: acc = fwd_mul(v[in->a], v[in->b]); break;
+    default: acc = mg_op_forward((mg_op)in->op, v[in->a], v[in->b]);
+    }
+    v[in->out] = acc;
+  }
+}
+
+/* g[i] += x[i] * s for i < n (the arrays do not overlap: it vectorizes). */
+static void add_scaled(double *restrict g, const double *restrict x, double s, uint32_t n) {
+  for (uint32_t i = 0; i < n; i++) g[i] += x[i] * s;
+}
+
+void mg_tape_load_grads(mg_tape *t) {
+  double *g = t->grad + t->nin;
+  for (uint32_t k = 0; k < t->nlive; k++) g[k] = t->live[k]->grad;
+  for (uint32_t j = 0; j < t->nshared; j++)
+    t->shared_grad[j] = t->grad[t->shared[j]], t->grad[t->shared[j]] = 0;
+}
+
+void mg_tape_flush_grads(mg_tape *t) {
+  for (uint32_t j = 0; j < t->nshared; j++)
+    t->shared_grad[j] += t->grad[t->shared[j]], t->grad[t->shared[j]] = 0;
+}
+
+void mg_tape_store_grads(mg_tape *t) {
+  for (uint32_t j = 0; j < t->nshared; j++) t->grad[t->shared[j]] = t->shared_grad[j];
+  const double *g = t->grad + t->nin;
+  for (uint32_t k = 0; k < t->nlive; k++) t->live[k]->grad = g[k];
+}
+
+void mg_tape_sweep(mg_tape *t, double seed) {
+  const double *v = t->val;
+  double *g = t->grad;
+  /* The leaves' slots keep what they hold (see mg_tape_load_grads); constants'
+   * slots are scratch, written and never read. */
+  memset(g, 0, t->nin * sizeof(double));
+  memset(g + t->nin + t->nlive, 0, t->nops * sizeof(double));
+  if (t->nout == 0) return;
+  g[t->out_slots[0]] += seed;
+  for (const mg_instr *in = t->code + t->nbackward; in-- > t->code;) {
+    uint32_t j = 0, n = in->n;
+    double gn = g[in->out], ga, gb;
+    switch (in->op) {
+    case MG_TAPE_DOT_RANGE:
+      /* A zero gradient (an inactive relu above) would add only zeros, unless an
+       * operand is infinite or NaN (0 * inf is NaN): then the value is not finite. */
+      if (gn == 0 && isfinite(v[in->out])) break;
+      if (in->flags & MG_TAPE_BIAS) g[in->a] += gn;
+      if (in->flags & MG_TAPE_SAME) {
+        for (j = 0; j < n; j++) g[in->b + j] += v[in->b + j] * gn, g[in->b + j] += v[in->b + j] * gn;
+        break;
+      }
+      if (in->flags & MG_TAPE_WGRAD) add_scaled(g + in->b, v + in->c, gn, n);
+      if (in->flags & MG_TAPE_XGRAD) add_scaled(g + in->c, v + in->b, gn, n);
+      break;
+    case MG_TAPE_SUM_RANGE:
+      if (gn == 0) break; /* it would add only zeros */
+      for (j = 0; j < n; j++) g[in->a + j] += gn;
+      break;
+    case MG_OP_SUM: {
+      const uint32_t *a = t->args + in->a;
+      if (gn == 0) break;
+      for (j = 0; j < n; j++) g[a[j]] += gn;
+      break;
+    }
+    case MG_OP_DOT: {
+      const uint32_t *a = t->args + in->a;
+      if (gn == 0 && isfinite(v[in->out])) break;
+      if (in->flags & MG_TAPE_BIAS) g[a[0]] += gn, j = 1;
+      for (; j + 1 < n; j += 2) {
+        g[a[j]] += v[a[j + 1]] * gn;
+        g[a[j + 1]] += v[a[j]] * gn;
+      }
+      break;
+    }
+    case MG_OP_RELU: g[in->a] += bwd_relu(v[in->out], gn); break;
+    default: /* a unary op's b is a, and its gb is 0 */
+      mg_op_backward((mg_op)in->op, v[in->a], v[in->b], v[in->out], gn, &ga, &gb);
+      g[in->a] += ga;
+      g[in->b] += gb;
+    }
+  }
+}
+
+void mg_tape_backward(mg_tape *t, double seed) {
+  mg_tape_load_grads(t);
+  mg_tape_sweep(t, seed);
+  mg_tape_flush_grads(t);
+  mg_tape_store_grads(t);
+}
