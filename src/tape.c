@@ -205,7 +205,7 @@ static int consecutive(const uint32_t *arg, uint32_t step, uint32_t count) {
  * args[*nargs ..] when it needs them (args NULL: only counts them). */
 static mg_instr encode(const mg_node *n, const uint32_t *arg, uint32_t const_base, uint32_t *args,
                        uint32_t *nargs) {
-  mg_instr in = {n->op, 0, (uint32_t)n->pass - 1, n->nargs, 0, 0, 0};
+  mg_instr in = {.op = n->op, .out = (uint32_t)n->pass - 1, .n = n->nargs};
   if (n->op == MG_OP_SUM && consecutive(arg, 1, n->nargs)) {
     in.op = MG_TAPE_SUM_RANGE, in.a = arg[0];
     return in;
@@ -234,7 +234,7 @@ static mg_instr encode(const mg_node *n, const uint32_t *arg, uint32_t const_bas
 
 /* Bytes of the tape block and where each array starts in it. */
 typedef struct plan_t {
-  size_t val, grad, shared_grad, live, code, fcode, out_slots, args, shared, total;
+  size_t val, grad, shared_grad, live, code, fcode, bcode, out_slots, args, shared, total;
 } plan_t;
 
 static plan_t plan(uint32_t nslots, uint32_t nlive, uint32_t ncode, uint32_t nout, uint32_t nargs) {
@@ -245,41 +245,12 @@ static plan_t plan(uint32_t nslots, uint32_t nlive, uint32_t ncode, uint32_t nou
   p.live = p.shared_grad + nlive * sizeof(double);
   p.code = p.live + nlive * sizeof(mg_node *);
   p.fcode = p.code + ncode * sizeof(mg_instr);
-  p.out_slots = p.fcode + MG_TAPE_FCODE_CAP((size_t)ncode) * sizeof(mg_instr);
+  p.bcode = p.fcode + MG_TAPE_FCODE_CAP((size_t)ncode) * sizeof(mg_instr);
+  p.out_slots = p.bcode + ncode * sizeof(mg_instr);
   p.args = p.out_slots + nout * sizeof(uint32_t);
   p.shared = p.args + nargs * sizeof(uint32_t);
   p.total = p.shared + nlive * sizeof(uint32_t);
   return p;
-}
-
-/* Counts, in the leaves' grad slots, the gradients a sweep sends each leaf
- * (an operand of n instructions below output 1 gets n, and output 1 one
- * more), and lists the leaves that get more than one. */
-static void find_shared(mg_tape *t) {
-  double *count = t->grad;
-  uint32_t lo = t->nin, hi = t->nin + t->nlive;
-  if (t->nout > 0) count[t->out_slots[0]]++;
-  for (uint32_t i = 0; i < t->nbackward; i++) {
-    const mg_instr *in = &t->code[i];
-    switch (in->op) {
-    case MG_TAPE_DOT_RANGE:
-      if (in->flags & MG_TAPE_BIAS) count[in->a]++;
-      for (uint32_t j = 0; j < in->n; j++) count[in->b + j]++, count[in->c + j]++;
-      break;
-    case MG_TAPE_SUM_RANGE:
-      for (uint32_t j = 0; j < in->n; j++) count[in->a + j]++;
-      break;
-    case MG_OP_SUM:
-    case MG_OP_DOT:
-      for (uint32_t j = 0; j < in->n; j++) count[t->args[in->a + j]]++;
-      break;
-    default: count[in->a]++, count[in->b] += in->n > 1; /* x * x sends twice */
-    }
-  }
-  t->nshared = 0;
-  for (uint32_t s = lo; s < hi; s++)
-    if (count[s] > 1) t->shared[t->nshared++] = s;
-  memset(count, 0, t->nslots * sizeof(double));
 }
 
 /* Fills the tape's values, leaves and code from the laid-out graph. */
@@ -355,10 +326,9 @@ mg_tape *mg_tape_compile(const mg_allocator *alloc, mg_node *const *inputs, uint
       t->live = (void *)(block + p.live), t->code = (void *)(block + p.code);
       t->out_slots = (void *)(block + p.out_slots), t->args = (void *)(block + p.args);
       t->shared = (void *)(block + p.shared), t->shared_grad = (void *)(block + p.shared_grad);
-      t->fcode = (void *)(block + p.fcode);
+      t->fcode = (void *)(block + p.fcode), t->bcode = (void *)(block + p.bcode);
       memset(t->grad, 0, nslots * sizeof(double));
       fill(t, &c, s.arg, inputs, outputs);
-      find_shared(t);
       rc = mg_tape_schedule(t);
       if (rc != MG_OK) mg_tape_free(t), t = NULL;
     }

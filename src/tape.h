@@ -21,8 +21,10 @@
  * for the forward code only: MG_TAPE_DOT_GROUP, a header (the next n
  * instructions are range dots that share their x slots, their term count and
  * whether they have a bias), and MG_TAPE_MAP, unary op b from slots a .. a + n
- * into slots out .. out + n. */
-enum { MG_TAPE_SUM_RANGE = MG_OP_COUNT, MG_TAPE_DOT_RANGE, MG_TAPE_DOT_GROUP, MG_TAPE_MAP };
+ * into slots out .. out + n. For the backward code only: MG_TAPE_ACT_DOT, a
+ * range dot into slot d (used nowhere else) and unary op act from d into out,
+ * as one instruction. */
+enum { MG_TAPE_SUM_RANGE = MG_OP_COUNT, MG_TAPE_DOT_RANGE, MG_TAPE_DOT_GROUP, MG_TAPE_MAP, MG_TAPE_ACT_DOT };
 
 /* Instruction flags. */
 enum {
@@ -40,18 +42,21 @@ enum {
 typedef struct mg_instr {
   uint8_t op;
   uint8_t flags;
+  uint8_t act; /* MG_TAPE_ACT_DOT: the unary op */
   uint32_t out, n, a, b, c;
+  uint32_t d; /* MG_TAPE_ACT_DOT: the dot's slot */
 } mg_instr;
 
 typedef struct mg_tape {
   mg_allocator alloc;
   uint32_t nslots, nin, nout, nlive, nops, nconst;
-  uint32_t ncode, nbackward, nargs, nshared, nfcode;
+  uint32_t ncode, nbackward, nargs, nshared, nfcode, nbcode;
   double *val, *grad;  /* nslots each; live leaf k is slot nin + k */
   uint32_t *out_slots; /* nout */
   mg_node **live;      /* nlive captured nodes, read at forward, credited at backward */
   mg_instr *code;      /* ncode in traced order; the first nbackward are the graph below output 1 */
   mg_instr *fcode;     /* nfcode: the code as the forward replay runs it (tape_schedule.c) */
+  mg_instr *bcode;     /* nbcode: the code below output 1 as the backward replay runs it */
   uint32_t *args;      /* operand slots of the MG_OP_SUM and MG_OP_DOT instructions */
   /* The leaves a sweep sends more than one gradient to: the dynamic engine
    * sums those first, then adds the sum to the leaf's grad; these slots do
@@ -69,7 +74,8 @@ mg_tape *mg_tape_compile(const mg_allocator *alloc, mg_node *const *inputs, uint
 
 void mg_tape_free(mg_tape *t);
 
-/* Fills t->fcode from t->code (for mg_tape_compile): MG_OK or MG_ENOMEM. */
+/* Fills t->fcode, t->bcode and t->shared from t->code (for mg_tape_compile):
+ * MG_OK or MG_ENOMEM. */
 int mg_tape_schedule(mg_tape *t);
 
 /* Room fcode needs: the code and at most a header per two instructions. */

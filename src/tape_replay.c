@@ -104,10 +104,26 @@ void mg_tape_run(mg_tape *t) {
   }
 }
 
-/* g[i] += x[i] * s for i < n (the arrays do not overlap: it vectorizes). */
+/* g[i] += x[i] * s for i < n; the arrays do not overlap. Each element is
+ * computed alone, so doing two at a time (SIMD) gives the same bits. */
+#if defined(__GNUC__) || defined(__clang__)
+typedef double two_doubles __attribute__((vector_size(2 * sizeof(double))));
+static void add_scaled(double *restrict g, const double *restrict x, double s, uint32_t n) {
+  uint32_t i = 0;
+  for (; i + 2 <= n; i += 2) {
+    two_doubles gv, xv;
+    memcpy(&gv, g + i, sizeof gv); /* unaligned loads and stores */
+    memcpy(&xv, x + i, sizeof xv);
+    gv += xv * s;
+    memcpy(g + i, &gv, sizeof gv);
+  }
+  if (i < n) g[i] += x[i] * s;
+}
+#else
 static void add_scaled(double *restrict g, const double *restrict x, double s, uint32_t n) {
   for (uint32_t i = 0; i < n; i++) g[i] += x[i] * s;
 }
+#endif
 
 void mg_tape_load_grads(mg_tape *t) {
   double *g = t->grad + t->nin;
@@ -127,6 +143,20 @@ void mg_tape_store_grads(mg_tape *t) {
   for (uint32_t k = 0; k < t->nlive; k++) t->live[k]->grad = g[k];
 }
 
+/* Range dot in (value out) with incoming gradient gn. */
+static void dot_backward(const double *v, double *g, const mg_instr *in, double gn, double out) {
+  /* A zero gradient (an inactive relu above) would add only zeros, unless an
+   * operand is infinite or NaN (0 * inf is NaN): then the value is not finite. */
+  if (gn == 0 && isfinite(out)) return;
+  if (in->flags & MG_TAPE_BIAS) g[in->a] += gn;
+  if (in->flags & MG_TAPE_SAME) {
+    for (uint32_t j = 0; j < in->n; j++) g[in->b + j] += v[in->b + j] * gn, g[in->b + j] += v[in->b + j] * gn;
+    return;
+  }
+  if (in->flags & MG_TAPE_WGRAD) add_scaled(g + in->b, v + in->c, gn, in->n);
+  if (in->flags & MG_TAPE_XGRAD) add_scaled(g + in->c, v + in->b, gn, in->n);
+}
+
 void mg_tape_sweep(mg_tape *t, double seed) {
   const double *v = t->val;
   double *g = t->grad;
@@ -136,22 +166,18 @@ void mg_tape_sweep(mg_tape *t, double seed) {
   memset(g + t->nin + t->nlive, 0, t->nops * sizeof(double));
   if (t->nout == 0) return;
   g[t->out_slots[0]] += seed;
-  for (const mg_instr *in = t->code + t->nbackward; in-- > t->code;) {
+  for (const mg_instr *in = t->bcode, *end = in + t->nbcode; in < end; in++) {
     uint32_t j = 0, n = in->n;
     double gn = g[in->out], ga, gb;
     switch (in->op) {
-    case MG_TAPE_DOT_RANGE:
-      /* A zero gradient (an inactive relu above) would add only zeros, unless an
-       * operand is infinite or NaN (0 * inf is NaN): then the value is not finite. */
-      if (gn == 0 && isfinite(v[in->out])) break;
-      if (in->flags & MG_TAPE_BIAS) g[in->a] += gn;
-      if (in->flags & MG_TAPE_SAME) {
-        for (j = 0; j < n; j++) g[in->b + j] += v[in->b + j] * gn, g[in->b + j] += v[in->b + j] * gn;
-        break;
-      }
-      if (in->flags & MG_TAPE_WGRAD) add_scaled(g + in->b, v + in->c, gn, n);
-      if (in->flags & MG_TAPE_XGRAD) add_scaled(g + in->c, v + in->b, gn, n);
+    case MG_TAPE_ACT_DOT: /* the activation's backward, then the dot's with its result */
+      if (in->act == MG_OP_RELU)
+        gn = bwd_relu(v[in->out], gn);
+      else
+        mg_op_backward((mg_op)in->act, v[in->d], v[in->d], v[in->out], gn, &gn, &gb);
+      dot_backward(v, g, in, gn, v[in->d]);
       break;
+    case MG_TAPE_DOT_RANGE: dot_backward(v, g, in, gn, v[in->out]); break;
     case MG_TAPE_SUM_RANGE:
       if (gn == 0) break; /* it would add only zeros */
       for (j = 0; j < n; j++) g[in->a + j] += gn;

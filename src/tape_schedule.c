@@ -11,6 +11,7 @@
  * backward code keeps the traced order: that order gives the bits.
  */
 #include <stdlib.h>
+#include <string.h>
 
 #include "tape.h"
 
@@ -78,6 +79,54 @@ static uint32_t operands_level(const mg_tape *t, const uint32_t *level, const mg
   }
 }
 
+/* Counts, in the grad slots, the gradients a sweep sends each slot (an
+ * operand of n instructions below output 1 gets n, and output 1 one more). */
+static void count_uses(mg_tape *t, double *count) {
+  if (t->nout > 0) count[t->out_slots[0]]++;
+  for (uint32_t i = 0; i < t->nbackward; i++) {
+    const mg_instr *in = &t->code[i];
+    switch (in->op) {
+    case MG_TAPE_DOT_RANGE:
+      if (in->flags & MG_TAPE_BIAS) count[in->a]++;
+      for (uint32_t j = 0; j < in->n; j++) count[in->b + j]++, count[in->c + j]++;
+      break;
+    case MG_TAPE_SUM_RANGE:
+      for (uint32_t j = 0; j < in->n; j++) count[in->a + j]++;
+      break;
+    case MG_OP_SUM:
+    case MG_OP_DOT:
+      for (uint32_t j = 0; j < in->n; j++) count[t->args[in->a + j]]++;
+      break;
+    default: count[in->a]++, count[in->b] += in->n > 1; /* x * x sends twice */
+    }
+  }
+}
+
+/* The backward program: the code below output 1 in reverse, where a range
+ * dot whose only user is the unary op right after it (a neuron's activation)
+ * becomes one instruction; and the leaves a sweep sends more than one
+ * gradient to (see mg_tape_load_grads). */
+static void plan_backward(mg_tape *t) {
+  double *count = t->grad; /* zero before and after */
+  count_uses(t, count);
+  t->nshared = t->nbcode = 0;
+  for (uint32_t s = t->nin; s < t->nin + t->nlive; s++)
+    if (count[s] > 1) t->shared[t->nshared++] = s;
+  for (uint32_t i = t->nbackward; i-- > 0;) {
+    const mg_instr *in = &t->code[i], *dot = i > 0 ? in - 1 : NULL;
+    if (dot && dot->op == MG_TAPE_DOT_RANGE && in->op < MG_OP_SUM && in->n == 1 && in->a == dot->out &&
+        count[dot->out] == 1) {
+      mg_instr fused = *dot;
+      fused.op = MG_TAPE_ACT_DOT, fused.act = in->op, fused.out = in->out, fused.d = dot->out;
+      t->bcode[t->nbcode++] = fused;
+      i--;
+    } else {
+      t->bcode[t->nbcode++] = *in;
+    }
+  }
+  memset(count, 0, t->nslots * sizeof(double));
+}
+
 int mg_tape_schedule(mg_tape *t) {
   const mg_allocator *alloc = &t->alloc;
   size_t level_bytes = (size_t)t->nslots * sizeof(uint32_t) + 1,
@@ -101,14 +150,16 @@ int mg_tape_schedule(mg_tape *t) {
       const mg_instr *first = &t->code[order[i].index];
       uint32_t k = run_length(t, order, i);
       if (k > 1 && order[i].kind == UNARY) { /* one instruction for the run */
-        t->fcode[out++] = (mg_instr){MG_TAPE_MAP, 0, first->out, k, first->a, first->op, 0};
+        t->fcode[out++] =
+            (mg_instr){.op = MG_TAPE_MAP, .out = first->out, .n = k, .a = first->a, .b = first->op};
       } else {
-        if (k > 1) t->fcode[out++] = (mg_instr){MG_TAPE_DOT_GROUP, 0, 0, k, 0, 0, 0};
+        if (k > 1) t->fcode[out++] = (mg_instr){.op = MG_TAPE_DOT_GROUP, .n = k};
         for (uint32_t j = 0; j < k; j++) t->fcode[out++] = t->code[order[i + j].index];
       }
       i += k;
     }
     t->nfcode = out;
+    plan_backward(t);
   }
   if (level) alloc->fn(alloc->ud, level, level_bytes, 0);
   if (order) alloc->fn(alloc->ud, order, entry_bytes, 0);
