@@ -1,9 +1,12 @@
 -- moons_nn.lua - micrograd's moons training (demo.ipynb) written as a user of
 -- the library writes it: nn.MLP (fused dot nodes), loss.svm + loss.l2, and
--- optim.SGD with optim.linear's schedule (per-parameter loops in C).
+-- optim.SGD with optim.linear's schedule (per-parameter loops in C); and
+-- the same model's inference, one sample at a time, under mg.no_grad.
+-- The layer sizes (2-H-H-1) come from DATA's header.
 --
 --   moons_nn.lua DATA --check          losses at steps 0 and 99, final accuracy
---   moons_nn.lua DATA STEPS [REPS]     median ms per step over REPS runs
+--   moons_nn.lua DATA STEPS [REPS]     medians over REPS runs: ms per step,
+--                                      µs per inference (dynamic, no graph)
 --
 -- Timing is os.clock() (CPU time of the process).
 local mg = require("micrograd")
@@ -13,7 +16,7 @@ local path = assert(arg[1], "usage: moons_nn.lua DATA --check | STEPS [REPS]")
 local root = debug.getinfo(1, "S").source:match("^@(.*)/bench/") or "."
 local ref = dofile(root .. "/examples/data/reference.lua")(path)
 
-local model = nn.MLP(2, { 16, 16, 1 })
+local model = nn.MLP(ref.sizes[1], { table.unpack(ref.sizes, 2) })
 local params = model:parameters()
 local opt, schedule
 
@@ -49,14 +52,24 @@ else
   local steps = math.tointeger(tonumber(arg[2])) or 20
   local reps = math.tointeger(tonumber(arg[3])) or 5
   assert(steps > 0 and steps <= 100 and reps > 0, "moons_nn: STEPS in 1..100 and REPS must be positive")
-  local ms, l = {}, nil
+  local calls = 80000 // (ref.sizes[2] + ref.sizes[3]) -- inferences per run: 2500 at H = 16
+  local ms, infer_us, l = {}, {}, nil
   for r = 1, reps do
     reset()
     collectgarbage("collect")
     local t0 = os.clock()
     for _ = 1, steps do l = step() end
     ms[r] = (os.clock() - t0) * 1000 / steps
+    collectgarbage("collect")
+    do
+      local _ <close> = mg.no_grad()
+      t0 = os.clock()
+      for i = 1, calls do local _ = model({ i * 1e-4, 0.5 }).data end
+      infer_us[r] = (os.clock() - t0) * 1e6 / calls
+    end
   end
   table.sort(ms)
-  print(string.format("ms_per_step %.3f steps %d reps %d loss %.17g", ms[reps // 2 + 1], steps, reps, l))
+  table.sort(infer_us)
+  print(string.format("ms_per_step %.3f infer_us %.3f steps %d reps %d loss %.17g",
+    ms[reps // 2 + 1], infer_us[reps // 2 + 1], steps, reps, l))
 end

@@ -1,8 +1,9 @@
 -- moons_ops.lua - micrograd's moons training (demo.ipynb) written op by op:
--- MLP 2-16-16-1 as plain Value arithmetic, hinge loss + 1e-4 L2, full-batch
--- SGD. Every step builds the whole graph (about 65,000 nodes), runs backward()
--- and updates the weights, as micrograd's Python does. It is deliberately
--- written without mg.sum, mg.dot or mg.nn: it measures the cost of single ops.
+-- MLP 2-H-H-1 as plain Value arithmetic, hinge loss + 1e-4 L2, full-batch
+-- SGD. Every step builds the whole graph (about 65,000 nodes at H = 16),
+-- runs backward() and updates the weights, as micrograd's Python does. It is
+-- deliberately written without mg.sum, mg.dot or mg.nn: it measures the cost
+-- of single ops. The layer sizes come from DATA's header.
 --
 --   moons_ops.lua DATA --check          losses at steps 0 and 99, final accuracy
 --   moons_ops.lua DATA STEPS [REPS]     median ms per step over REPS runs
