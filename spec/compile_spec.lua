@@ -265,6 +265,31 @@ describe("mg.compile", function()
     for i, p in ipairs(params) do assert.are.equal(want[i], p.grad) end
   end)
 
+  it("scales run_batch's gradients and hands back each row's other outputs", function()
+    local w = Value(2)
+    local g = mg.compile(function(x, y)
+      local p = w * x
+      return (p - y) ^ 2, p, p * 2
+    end, 2)
+    local outs = { { 0, 0 } }
+    local first = outs[1]
+    assert.are.equal(1, g:run_batch({ { 1, 1 }, { 2, 3 } }, { scale = 0.5, outputs = outs }))
+    assert.are.equal(3, w.grad) -- 0.5 * (2 * 1 * 1 + 2 * 1 * 2)
+    assert.are.same({ { 2, 4 }, { 4, 8 } }, outs)
+    assert.are.equal(first, outs[1]) -- refilled, not replaced
+    local h = mg.compile(function(x, y)
+      local p = w * x
+      return (p - y) ^ 2, p
+    end, 2)
+    w.grad = 0
+    assert.are.equal(1, h:run_batch({ { 1, 1 }, { 2, 3 } }, { mean = true, outputs = outs }))
+    assert.are.equal(3, w.grad)
+    assert.are.same({ 2, 4 }, outs) -- one other output: numbers
+    assert.truthy(error_of(h.run_batch, h, { { 1, 1 } }, { mean = true, scale = 2 }):find("cannot both", 1, true))
+    assert.truthy(error_of(h.run_batch, h, { { 1, 1 } }, { scale = 0 / 0 }):find("option 'scale'", 1, true))
+    assert.truthy(error_of(h.run_batch, h, { { 1, 1 } }, { outputs = 3 }):find("option 'outputs'", 1, true))
+  end)
+
   it("reads captured Values live and credits their grads", function()
     local w = Value(2)
     local g = mg.compile(function(x) return w * x end, 1)

@@ -7,6 +7,7 @@
  * referenced by the compiled graph's user value, which keeps the captured
  * Values (parameters) that the tape reads and credits alive.
  */
+#include <math.h>
 #include <string.h>
 
 #include "binding.h"
@@ -265,44 +266,81 @@ static int graph_input_grads(lua_State *L) {
   return 1;
 }
 
-/* g:run_batch(rows [, {mean = true}]): forward and backward for every row,
- * gradients accumulating in the captured leaves; returns the sum (or mean) of
- * the first output. With mean, the gradients are those of the mean. */
+/* Row r's outputs after the first into outputs[r]: a number when there is
+ * one, else an array (the one already there is refilled). */
+static void keep_outputs(lua_State *L, const mg_tape *t, int outputs, lua_Integer r) {
+  if (t->nout == 2) {
+    lua_pushnumber(L, t->val[t->out_slots[1]]);
+    lua_rawseti(L, outputs, r);
+    return;
+  }
+  if (lua_rawgeti(L, outputs, r) != LUA_TTABLE) {
+    lua_pop(L, 1);
+    lua_createtable(L, (int)t->nout - 1, 0);
+    lua_pushvalue(L, -1);
+    lua_rawseti(L, outputs, r);
+  }
+  for (uint32_t o = 1; o < t->nout; o++) lua_pushnumber(L, t->val[t->out_slots[o]]), lua_rawseti(L, -2, o);
+  lua_pop(L, 1);
+}
+
+/* g:run_batch(rows [, opts]): forward and backward for every row, gradients
+ * accumulating in the captured leaves; returns the sum of the first output.
+ * opts.mean: the mean instead, and the mean's gradients; opts.scale = s: s
+ * times the sum, and its gradients; opts.outputs: a table that gets each
+ * row's other outputs. */
 static int graph_run_batch(lua_State *L) {
   graph *g = check_graph(L, "run_batch");
   mg_tape *t = g->tape;
   if (lua_type(L, 2) != LUA_TTABLE) return mg_type_error(L, 2, "run_batch", "array of input rows");
-  int mean = 0;
-  if (!lua_isnoneornil(L, 3)) {
+  int mean = 0, has_scale = 0, outputs = 0;
+  double scale = 1.0;
+  lua_settop(L, 3);
+  if (!lua_isnil(L, 3)) {
     if (lua_type(L, 3) != LUA_TTABLE) return mg_type_error(L, 3, "run_batch", "options table or nil");
     lua_getfield(L, 3, "mean");
     mean = lua_toboolean(L, -1);
-    lua_pop(L, 1);
+    if (lua_getfield(L, 3, "scale") != LUA_TNIL) {
+      int ok;
+      scale = (double)lua_tonumberx(L, -1, &ok), has_scale = 1;
+      if (!ok || !isfinite(scale))
+        return mg_arg_error(L, 3, "run_batch", "option 'scale': finite number expected");
+      if (mean) return mg_arg_error(L, 3, "run_batch", "options 'mean' and 'scale' cannot both be given");
+    }
+    int type = lua_getfield(L, 3, "outputs");
+    if (type != LUA_TNIL && type != LUA_TTABLE)
+      return mg_arg_error(L, 3, "run_batch", "option 'outputs': table expected");
+    if (type == LUA_TTABLE && t->nout >= 2) outputs = 4;
+    lua_replace(L, 4);
+    lua_settop(L, 4);
+  } else {
+    lua_pushnil(L); /* 4: no outputs table */
   }
-  lua_settop(L, 2);
   lua_Integer rows = (lua_Integer)lua_rawlen(L, 2);
   if (rows == 0) return mg_arg_error(L, 2, "run_batch", "no rows");
-  double seed = mean ? 1.0 / (double)rows : 1.0, total = 0;
+  if (mean) scale = 1.0 / (double)rows;
+  double total = 0;
   /* The leaves are read once, and their gradients add up in the tape until the
    * end: the same additions, in the same order, as a backward per row. */
   mg_tape_read_live(t);
   mg_tape_load_grads(t);
   for (lua_Integer r = 1; r <= rows; r++) {
-    lua_rawgeti(L, 2, r); /* 3 */
-    const char *bad = read_row(L, t, 3);
+    lua_rawgeti(L, 2, r); /* 5 */
+    const char *bad = read_row(L, t, 5);
     if (bad) {
       mg_tape_store_grads(t); /* the rows before this one count, as they would one by one */
       return mg_arg_error(L, 2, "run_batch", lua_pushfstring(L, "%s at row %I", bad, r));
     }
-    lua_settop(L, 2);
+    lua_settop(L, 4);
     mg_tape_run(t);
-    mg_tape_sweep(t, seed);
+    mg_tape_sweep(t, scale);
     mg_tape_flush_grads(t);
     total += t->nout ? t->val[t->out_slots[0]] : 0;
+    if (outputs) keep_outputs(L, t, outputs, r);
   }
   mg_tape_store_grads(t);
   g->forwarded = g->backwarded = 1;
-  lua_pushnumber(L, mean ? total / (double)rows : total);
+  lua_pushnumber(L, mean ? total / (double)rows : has_scale ? total * scale : total);
   return 1;
 }
 
