@@ -52,6 +52,7 @@ build = {
     ["micrograd.nn"] = "lua/micrograd/nn.lua",
     ["micrograd.optim"] = "lua/micrograd/optim.lua",
     ["micrograd.train"] = "lua/micrograd/train.lua",
+    ["micrograd.train_compiled"] = "lua/micrograd/train_compiled.lua",
     ["micrograd.viz"] = "lua/micrograd/viz.lua",
     ["micrograd.viz_graph"] = "lua/micrograd/viz_graph.lua",
     ["micrograd.viz_plot"] = "lua/micrograd/viz_plot.lua",

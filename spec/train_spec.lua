@@ -771,10 +771,53 @@ describe("errors", function()
     assert.are.same(dynamic.accuracy, compiled.accuracy)
   end)
 
-  it("refuses compile = true with mini-batches", function()
-    local tx, ty = { { 0, 0 }, { 1, 1 } }, { 0, 1 }
-    local net = mg.nn.MLP(2, { 1 })
-    mentions(error_of(train.Trainer, net, tx, ty, { compile = true, batch_size = 1 }), "option 'compile'")
-    mentions(error_of(train.Trainer, net, tx, ty, { compile = "yes" }), "option 'compile': boolean expected")
+  it("replays mini-batches per sample with compile = true: the dynamic history up to rounding", function()
+    local function close(a, b, what)
+      assert.are.equal(#a, #b)
+      for i = 1, #a do
+        assert(math.abs(a[i] - b[i]) <= 1e-12 * math.max(1, math.abs(a[i])),
+          string.format("%s, step %d: %.17g vs %.17g", what, i, a[i], b[i]))
+      end
+    end
+    local mx, my = mg.data.make_moons(40, { noise = 0.1, seed = 7 })
+    local targets = {}
+    for i, x in ipairs(mx) do targets[i] = { x[1] + x[2], x[1] * x[2] } end -- two outputs for mse
+    local cases = {
+      { loss = "svm", y = my, widths = { 8, 8, 1 }, opts = { batch_size = 8, l2 = 1e-4 } },
+      { loss = "bce", y = my, widths = { 8, 1 }, opts = { batch_size = 7, shuffle = false } },
+      { loss = "mse", y = targets, widths = { 8, 2 }, opts = { batch_size = 16 } },
+      { loss = "mse", y = mx, widths = { 6, 2 }, opts = { batch_size = 40, shuffle = true, l2 = 1e-3 } },
+    }
+    for _, case in ipairs(cases) do
+      local function run(compile)
+        mg.seed(11)
+        local net = mg.nn.MLP(2, case.widths)
+        local opts = { loss = case.loss, steps = 12, seed = 5, compile = compile,
+          optimizer = mg.optim.Adam(net:parameters(), { lr = 0.01 }) }
+        for k, v in pairs(case.opts) do opts[k] = v end
+        local t = train.Trainer(net, mx, case.y, opts)
+        t:run()
+        return t.history, net
+      end
+      local dynamic, net1 = run(false)
+      local compiled, net2 = run(true)
+      close(dynamic.loss, compiled.loss, case.loss)
+      if #dynamic.accuracy > 0 then assert.are.same(dynamic.accuracy, compiled.accuracy) end
+      local p1, p2 = net1:parameters(), net2:parameters()
+      for i = 1, #p1 do assert(math.abs(p1[i].data - p2[i].data) <= 1e-10, case.loss .. ": parameter " .. i) end
+    end
+  end)
+
+  it("refuses compile = true with mini-batches it cannot replay per sample", function()
+    local tx, ty = { { 0, 0 }, { 1, 1 } }, { 1, 2 }
+    local net = mg.nn.MLP(2, { 2 })
+    mentions(error_of(train.Trainer, net, tx, ty, { loss = "cross_entropy", compile = true, batch_size = 1 }),
+      "option 'compile': a compiled step with mini-batches needs loss 'svm', 'bce' or 'mse', got 'cross_entropy'")
+    local f = function(outs) return outs[1][1] end
+    mentions(error_of(train.Trainer, net, tx, ty, { loss = f, compile = true, batch_size = 1 }),
+      "got a loss function")
+    mentions(error_of(train.Trainer, mg.nn.MLP(2, { 1 }), { { 0, 0 }, { 1 } }, { 0, 1 },
+      { compile = true, batch_size = 1 }), "needs inputs that are arrays of 2 numbers, got an array of 1 at index 2")
+    mentions(error_of(train.Trainer, net, tx, { 0, 1 }, { compile = "yes" }), "option 'compile': boolean expected")
   end)
 end)

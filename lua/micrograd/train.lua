@@ -23,6 +23,7 @@ local core = require("micrograd.core")
 local lossfns = require("micrograd.loss")
 local optim = require("micrograd.optim")
 local data = require("micrograd.data")
+local compiled = require("micrograd.train_compiled")
 
 local is_value, clock_now, isatty = mg.is_value, core.clock, core.isatty
 local type, tostring, pairs, getmetatable, setmetatable = type, tostring, pairs, getmetatable, setmetatable
@@ -349,17 +350,18 @@ local function new_trainer(model, X, y, opts, allowed)
   if on_step ~= nil and not callable(on_step) then return bad("on_step", "function") end
   if clock ~= nil and not callable(clock) then return bad("clock", "function") end
 
-  local compile = opts.compile
+  local compile, per_sample = opts.compile, nil
   if compile ~= nil and type(compile) ~= "boolean" then return bad("compile", "boolean") end
   if compile and (batch_size < n or shuffle) then
-    return nil, 4, "option 'compile': a compiled step trains on the whole batch in a fixed order " ..
-      "(leave batch_size and shuffle unset)"
+    local msg
+    per_sample, msg = compiled.per_sample(model, X, targets, loss_name, loss, params, l2)
+    if not per_sample then return nil, 4, "option 'compile': " .. msg end
   end
 
   local order = {}
   for i = 1, n do order[i] = i end
   return setmetatable({
-    _compile = compile or nil,
+    _compile = compile or nil, _per_sample = per_sample,
     model = model, X = X, y = y, optimizer = optimizer, schedule = schedule,
     loss_name = loss_name, batch_size = batch_size, steps_per_epoch = per_epoch, shuffle = shuffle,
     total_steps = total, step_count = 0, epoch = 0, samples = 0,
@@ -408,9 +410,12 @@ end
 --   - `clock`: `function() -> seconds` for time budgets and the progress
 --     output (default `core.clock`, a monotonic clock)
 --   - `compile`: true to trace the step's graph once with `mg.compile` and
---     replay it in C from then on (the same losses and gradients, bit for
---     bit); needs full-batch training in a fixed order (no `batch_size`,
---     no `shuffle`)
+--     replay it in C from then on. Full-batch training in a fixed order
+--     replays the whole batch's graph (the same losses and gradients, bit
+--     for bit); with mini-batches or `shuffle`, one sample's graph is
+--     replayed over the batch with `run_batch` (loss "svm", "bce" or "mse",
+--     inputs that are arrays of numbers; the same up to rounding). See
+--     `micrograd.train_compiled`.
 -- @treturn Trainer with fields `step_count`, `total_steps`, `epoch` (the
 --   epoch of the last step), `samples` (samples trained on so far), `history`
 --   (`{loss = {...}, accuracy = {...}}`, one entry per step; `accuracy` stays
@@ -458,44 +463,6 @@ local function batch_loss(self, batch)
   return outputs, total
 end
 
---- A step replayed from a graph compiled at the first step (mg.compile):
--- the batch's loss and its outputs come back as numbers, with the gradients
--- the dynamic step gives. Returns the outputs (numbers, or arrays of numbers
--- per sample) and the loss, after zero_grad and backward.
-local function compiled_step(self, batch)
-  if not self._graph then
-    local widths = {}
-    self._graph = mg.compile(function()
-      local outputs, total = batch_loss(self, batch)
-      local flat = { total }
-      for i, o in ipairs(outputs) do
-        if is_value(o) or type(o) ~= "table" then
-          flat[#flat + 1], widths[i] = o, 0
-        else
-          for j = 1, #o do flat[#flat + 1] = o[j] end
-          widths[i] = #o
-        end
-      end
-      return flat
-    end, 0)
-    self._widths = widths
-  end
-  local graph = self._graph
-  local flat = graph()
-  self.optimizer:zero_grad()
-  graph:backward()
-  local outputs, pos = {}, 2
-  for i, w in ipairs(self._widths) do
-    if w == 0 then
-      outputs[i], pos = flat[pos], pos + 1
-    else
-      outputs[i] = { table.unpack(flat, pos, pos + w - 1) }
-      pos = pos + w
-    end
-  end
-  return outputs, flat[1]
-end
-
 --- One optimizer step on the next batch.
 -- @treturn number the step's loss (the l2 term included)
 -- @treturn ?number the step's accuracy (a fraction of the batch, from the
@@ -509,8 +476,10 @@ function Trainer:step()
   local batch = next_batch(self)
   local opt = self.optimizer
   local outputs, value
-  if self._compile then
-    outputs, value = compiled_step(self, batch)
+  if self._per_sample then
+    outputs, value = compiled.sample_step(self._per_sample, opt, batch)
+  elseif self._compile then
+    outputs, value = compiled.whole_step(self, batch_loss, batch)
   else
     local total
     outputs, total = batch_loss(self, batch)
