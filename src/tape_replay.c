@@ -108,7 +108,7 @@ void mg_tape_run(mg_tape *t) {
  * computed alone, so doing two at a time (SIMD) gives the same bits. */
 #if defined(__GNUC__) || defined(__clang__)
 typedef double two_doubles __attribute__((vector_size(2 * sizeof(double))));
-static void add_scaled(double *restrict g, const double *restrict x, double s, uint32_t n) {
+static inline void add_scaled(double *restrict g, const double *restrict x, double s, uint32_t n) {
   uint32_t i = 0;
   for (; i + 2 <= n; i += 2) {
     two_doubles gv, xv;
@@ -120,7 +120,7 @@ static void add_scaled(double *restrict g, const double *restrict x, double s, u
   if (i < n) g[i] += x[i] * s;
 }
 #else
-static void add_scaled(double *restrict g, const double *restrict x, double s, uint32_t n) {
+static inline void add_scaled(double *restrict g, const double *restrict x, double s, uint32_t n) {
   for (uint32_t i = 0; i < n; i++) g[i] += x[i] * s;
 }
 #endif
@@ -144,7 +144,7 @@ void mg_tape_store_grads(mg_tape *t) {
 }
 
 /* Range dot in (value out) with incoming gradient gn. */
-static void dot_backward(const double *v, double *g, const mg_instr *in, double gn, double out) {
+static inline void dot_backward(const double *v, double *g, const mg_instr *in, double gn, double out) {
   /* A zero gradient (an inactive relu above) would add only zeros, unless an
    * operand is infinite or NaN (0 * inf is NaN): then the value is not finite. */
   if (gn == 0 && isfinite(out)) return;
