@@ -754,20 +754,23 @@ describe("errors", function()
     assert.are.same(dynamic.accuracy, compiled.accuracy)
   end)
 
-  it("compiles cross-entropy models with several outputs too", function()
+  it("compiles cross-entropy models with several outputs too (to rounding)", function()
+    -- the shift by the largest logit is read while tracing, so the bits can differ
     mg.seed(3)
     local bx, by = mg.data.make_blobs(30, { centers = 3, seed = 3 })
     for _, x in ipairs(bx) do x[1], x[2] = x[1] / 10, x[2] / 10 end
     local function run(compile)
       mg.seed(4)
       local net = mg.nn.MLP(2, { 8, 3 })
-      local t = train.Trainer(net, bx, by, { loss = "cross_entropy", steps = 5, compile = compile,
+      local t = train.Trainer(net, bx, by, { loss = "cross_entropy", steps = 40, compile = compile,
         optimizer = mg.optim.Adam(net:parameters(), { lr = 0.05 }) })
       t:run()
       return t.history
     end
     local dynamic, compiled = run(false), run(true)
-    assert.are.same(dynamic.loss, compiled.loss)
+    for i = 1, 40 do
+      assert(math.abs(dynamic.loss[i] - compiled.loss[i]) <= 1e-12 * dynamic.loss[i], "step " .. i)
+    end
     assert.are.same(dynamic.accuracy, compiled.accuracy)
   end)
 

@@ -412,7 +412,7 @@ end
 --   - `compile`: true to trace the step's graph once with `mg.compile` and
 --     replay it in C from then on. Full-batch training in a fixed order
 --     replays the whole batch's graph (the same losses and gradients, bit
---     for bit); with mini-batches or `shuffle`, one sample's graph is
+--     for bit, but for "cross_entropy": to rounding); with mini-batches or `shuffle`, one sample's graph is
 --     replayed over the batch with `run_batch` (loss "svm", "bce" or "mse",
 --     inputs that are arrays of numbers; the same up to rounding). See
 --     `micrograd.train_compiled`.

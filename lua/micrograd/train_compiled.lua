@@ -4,7 +4,9 @@
 --
 -- - **whole batch**: the batch's loss (every sample, the l2 term) is traced
 --   once with `mg.compile` and replayed; the same losses and gradients as the
---   dynamic step, bit for bit.
+--   dynamic step, bit for bit (but for "cross_entropy", whose stabilising
+--   shift by the largest logit is read once, while tracing: the same up to
+--   rounding, as long as no logit grows more than ~700 above it).
 -- - **per sample** (mini-batches, shuffled or not): one sample's loss is
 --   traced once per label (svm, bce) or with the target as an input (mse),
 --   and `run_batch` replays it over the batch's samples in C, each scaled by
