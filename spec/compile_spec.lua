@@ -290,6 +290,14 @@ describe("mg.compile", function()
     assert.truthy(error_of(h.run_batch, h, { { 1, 1 } }, { outputs = 3 }):find("option 'outputs'", 1, true))
   end)
 
+  it("takes up to 100000 inputs (the Lua stack grows for them)", function()
+    local g = mg.compile(function(...) return select("#", ...) * 0 + select(100000, ...) * 2 end, 100000)
+    local xs = {}
+    for i = 1, 100000 do xs[i] = i end
+    assert.are.equal(200000, g(xs))
+    assert.truthy(error_of(mg.compile, function(x) return x end, 100001):find("at most 100000", 1, true))
+  end)
+
   it("reads captured Values live and credits their grads", function()
     local w = Value(2)
     local g = mg.compile(function(x) return w * x end, 1)

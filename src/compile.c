@@ -123,6 +123,7 @@ static int compile_new(lua_State *L) {
   trace_begin(L, ctx); /* 4 */
   int base = lua_gettop(L);
   lua_pushvalue(L, 1);
+  luaL_checkstack(L, (int)nin + 1, "too many inputs");
   for (lua_Integer i = 1; i <= nin; i++) lua_rawgeti(L, 3, i);
   lua_call(L, (int)nin, LUA_MULTRET);
   lua_closeslot(L, 4);
