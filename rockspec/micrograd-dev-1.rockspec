@@ -37,7 +37,7 @@ build = {
     -- linked; builds with LuaRocks' CFLAGS ("-O2 -fPIC").
     ["micrograd.core"] = {
       sources = {
-        "src/engine.c", "src/rng.c", "src/tape.c", "src/tape_schedule.c", "src/tape_replay.c",
+        "src/engine.c", "src/rng.c", "src/tape.c", "src/tape_schedule.c", "src/tape_replay.c", "src/tape_check.c",
         "src/module.c", "src/value.c", "src/random.c", "src/params.c",
         "src/vector.c", "src/system.c", "src/compile.c",
       },

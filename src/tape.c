@@ -234,7 +234,7 @@ static mg_instr encode(const mg_node *n, const uint32_t *arg, uint32_t const_bas
 
 /* Bytes of the tape block and where each array starts in it. */
 typedef struct plan_t {
-  size_t val, grad, shared_grad, live, code, fcode, bcode, out_slots, args, shared, total;
+  size_t val, grad, shared_grad, live, origin, code, fcode, bcode, out_slots, args, shared, total;
 } plan_t;
 
 static plan_t plan(uint32_t nslots, uint32_t nlive, uint32_t ncode, uint32_t nout, uint32_t nargs) {
@@ -243,7 +243,8 @@ static plan_t plan(uint32_t nslots, uint32_t nlive, uint32_t ncode, uint32_t nou
   p.grad = p.val + nslots * sizeof(double);
   p.shared_grad = p.grad + nslots * sizeof(double);
   p.live = p.shared_grad + nlive * sizeof(double);
-  p.code = p.live + nlive * sizeof(mg_node *);
+  p.origin = p.live + nlive * sizeof(mg_node *);
+  p.code = p.origin + ncode * sizeof(mg_node *);
   p.fcode = p.code + ncode * sizeof(mg_instr);
   p.bcode = p.fcode + MG_TAPE_FCODE_CAP((size_t)ncode) * sizeof(mg_instr);
   p.out_slots = p.bcode + ncode * sizeof(mg_instr);
@@ -267,6 +268,7 @@ static void fill(mg_tape *t, const compiler *c, const uint32_t *arg, mg_node *co
     if (is_leaf_slot(n)) continue;
     for (uint32_t a = 0; a < n->nargs; a++)
       if (!n->args[a].node) t->val[arg[first + a]] = n->args[a].k;
+    t->origin[ncode] = n;
     t->code[ncode++] = encode(n, arg + first, const_base, t->args, &nargs);
     first += n->nargs;
   }
@@ -327,6 +329,7 @@ mg_tape *mg_tape_compile(const mg_allocator *alloc, mg_node *const *inputs, uint
       t->out_slots = (void *)(block + p.out_slots), t->args = (void *)(block + p.args);
       t->shared = (void *)(block + p.shared), t->shared_grad = (void *)(block + p.shared_grad);
       t->fcode = (void *)(block + p.fcode), t->bcode = (void *)(block + p.bcode);
+      t->origin = (void *)(block + p.origin);
       memset(t->grad, 0, nslots * sizeof(double));
       fill(t, &c, s.arg, inputs, outputs);
       rc = mg_tape_schedule(t);

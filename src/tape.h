@@ -55,6 +55,7 @@ typedef struct mg_tape {
   uint32_t *out_slots; /* nout */
   mg_node **live;      /* nlive captured nodes, read at forward, credited at backward */
   mg_instr *code;      /* ncode in traced order; the first nbackward are the graph below output 1 */
+  mg_node **origin;    /* ncode: the traced node of each instruction (for detect_anomaly's messages) */
   mg_instr *fcode;     /* nfcode: the code as the forward replay runs it (tape_schedule.c) */
   mg_instr *bcode;     /* nbcode: the code below output 1 as the backward replay runs it */
   uint32_t *args;      /* operand slots of the MG_OP_SUM and MG_OP_DOT instructions */
@@ -101,5 +102,22 @@ void mg_tape_load_grads(mg_tape *t);
 void mg_tape_sweep(mg_tape *t, double seed);
 void mg_tape_flush_grads(mg_tape *t);
 void mg_tape_store_grads(mg_tape *t);
+
+/* For detect_anomaly (tape_check.c). After a forward: whether an op made a
+ * NaN from operands that are not NaN, or an infinity from finite ones; *at
+ * is the first such instruction (traced order). */
+int mg_tape_check_forward(const mg_tape *t, uint32_t *at);
+
+/* The first gradient mg_tape_sweep_checked found not finite. */
+typedef struct mg_tape_anomaly {
+  uint32_t at;      /* the instruction whose backward sent it */
+  uint32_t operand; /* to this operand (0-based, in its node's operand order) */
+  double grad, sum; /* the gradient sent, and the operand's sum with it */
+} mg_tape_anomaly;
+
+/* mg_tape_sweep that checks every gradient it adds, op by op in the dynamic
+ * engine's order; returns 1 (with *bad) at the first sum that is not finite.
+ * Between mg_tape_load_grads and mg_tape_flush_grads, like mg_tape_sweep. */
+int mg_tape_sweep_checked(mg_tape *t, double seed, mg_tape_anomaly *bad);
 
 #endif
