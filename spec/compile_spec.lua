@@ -126,7 +126,8 @@ describe("mg.compile", function()
       for s = 1, gen:random(2, 20) do
         local len = gen:random(1, math.min(count, 6))
         local kind = ({ "dot", "dot", "sum", "tanh" })[gen:random(1, 4)]
-        plan[s] = { kind = kind, len = len, w = gen:random(1, count - len + 1), x = gen:random(1, count - len + 1),
+        local last = count - len + 1
+        plan[s] = { kind = kind, len = len, w = gen:random(1, last), x = gen:random(1, last),
           same = gen:random() < 0.2, const = gen:random() < 0.2,
           bias = gen:random() < 0.6 and gen:random(1, count) or nil }
         count = count + 1
@@ -154,7 +155,7 @@ describe("mg.compile", function()
       g:backward()
       g:backward()
       for i, p in ipairs(params) do
-        assert(p.grad == want[i], string.format("trial %d: grad %d: %.17g vs %.17g", trial, i, p.grad, want[i]))
+        assert(p.grad == want[i], ("trial %d: grad %d: %.17g vs %.17g"):format(trial, i, p.grad, want[i]))
       end
       -- run_batch: the bits of a dynamic backward per row
       local rows = {}
@@ -171,7 +172,8 @@ describe("mg.compile", function()
       for i, p in ipairs(params) do want[i] = p.grad; p.grad = 0.5 end
       g:run_batch(rows)
       for i, p in ipairs(params) do
-        assert(p.grad == want[i], string.format("trial %d: run_batch grad %d: %.17g vs %.17g", trial, i, p.grad, want[i]))
+        assert(p.grad == want[i],
+          ("trial %d: run_batch grad %d: %.17g vs %.17g"):format(trial, i, p.grad, want[i]))
       end
     end
   end)
@@ -205,7 +207,9 @@ describe("mg.compile", function()
       for r, row in ipairs(rows) do outs[r] = net(row[1], row[2], row[3]).data end
       for r, row in ipairs(rows) do assert.are.equal(outs[r], g(row)) end
       g:run_batch(rows)
-      for i, p in ipairs(params) do assert.are.equal(want[i], p.grad, "width " .. width .. ", parameter " .. i) end
+      for i, p in ipairs(params) do
+        assert.are.equal(want[i], p.grad, "width " .. width .. ", parameter " .. i)
+      end
     end
   end)
 
@@ -285,7 +289,8 @@ describe("mg.compile", function()
     assert.are.equal(1, h:run_batch({ { 1, 1 }, { 2, 3 } }, { mean = true, outputs = outs }))
     assert.are.equal(3, w.grad)
     assert.are.same({ 2, 4 }, outs) -- one other output: numbers
-    assert.truthy(error_of(h.run_batch, h, { { 1, 1 } }, { mean = true, scale = 2 }):find("cannot both", 1, true))
+    local both = error_of(h.run_batch, h, { { 1, 1 } }, { mean = true, scale = 2 })
+    assert.truthy(both:find("cannot both", 1, true))
     assert.truthy(error_of(h.run_batch, h, { { 1, 1 } }, { scale = 0 / 0 }):find("option 'scale'", 1, true))
     assert.truthy(error_of(h.run_batch, h, { { 1, 1 } }, { outputs = 3 }):find("option 'outputs'", 1, true))
   end)

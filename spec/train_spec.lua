@@ -795,10 +795,10 @@ describe("errors", function()
       local function run(compile)
         mg.seed(11)
         local net = mg.nn.MLP(2, case.widths)
-        local opts = { loss = case.loss, steps = 12, seed = 5, compile = compile,
+        local options = { loss = case.loss, steps = 12, seed = 5, compile = compile,
           optimizer = mg.optim.Adam(net:parameters(), { lr = 0.01 }) }
-        for k, v in pairs(case.opts) do opts[k] = v end
-        local t = train.Trainer(net, mx, case.y, opts)
+        for k, v in pairs(case.opts) do options[k] = v end
+        local t = train.Trainer(net, mx, case.y, options)
         t:run()
         return t.history, net
       end
@@ -807,7 +807,9 @@ describe("errors", function()
       close(dynamic.loss, compiled.loss, case.loss)
       if #dynamic.accuracy > 0 then assert.are.same(dynamic.accuracy, compiled.accuracy) end
       local p1, p2 = net1:parameters(), net2:parameters()
-      for i = 1, #p1 do assert(math.abs(p1[i].data - p2[i].data) <= 1e-10, case.loss .. ": parameter " .. i) end
+      for i = 1, #p1 do
+        assert(math.abs(p1[i].data - p2[i].data) <= 1e-10, case.loss .. ": parameter " .. i)
+      end
     end
   end)
 
@@ -815,12 +817,15 @@ describe("errors", function()
     local tx, ty = { { 0, 0 }, { 1, 1 } }, { 1, 2 }
     local net = mg.nn.MLP(2, { 2 })
     mentions(error_of(train.Trainer, net, tx, ty, { loss = "cross_entropy", compile = true, batch_size = 1 }),
-      "option 'compile': a compiled step with mini-batches needs loss 'svm', 'bce' or 'mse', got 'cross_entropy'")
+      "option 'compile': a compiled step with mini-batches needs loss 'svm', 'bce' or 'mse', " ..
+      "got 'cross_entropy'")
     local f = function(outs) return outs[1][1] end
     mentions(error_of(train.Trainer, net, tx, ty, { loss = f, compile = true, batch_size = 1 }),
       "got a loss function")
     mentions(error_of(train.Trainer, mg.nn.MLP(2, { 1 }), { { 0, 0 }, { 1 } }, { 0, 1 },
-      { compile = true, batch_size = 1 }), "needs inputs that are arrays of 2 numbers, got an array of 1 at index 2")
-    mentions(error_of(train.Trainer, net, tx, { 0, 1 }, { compile = "yes" }), "option 'compile': boolean expected")
+      { compile = true, batch_size = 1 }),
+      "needs inputs that are arrays of 2 numbers, got an array of 1 at index 2")
+    mentions(error_of(train.Trainer, net, tx, { 0, 1 }, { compile = "yes" }),
+      "option 'compile': boolean expected")
   end)
 end)

@@ -111,7 +111,9 @@ static int sweep_one(mg_tape *t, const mg_instr *in, double gn, send *s) {
   }
   mg_op_backward((mg_op)in->op, t->val[in->a], t->val[in->b], t->val[in->out], gn, &d[0], &d[1]);
   s->d = d;
-  return each_operand(t, in, add_gradient, s);
+  int rc = each_operand(t, in, add_gradient, s);
+  s->d = NULL; /* d is gone after the return */
+  return rc;
 }
 
 int mg_tape_sweep_checked(mg_tape *t, double seed, mg_tape_anomaly *bad) {

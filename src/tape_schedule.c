@@ -108,13 +108,14 @@ static void count_uses(mg_tape *t, double *count) {
  * gradient to (see mg_tape_load_grads). */
 static void plan_backward(mg_tape *t) {
   double *count = t->grad; /* zero before and after */
+  const mg_instr *code = t->code;
   count_uses(t, count);
   t->nshared = t->nbcode = 0;
   for (uint32_t s = t->nin; s < t->nin + t->nlive; s++)
     if (count[s] > 1) t->shared[t->nshared++] = s;
   for (uint32_t i = t->nbackward; i-- > 0;) {
-    const mg_instr *in = &t->code[i], *dot = i > 0 ? in - 1 : NULL;
-    if (dot && dot->op == MG_TAPE_DOT_RANGE && in->op < MG_OP_SUM && in->n == 1 && in->a == dot->out &&
+    const mg_instr *in = &code[i], *dot = &code[i > 0 ? i - 1 : 0];
+    if (i > 0 && dot->op == MG_TAPE_DOT_RANGE && in->op < MG_OP_SUM && in->n == 1 && in->a == dot->out &&
         count[dot->out] == 1) {
       mg_instr fused = *dot;
       fused.op = MG_TAPE_ACT_DOT, fused.act = in->op, fused.out = in->out, fused.d = dot->out;
