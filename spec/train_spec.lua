@@ -359,6 +359,35 @@ describe("train.Trainer", function()
     assert_same_history(whole.history, t.history)
   end)
 
+  it("starts a step before a deadline only when it is expected to end before it", function()
+    local now = 0
+    local function clock() return now end
+    -- every step takes 10 ms of the fake clock
+    local t = make({ clock = clock, on_step = function() now = now + 0.01 end })
+    assert.same({ false, 3 }, { t:run({ deadline = 0.05 }) }) -- a 4th would have ended after 0.05
+    assert(now <= 0.05)
+    assert(math.abs(t.step_seconds - 0.01) < 1e-12)
+    assert.same({ false, 0 }, { t:run({ deadline = now }) }) -- no time: no step
+    assert.same({ false, 0 }, { t:run({ deadline = now + 0.001 }) }) -- too little for one
+    assert.same({ false, 1 }, { t:run({ deadline = now + 1, steps = 1 }) }) -- other budgets still count
+    assert.equal(4, t.step_count)
+    mentions(error_of(t.run, t, { deadline = "soon" }), "budget 'deadline': number expected, got 'soon'")
+    mentions(error_of(t.run, t, { deadline = 0 / 0 }), "budget 'deadline': number expected")
+  end)
+
+  it("keeps no history with history = false, only the last step's figures", function()
+    local t = make({ history = false, steps = 5 })
+    t:run()
+    assert.same({ loss = {}, accuracy = {} }, t.history)
+    local kept = make({ steps = 5 })
+    kept:run()
+    assert.equal(kept.history.loss[5], t.last_loss)
+    assert.equal(kept.history.accuracy[5], t.last_accuracy)
+    assert.truthy(tostring(t):find(string.format("loss %.6g", t.last_loss), 1, true))
+    local X, y, model = small_moons(5)
+    mentions(error_of(train.Trainer, model, X, y, { history = 1 }), "option 'history': boolean expected")
+  end)
+
   it("resumes with its optimizer state (Adam) and schedule across slices", function()
     local function adam()
       local X, y, model = small_moons(8)

@@ -212,7 +212,7 @@ Trainer.__index = Trainer
 local OPTIONS = {
   loss = true, optimizer = true, lr = true, steps = true, epochs = true, batch_size = true,
   shuffle = true, seed = true, l2 = true, schedule = true, on_step = true, accuracy = true, clock = true,
-  compile = true,
+  compile = true, history = true,
 }
 local LOSS_NAMES = "'svm', 'mse', 'bce', 'cross_entropy' or a function"
 local FIT_OPTIONS = { progress = true, terminal = true }
@@ -350,6 +350,10 @@ local function new_trainer(model, X, y, opts, allowed)
   if on_step ~= nil and not callable(on_step) then return bad("on_step", "function") end
   if clock ~= nil and not callable(clock) then return bad("clock", "function") end
 
+  local keep_history = opts.history
+  if keep_history == nil then keep_history = true end
+  if type(keep_history) ~= "boolean" then return bad("history", "boolean") end
+
   local compile, per_sample = opts.compile, nil
   if compile ~= nil and type(compile) ~= "boolean" then return bad("compile", "boolean") end
   if compile and (batch_size < n or shuffle) then
@@ -365,7 +369,7 @@ local function new_trainer(model, X, y, opts, allowed)
     model = model, X = X, y = y, optimizer = optimizer, schedule = schedule,
     loss_name = loss_name, batch_size = batch_size, steps_per_epoch = per_epoch, shuffle = shuffle,
     total_steps = total, step_count = 0, epoch = 0, samples = 0,
-    history = { loss = {}, accuracy = {} }, done = false, stopped = false,
+    history = { loss = {}, accuracy = {} }, done = false, stopped = false, _keep_history = keep_history,
     clock = clock or clock_now,
     _loss = loss, _targets = targets, _correct = accuracy or nil, _l2 = l2, _params = params,
     _on_step = on_step, _order = order, _pos = n, _batches = nil, _generator = generator,
@@ -409,6 +413,8 @@ end
 --     largest output's index is the class) or `function(output, label) -> boolean`
 --   - `clock`: `function() -> seconds` for time budgets and the progress
 --     output (default `core.clock`, a monotonic clock)
+--   - `history`: false to keep no history (a training that never ends, in a
+--     game); `last_loss` and `last_accuracy` still tell the last step's
 --   - `compile`: true to trace the step's graph once with `mg.compile` and
 --     replay it in C from then on. Full-batch training in a fixed order
 --     replays the whole batch's graph (the same losses and gradients, bit
@@ -419,8 +425,10 @@ end
 -- @treturn Trainer with fields `step_count`, `total_steps`, `epoch` (the
 --   epoch of the last step), `samples` (samples trained on so far), `history`
 --   (`{loss = {...}, accuracy = {...}}`, one entry per step; `accuracy` stays
---   empty without an accuracy), `done`, `stopped`, and `model`, `optimizer`,
---   `schedule`, `batch_size`, `steps_per_epoch`
+--   empty without an accuracy), `last_loss` and `last_accuracy` (the last
+--   step's, or nil), `step_seconds` (the running mean of a step's time, once
+--   a `deadline` budget has timed one), `done`, `stopped`, and `model`,
+--   `optimizer`, `schedule`, `batch_size`, `steps_per_epoch`
 function M.Trainer(model, X, y, opts)
   local t, arg, msg = new_trainer(model, X, y, opts, OPTIONS)
   if not t then arg_error(arg, "Trainer", msg) end
@@ -501,7 +509,8 @@ function Trainer:step()
   end
   local k = self.step_count + 1
   self.step_count, self.samples = k, self.samples + #batch
-  self.history.loss[k], self.history.accuracy[k] = value, accuracy
+  if self._keep_history then self.history.loss[k], self.history.accuracy[k] = value, accuracy end
+  self.last_loss, self.last_accuracy = value, accuracy
   if k >= self.total_steps then self.done = true end
   if self._on_step and self._on_step(k, value, accuracy, self) == false then
     self.done, self.stopped = true, true
@@ -509,22 +518,37 @@ function Trainer:step()
   return value, accuracy
 end
 
-local BUDGETS = { steps = true, samples = true, seconds = true, clock = true }
+local BUDGETS = { steps = true, samples = true, seconds = true, clock = true, deadline = true }
+
+-- Running estimate of a step's time (exponentially weighted mean and mean
+-- deviation), for deadlines: a step is expected to fit in mean + 4 deviations.
+local function time_step(self, seconds)
+  local mean, dev = self.step_seconds, self._step_dev
+  if not mean then
+    self.step_seconds, self._step_dev = seconds, seconds / 2
+  else
+    self.step_seconds = mean + 0.1 * (seconds - mean)
+    self._step_dev = dev + 0.1 * (math.abs(seconds - mean) - dev)
+  end
+end
 
 --- Trains for a slice of work: steps until the training is done or a budget
 -- is used up. A slice always makes at least one step (unless training is
--- done) and ends after the step that reaches a budget; the next call resumes
--- exactly there, inside an epoch too.
+-- done, or a deadline has come) and ends after the step that reaches a
+-- budget; the next call resumes exactly there, inside an epoch too.
 -- @tparam[opt] integer|table budget nil: to the end; a number: that many
 --   steps; a table with any of `steps` (integer >= 1), `samples` (integer >=
 --   1: stop once this slice has trained on that many samples), `seconds`
---   (number > 0, measured by `clock`) and `clock` (`function() -> seconds`,
---   default the trainer's `clock`)
+--   (number > 0, measured by `clock`; the step that reaches it can go past
+--   it), `deadline` (a time of `clock`: a step starts only when it is
+--   expected to end before it, from the times of the steps before, so a
+--   frame's slice does not overshoot; no step at all when the time is short)
+--   and `clock` (`function() -> seconds`, default the trainer's `clock`)
 -- @treturn boolean whether the training is finished (`trainer.done`)
 -- @treturn integer the number of steps this call made
 function Trainer:run(budget)
   check_self(self, "run", Trainer)
-  local max_steps, max_samples, max_seconds, clock
+  local max_steps, max_samples, max_seconds, clock, deadline
   if type(budget) == "number" then
     if not is_count(budget) then
       arg_error(1, "run", "positive integer or table expected, got " .. show(budget))
@@ -535,6 +559,7 @@ function Trainer:run(budget)
       if not BUDGETS[name] then arg_error(1, "run", format("unknown budget '%s'", tostring(name))) end
     end
     max_steps, max_samples, max_seconds, clock = budget.steps, budget.samples, budget.seconds, budget.clock
+    deadline = budget.deadline
     if max_steps ~= nil and not is_count(max_steps) then
       arg_error(1, "run", "budget 'steps': positive integer expected, got " .. show(max_steps))
     end
@@ -547,6 +572,9 @@ function Trainer:run(budget)
     if clock ~= nil and not callable(clock) then
       arg_error(1, "run", "budget 'clock': function expected, got " .. show(clock))
     end
+    if deadline ~= nil and not (type(deadline) == "number" and deadline == deadline) then
+      arg_error(1, "run", "budget 'deadline': number expected, got " .. show(deadline))
+    end
   elseif budget ~= nil then
     arg_error(1, "run", "nil, integer or table of budgets expected, got " .. type_name(budget))
   end
@@ -555,8 +583,14 @@ function Trainer:run(budget)
   local steps, samples0 = 0, self.samples
   local t0 = max_seconds and clock()
   repeat
+    local start = deadline and clock()
+    if start and (start >= deadline or (self.step_seconds
+        and start + self.step_seconds + 4 * self._step_dev > deadline)) then
+      break
+    end
     self:step()
     steps = steps + 1
+    if start then time_step(self, clock() - start) end
   until self.done
     or (max_steps and steps >= max_steps)
     or (max_samples and self.samples - samples0 >= max_samples)
@@ -569,7 +603,7 @@ end
 Trainer.run_for = Trainer.run
 
 function Trainer:__tostring()
-  local last = self.history.loss[self.step_count]
+  local last = self.last_loss
   return format("Trainer (%d/%d steps, epoch %d, loss %s)", self.step_count, self.total_steps, self.epoch,
     last and format("%.6g", last) or "-")
 end
@@ -588,9 +622,9 @@ local function duration(s)
 end
 
 local function loss_text(t)
-  local loss = t.history.loss[t.step_count]
+  local loss = t.last_loss
   local parts = { format((loss == 0 or loss >= 1e-3 or loss ~= loss) and "loss %.6f" or "loss %.4e", loss) }
-  local acc = t.history.accuracy[t.step_count]
+  local acc = t.last_accuracy
   if acc then parts[2] = format("accuracy %5.1f%%", acc * 100) end
   return concat(parts, "  ")
 end
