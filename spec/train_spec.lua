@@ -375,6 +375,43 @@ describe("train.Trainer", function()
     mentions(error_of(t.run, t, { deadline = 0 / 0 }), "budget 'deadline': number expected")
   end)
 
+  it("trains on new data after set_data, from a new epoch", function()
+    local X, y, model = small_moons(3)
+    local t = train.Trainer(model, X, y, { batch_size = 16, steps = 100, lr = 0.3, seed = 1 })
+    t:run(2)
+    assert.equal(1, t.epoch)
+    local X2, y2 = data.make_moons(10, { noise = 0.1, seed = 9 })
+    t:set_data(X2, y2)
+    assert.equal(10, t.batch_size) -- 16 asked, 10 samples
+    assert.equal(1, t.steps_per_epoch)
+    t:step()
+    assert.equal(2, t.epoch)
+    assert.equal(32 + 10, t.samples)
+    local X3, y3 = data.make_moons(60, { noise = 0.1, seed = 10 })
+    t:set_data(X3, y3)
+    assert.equal(16, t.batch_size) -- back to what was asked
+    assert.equal(4, t.steps_per_epoch)
+    mentions(error_of(t.set_data, t, X3, { 1 }), "bad argument #2 to 'set_data' (array of 60 labels expected")
+    mentions(error_of(t.set_data, t, {}, {}), "bad argument #1 to 'set_data' (array of inputs expected")
+    mentions(error_of(t.set_data, t, { { 0, 0 } }, { 5 }), "bad argument #2 to 'set_data' (labels 0/1")
+    mentions(error_of(t.set_data, {}, X3, y3), "calling 'set_data' on bad self")
+    -- the whole batch by default, and a compiled whole-batch graph compiled again
+    local whole = train.Trainer(model, X, y, { steps = 10, compile = true })
+    whole:step()
+    whole:set_data(X2, y2)
+    assert.equal(10, whole.batch_size)
+    local scores = {}
+    for i, x in ipairs(X2) do scores[i] = model(x) end
+    local want = mg.loss.svm(scores, data.signs(y2)).data
+    assert(math.abs(whole:step() - want) < 1e-12) -- the new data's loss
+    -- compiled per sample: the new rows
+    local mini = train.Trainer(model, X, y, { batch_size = 4, steps = 10, compile = true, seed = 2 })
+    mini:step()
+    mini:set_data(X2, y2)
+    mini:step()
+    mentions(error_of(mini.set_data, mini, { { 1 }, { 2, 3 } }, { 0, 1 }), "arrays of 1 numbers")
+  end)
+
   it("keeps no history with history = false, only the last step's figures", function()
     local t = make({ history = false, steps = 5 })
     t:run()

@@ -219,21 +219,28 @@ local FIT_OPTIONS = { progress = true, terminal = true }
 for name in pairs(OPTIONS) do FIT_OPTIONS[name] = true end
 
 -- A new Trainer, or nil, the argument number and a message.
+-- The number of samples in X and y, or nil, 1 (X) or 2 (y) and a message.
+local function check_data(X, y)
+  if type(X) ~= "table" or is_value(X) then
+    return nil, 1, "array of inputs expected, got " .. type_name(X)
+  end
+  local n = #X
+  if n == 0 then return nil, 1, "array of inputs expected, got an empty table" end
+  if type(y) ~= "table" or is_value(y) then
+    return nil, 2, "array of labels expected, got " .. type_name(y)
+  end
+  if #y ~= n then
+    return nil, 2, format("array of %d labels expected (one per input), got %d", n, #y)
+  end
+  return n
+end
+
 local function new_trainer(model, X, y, opts, allowed)
   if not callable(model) then
     return nil, 1, "model (a module or function) expected, got " .. type_name(model)
   end
-  if type(X) ~= "table" or is_value(X) then
-    return nil, 2, "array of inputs expected, got " .. type_name(X)
-  end
-  local n = #X
-  if n == 0 then return nil, 2, "array of inputs expected, got an empty table" end
-  if type(y) ~= "table" or is_value(y) then
-    return nil, 3, "array of labels expected, got " .. type_name(y)
-  end
-  if #y ~= n then
-    return nil, 3, format("array of %d labels expected (one per input), got %d", n, #y)
-  end
+  local n, data_arg, why = check_data(X, y)
+  if not n then return nil, data_arg + 1, why end
   if opts == nil then opts = {} end
   if type(opts) ~= "table" then return nil, 4, "table of options expected, got " .. type_name(opts) end
   for name in pairs(opts) do
@@ -244,7 +251,7 @@ local function new_trainer(model, X, y, opts, allowed)
   end
 
   -- the loss and the labels it trains on
-  local loss, loss_name, default_accuracy, targets = opts.loss, "function", false, y
+  local loss, loss_name, default_accuracy, targets, targets_of = opts.loss, "function", false, y, nil
   if loss == nil then loss = "svm" end
   if type(loss) == "string" then
     local entry = LOSSES[loss]
@@ -256,7 +263,7 @@ local function new_trainer(model, X, y, opts, allowed)
       if opts.loss == nil then msg = msg .. " (the default loss; set option 'loss')" end
       return nil, 3, msg
     end
-    loss_name, targets, default_accuracy, loss = loss, t, entry.accuracy, entry.fn
+    loss_name, targets, default_accuracy, loss, targets_of = loss, t, entry.accuracy, entry.fn, entry.targets
   elseif callable(loss) then
     local user = loss
     loss = function(outputs, ys)
@@ -325,9 +332,11 @@ local function new_trainer(model, X, y, opts, allowed)
 
   -- batches, steps
   local batch_size = opts.batch_size
+  local whole_batch = batch_size == nil
   if batch_size == nil then batch_size = n end
   if not is_count(batch_size) then return bad("batch_size", "positive integer") end
   batch_size = tointeger(batch_size)
+  local requested = batch_size
   if batch_size > n then batch_size = n end
   local per_epoch = ceil(n / batch_size)
   local shuffle = opts.shuffle
@@ -365,7 +374,8 @@ local function new_trainer(model, X, y, opts, allowed)
   local order = {}
   for i = 1, n do order[i] = i end
   return setmetatable({
-    _compile = compile or nil, _per_sample = per_sample,
+    _compile = compile or nil, _per_sample = per_sample, _loss_name = loss_name, _targets_of = targets_of,
+    _whole_batch = whole_batch, _batch_request = requested,
     model = model, X = X, y = y, optimizer = optimizer, schedule = schedule,
     loss_name = loss_name, batch_size = batch_size, steps_per_epoch = per_epoch, shuffle = shuffle,
     total_steps = total, step_count = 0, epoch = 0, samples = 0,
@@ -469,6 +479,38 @@ local function batch_loss(self, batch)
   local total = self._loss(outputs, ys)
   if self._l2 then total = total + lossfns.l2(self._params, self._l2) end
   return outputs, total
+end
+
+--- Replaces the training data (new samples in a game, say): the next step
+-- starts a new epoch over `X` and `y`, which are checked and mapped as
+-- `Trainer` does. The batch size stays what was asked (the whole data set
+-- when none was), capped at `#X`; the step count and total are kept. A
+-- compiled trainer compiles again at its next step when its graph held the
+-- data (whole batch).
+-- @tparam {table,...} X the inputs
+-- @tparam table y the labels
+function Trainer:set_data(X, y)
+  check_self(self, "set_data", Trainer)
+  local n, which, why = check_data(X, y)
+  if not n then arg_error(which, "set_data", why) end
+  local targets = y
+  if self._targets_of then
+    local t, msg = self._targets_of(y)
+    if not t then arg_error(2, "set_data", msg) end
+    targets = t
+  end
+  if self._per_sample then
+    local state, msg = compiled.per_sample(self.model, X, targets, self._loss_name, self._loss, self._params,
+      self._l2)
+    if not state then arg_error(1, "set_data", msg) end
+    self._per_sample = state
+  end
+  self.X, self.y, self._targets, self._graph = X, y, targets, nil
+  self.batch_size = self._whole_batch and n or math.min(self._batch_request, n)
+  self.steps_per_epoch = ceil(n / self.batch_size)
+  local order = {}
+  for i = 1, n do order[i] = i end
+  self._order, self._pos, self._batches = order, n, nil
 end
 
 --- One optimizer step on the next batch.
