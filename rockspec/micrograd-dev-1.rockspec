@@ -39,7 +39,7 @@ build = {
       sources = {
         "src/engine.c", "src/rng.c", "src/tape.c", "src/tape_schedule.c", "src/tape_replay.c", "src/tape_check.c",
         "src/module.c", "src/value.c", "src/random.c", "src/params.c",
-        "src/vector.c", "src/system.c", "src/compile.c",
+        "src/vector.c", "src/system.c", "src/compile.c", "src/anomaly.c",
       },
       incdirs = { "src" },
       libraries = { "m" },

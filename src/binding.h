@@ -17,6 +17,8 @@
 typedef struct mg_ctx {
   int no_grad;             /* > 0 while ops record no graph */
   int tracing;             /* > 0 while mg.compile runs the function it compiles */
+  int anomaly;             /* mg.detect_anomaly: ops and backward check for nan and inf */
+  uint16_t nsites;         /* creation sites recorded for detect_anomaly (anomaly.c) */
   mg_rng rng;              /* the engine's generator */
   const void *value_meta;  /* address of the Value metatable (META_UV), for fast type checks */
   const void *vector_meta; /* address of the Vector metatable (VECTOR_META_UV) */
@@ -35,6 +37,12 @@ typedef struct mg_ctx {
  * (user value 3), not one user value per operand slot. */
 #define HAS_LABEL  1
 #define BY_VECTORS 2
+
+/* The rest of mg_node.spare: bits 2 and 3 are free; the top 12 bits number the
+ * place where a node was made in detect_anomaly mode (0: not recorded;
+ * SITE_MAX: made when the table of places was full). */
+#define SITE_SHIFT 4
+#define SITE_MAX   0x0fff
 
 static inline mg_ctx *mg_context(lua_State *L) { return (mg_ctx *)lua_touserdata(L, CTX_UV); }
 
@@ -65,6 +73,22 @@ static inline mg_node *mg_to_value_ctx(lua_State *L, int idx, const mg_ctx *ctx)
   return mt == ctx->value_meta ? (mg_node *)lua_touserdata(L, idx) : NULL;
 }
 
+/* detect_anomaly (anomaly.c), used when ctx->anomaly is set. mg_anomaly_forward
+ * raises the anomaly error when out, the value op computed from the nargs
+ * operands, is a nan and none of them is, or an infinity and all of them are
+ * finite (the op that made it, not one that passes it on); mg_anomaly_site records the
+ * place in Lua code where the op node n is being made (its number goes in
+ * n->spare, the place in the table that is the context's user value 1);
+ * mg_anomaly_backward raises the error for what mg_backward_checked found. */
+void mg_anomaly_forward(lua_State *L, mg_op op, double out, const mg_arg *args, uint32_t nargs);
+void mg_anomaly_site(lua_State *L, mg_node *n);
+MG_NORETURN int mg_anomaly_backward(lua_State *L, const mg_anomaly *bad);
+
+/* Pushes where the op node n was made, for messages: "created at file:line"
+ * as mg_anomaly_site recorded it, or why there is no place ("made while
+ * detect_anomaly was off", ...). */
+void mg_anomaly_push_site(lua_State *L, const mg_node *n);
+
 /* A Vector (vector.c): an immutable array of numbers and Values. */
 typedef struct mg_vector {
   uint32_t n;
@@ -93,5 +117,6 @@ void mg_register_params(lua_State *L, int module, int upvalues);
 void mg_register_vector(lua_State *L, int module, int upvalues);
 void mg_register_system(lua_State *L, int module, int upvalues);
 void mg_register_compile(lua_State *L, int module, int upvalues);
+void mg_register_anomaly(lua_State *L, int module, int upvalues);
 
 #endif

@@ -110,43 +110,70 @@ static int discover(mg_nodes *all, mg_node *root) {
   return rc;
 }
 
-/* Sends gradient d to operand slot a: when it was the node's last user, the node is ready. */
-static inline void send(mg_nodes *ready, const mg_arg *a, double d) {
+/* The sweep's helpers are inlined into both sweeps, so that with bad == NULL
+ * (mg_backward) the checks of the checked sweep fold away. */
+#if defined(__GNUC__) || defined(__clang__)
+#define SWEEP_INLINE static inline __attribute__((always_inline))
+#define NOINLINE     __attribute__((noinline))
+#else
+#define SWEEP_INLINE static inline
+#define NOINLINE
+#endif
+
+/* mg_op_backward for the checked sweep: a call, so that mg_backward stays the
+ * only place it is inlined into. */
+static NOINLINE void op_backward_call(const mg_node *n, double a, double b, double *ga, double *gb) {
+  mg_op_backward((mg_op)n->op, a, b, n->data, n->pass, ga, gb);
+}
+
+/* Sends gradient d to operand slot a of node from: when it was the operand's
+ * last user, the operand is ready. Checking (bad != NULL): returns 1, *bad
+ * filled in, when the operand's pass gradient is no longer finite. */
+SWEEP_INLINE int send(mg_nodes *ready, const mg_arg *a, double d, mg_anomaly *bad, mg_node *from) {
   mg_node *n = a->node;
   n->pass += d;
   if (--n->users == 0) ready->at[ready->count++] = n;
+  if (bad && !isfinite(n->pass)) {
+    bad->node = from, bad->slot = (uint32_t)(a - from->args), bad->grad = d, bad->sum = n->pass;
+    return 1;
+  }
+  return 0;
 }
 
-/* Moves node n's pass gradient into its grad and on to its operands. */
-static void sweep_node(mg_nodes *ready, mg_node *n) {
+/* Moves node n's pass gradient into its grad and on to its operands; checking,
+ * it leaves the grad to the end and returns 1 at a gradient that is not finite. */
+SWEEP_INLINE int sweep_node(mg_nodes *ready, mg_node *n, mg_anomaly *bad) {
   const mg_arg *args = n->args;
   double gn = n->pass, ga = 0, gb = 0;
-  n->grad += gn;
-  n->pass = 0;
+  if (!bad) n->grad += gn, n->pass = 0;
   double a = n->nargs > 0 ? arg_value(&args[0]) : 0, b = n->nargs > 1 ? arg_value(&args[1]) : 0;
   uint32_t i;
   switch (n->op) {
-  case MG_OP_LEAF: return;
+  case MG_OP_LEAF: return 0;
   case MG_OP_SUM:
     for (i = 0; i < n->nargs; i++)
-      if (args[i].node) send(ready, &args[i], gn);
-    return;
+      if (args[i].node && send(ready, &args[i], gn, bad, n)) return 1;
+    return 0;
   case MG_OP_DOT:
     i = 0;
     if (n->flags & MG_DOT_BIAS) {
-      if (args[0].node) send(ready, &args[0], gn);
+      if (args[0].node && send(ready, &args[0], gn, bad, n)) return 1;
       i = 1;
     }
     for (; i + 1 < n->nargs; i += 2) {
       const mg_arg *w = &args[i], *x = &args[i + 1];
-      if (w->node) send(ready, w, arg_value(x) * gn);
-      if (x->node) send(ready, x, arg_value(w) * gn);
+      if (w->node && send(ready, w, arg_value(x) * gn, bad, n)) return 1;
+      if (x->node && send(ready, x, arg_value(w) * gn, bad, n)) return 1;
     }
-    return;
-  default: mg_op_backward((mg_op)n->op, a, b, n->data, gn, &ga, &gb);
+    return 0;
+  default:
+    if (bad)
+      op_backward_call(n, a, b, &ga, &gb); /* n->pass is still gn */
+    else
+      mg_op_backward((mg_op)n->op, a, b, n->data, gn, &ga, &gb);
   }
-  if (args[0].node) send(ready, &args[0], ga);
-  if (n->nargs > 1 && args[1].node) send(ready, &args[1], gb);
+  if (args[0].node && send(ready, &args[0], ga, bad, n)) return 1;
+  return n->nargs > 1 && args[1].node && send(ready, &args[1], gb, bad, n);
 }
 
 int mg_backward(mg_node *root, const mg_allocator *alloc) {
@@ -156,10 +183,41 @@ int mg_backward(mg_node *root, const mg_allocator *alloc) {
     mg_nodes ready = {alloc, all.at, 0, all.cap}; /* never holds more than all did */
     root->pass = 1.0;                             /* d root / d root */
     ready.at[ready.count++] = root;
-    while (ready.count > 0) sweep_node(&ready, ready.at[--ready.count]);
+    while (ready.count > 0) sweep_node(&ready, ready.at[--ready.count], NULL);
   } else {
     for (size_t i = 0; i < all.count; i++) all.at[i]->users = 0;
   }
+  mg_nodes_free(&all);
+  return rc;
+}
+
+/* The same sweep, with its own ready array: `all` still lists every node at
+ * the end, to add the pass gradients to the grads, or (stopped early) to
+ * clear what the sweep left behind. */
+int mg_backward_checked(mg_node *root, const mg_allocator *alloc, mg_anomaly *bad) {
+  mg_nodes all = {alloc, NULL, 0, 0}, ready = {alloc, NULL, 0, 0};
+  mg_anomaly unused;
+  int rc = discover(&all, root);
+  if (!bad) bad = &unused;
+  if (rc == MG_OK) { /* all.count <= all.cap: the size cannot overflow */
+    ready.at = alloc->fn(alloc->ud, NULL, 0, all.count * sizeof *ready.at);
+    if (ready.at)
+      ready.cap = all.count;
+    else
+      rc = MG_ENOMEM;
+  }
+  if (rc == MG_OK) {
+    root->pass = 1.0;
+    ready.at[ready.count++] = root;
+    while (rc == MG_OK && ready.count > 0)
+      if (sweep_node(&ready, ready.at[--ready.count], bad)) rc = MG_EANOMALY;
+  }
+  for (size_t i = 0; i < all.count; i++) {
+    mg_node *n = all.at[i];
+    if (rc == MG_OK) n->grad += n->pass;
+    n->users = 0, n->pass = 0;
+  }
+  mg_nodes_free(&ready);
   mg_nodes_free(&all);
   return rc;
 }

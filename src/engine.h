@@ -20,7 +20,7 @@ typedef struct mg_allocator {
 } mg_allocator;
 
 /* Status codes returned by functions that can fail. */
-enum { MG_OK = 0, MG_ENOMEM = 1, MG_ETOOBIG = 2 };
+enum { MG_OK = 0, MG_ENOMEM = 1, MG_ETOOBIG = 2, MG_EANOMALY = 3 };
 
 /* Op codes. MG_OP_LEAF must stay 0; the names table in engine.c follows this order. */
 typedef enum mg_op {
@@ -98,6 +98,22 @@ double mg_apply(mg_op op, double a, double b);
  * alloc and is freed before returning. Returns MG_OK, or MG_ENOMEM or
  * MG_ETOOBIG with no grad changed. */
 int mg_backward(mg_node *root, const mg_allocator *alloc);
+
+/* The first gradient mg_backward_checked found not finite. */
+typedef struct mg_anomaly {
+  mg_node *node; /* the node whose backward rule sent it */
+  uint32_t slot; /* to this operand slot of node (0-based) */
+  double grad;   /* the gradient sent */
+  double sum;    /* the operand's gradient for this pass with it added: nan or +-inf */
+} mg_anomaly;
+
+/* mg_backward for finding NaNs: the same sweep and the same grads, but it
+ * stops at the first gradient whose sum into an operand's pass gradient is not
+ * finite and returns MG_EANOMALY with *bad describing it. Grads change only when it
+ * returns MG_OK (they are added at the end); every node is left ready for
+ * the next pass whatever it returns. Slower: a second scratch array, a test per
+ * gradient sent. */
+int mg_backward_checked(mg_node *root, const mg_allocator *alloc, mg_anomaly *bad);
 
 /* A growable array of node pointers, memory from alloc. */
 typedef struct mg_nodes {

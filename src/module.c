@@ -75,7 +75,7 @@ int luaopen_micrograd_core(lua_State *L) {
   lua_newtable(L);
   int module = lua_gettop(L), upvalues = module + 1;
 
-  mg_ctx *ctx = lua_newuserdatauv(L, sizeof *ctx, 0); /* CTX_UV */
+  mg_ctx *ctx = lua_newuserdatauv(L, sizeof *ctx, 1); /* CTX_UV; user value 1: anomaly.c's places */
   memset(ctx, 0, sizeof *ctx);
   mg_rng_seed(&ctx->rng, MG_DEFAULT_SEED);
 
@@ -105,6 +105,7 @@ int luaopen_micrograd_core(lua_State *L) {
   mg_register_vector(L, module, upvalues);
   mg_register_system(L, module, upvalues);
   mg_register_compile(L, module, upvalues);
+  mg_register_anomaly(L, module, upvalues);
   mg_setfuncs(L, module, functions, upvalues);
 
   if (luaL_newmetatable(L, "micrograd.no_grad")) {

@@ -105,6 +105,14 @@ static void check_frozen(lua_State *L, int depends) {
 /* While mg.compile traces: marks the new op node n as part of the graph. */
 static void trace(mg_node *n) { n->flags |= MG_TRACED | (depends_on_input(n) ? MG_DEPENDS : 0); }
 
+/* In detect_anomaly mode: checks the new op node n (unless it depends on an
+ * input of the graph mg.compile traces: its value is a placeholder's) and,
+ * when it keeps its operands, records where it is made. */
+static void check_anomaly(lua_State *L, const mg_ctx *ctx, mg_node *n) {
+  if (!(n->flags & MG_DEPENDS)) mg_anomaly_forward(L, (mg_op)n->op, n->data, n->args, n->nargs);
+  if (!ctx->no_grad) mg_anomaly_site(L, n);
+}
+
 /* After the operands are set: computes the value; in no-grad mode the node
  * forgets its operands and becomes a leaf. */
 static void finish_value(lua_State *L, const mg_ctx *ctx, mg_node *n) {
@@ -113,6 +121,7 @@ static void finish_value(lua_State *L, const mg_ctx *ctx, mg_node *n) {
     if (ctx->no_grad) check_frozen(L, depends_on_input(n));
     trace(n);
   }
+  if (ctx->anomaly) check_anomaly(L, ctx, n);
   if (ctx->no_grad) n->op = MG_OP_LEAF, n->nargs = 0, n->flags &= (uint8_t)~MG_DEPENDS;
 }
 
@@ -144,9 +153,15 @@ static int arith(lua_State *L, mg_op op) {
   mg_node *na = check_operand(L, ctx, 1, name, &a), *nb = check_operand(L, ctx, 2, name, &b);
   if (ctx->no_grad) {
     if (ctx->tracing) check_frozen(L, ((na ? na->flags : 0) | (nb ? nb->flags : 0)) & MG_DEPENDS);
-    push_leaf(L, ctx, mg_apply(op, a, b));
+    double out = mg_apply(op, a, b);
+    if (ctx->anomaly) {
+      mg_arg args[2] = {{NULL, a}, {NULL, b}};
+      mg_anomaly_forward(L, op, out, args, 2);
+    }
+    push_leaf(L, ctx, out);
     return 1;
   }
+  lua_settop(L, 2); /* the new Value is 3 (a metamethod called directly may get more arguments) */
   mg_node *n = new_value(L, ctx, 2);
   mg_op_init(n, op, 2, 0);
   if (na) {
@@ -165,6 +180,7 @@ static int arith(lua_State *L, mg_op op) {
   }
   n->data = mg_apply(op, a, b);
   if (ctx->tracing) trace(n);
+  if (ctx->anomaly) check_anomaly(L, ctx, n);
   return 1;
 }
 
@@ -180,7 +196,12 @@ static int unary(lua_State *L, mg_op op, const char *name) {
   mg_node *a = check_value(L, 1, name);
   if (ctx->no_grad) {
     if (ctx->tracing) check_frozen(L, a->flags & MG_DEPENDS);
-    push_leaf(L, ctx, mg_apply(op, a->data, 0));
+    double out = mg_apply(op, a->data, 0);
+    if (ctx->anomaly) {
+      mg_arg arg = {NULL, a->data};
+      mg_anomaly_forward(L, op, out, &arg, 1);
+    }
+    push_leaf(L, ctx, out);
     return 1;
   }
   lua_settop(L, 1);
@@ -191,6 +212,7 @@ static int unary(lua_State *L, mg_op op, const char *name) {
   lua_setiuservalue(L, 2, 1);
   n->data = mg_apply(op, a->data, 0);
   if (ctx->tracing) trace(n);
+  if (ctx->anomaly) check_anomaly(L, ctx, n);
   return 1;
 }
 
@@ -478,17 +500,24 @@ static int value_le(lua_State *L) { return compare(L, "<=", 1); }
 
 /* ---- methods -------------------------------------------------------------- */
 
+/* backward(), checked for nan and inf in detect_anomaly mode. */
+static int run_backward(lua_State *L, mg_node *n, const mg_allocator *alloc, mg_anomaly *bad) {
+  return mg_context(L)->anomaly ? mg_backward_checked(n, alloc, bad) : mg_backward(n, alloc);
+}
+
 static int value_backward(lua_State *L) {
   mg_node *n = check_value(L, 1, "backward");
   mg_allocator alloc;
+  mg_anomaly bad;
   alloc.fn = (mg_alloc_fn)lua_getallocf(L, &alloc.ud);
-  int rc = mg_backward(n, &alloc);
+  int rc = run_backward(L, n, &alloc, &bad);
   if (rc == MG_ENOMEM) { /* as Lua does: collect garbage, try once more */
     lua_gc(L, LUA_GCCOLLECT);
-    rc = mg_backward(n, &alloc);
+    rc = run_backward(L, n, &alloc, &bad);
   }
   switch (rc) {
   case MG_OK: return 0;
+  case MG_EANOMALY: return mg_anomaly_backward(L, &bad);
   case MG_ENOMEM:
     lua_pushliteral(L, "not enough memory");
     return lua_error(L); /* Lua's message, no position */

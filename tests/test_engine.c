@@ -266,6 +266,102 @@ static void test_out_of_memory(void) {
   for (int i = 0; i <= N; i++) free(nodes[i]);
 }
 
+/* A node with one operand node and one constant. */
+static mg_node *with_const(mg_op op, mg_node *a, double k) {
+  mg_node *n = malloc(mg_node_size(2));
+  mg_op_init(n, op, 2, 0);
+  mg_set_arg(n, 0, a);
+  mg_set_const(n, 1, k);
+  mg_forward(n);
+  return n;
+}
+
+static int backward_checked(mg_node *root, mg_anomaly *bad) {
+  budget b = {-1, 0};
+  mg_allocator alloc = {test_alloc, &b};
+  int rc = mg_backward_checked(root, &alloc, bad);
+  CHECK(b.live == 0);
+  return rc;
+}
+
+/* Every node of nodes[0..count) is ready for the next pass and has grad 0. */
+static int untouched(mg_node **nodes, int count) {
+  int ok = 1;
+  for (int i = 0; i < count; i++)
+    ok = ok && nodes[i]->users == 0 && nodes[i]->pass == 0 && nodes[i]->grad == 0;
+  return ok;
+}
+
+/* mg_backward_checked: stops at the first gradient that is not finite, names
+ * the node and slot, changes no grad; the graph then works as before. */
+static void test_backward_checked(void) {
+  mg_anomaly bad;
+  /* d sqrt(a) / da at 0 is inf: (a ^ 0.5) * 3, with a = 0 */
+  mg_node *a = leaf(0.0), *p = with_const(MG_OP_POW, a, 0.5), *out = with_const(MG_OP_MUL, p, 3.0);
+  mg_node *nodes[] = {a, p, out};
+  CHECK(backward_checked(out, &bad) == MG_EANOMALY);
+  CHECK(bad.node == p && bad.slot == 0 && isinf(bad.grad) && isinf(bad.sum));
+  CHECK(untouched(nodes, 3));
+  CHECK(backward(out) == MG_OK); /* unchecked, the same graph still runs */
+  CHECK(out->grad == 1.0 && p->grad == 3.0 && isinf(a->grad));
+  CHECK(backward_checked(out, NULL) == MG_EANOMALY);
+  free(out), free(p), free(a);
+
+  /* finite gradients that overflow when added: x * 1e308 + x * 1e308 */
+  mg_node *x = leaf(1.0), *m1 = with_const(MG_OP_MUL, x, 1e308), *m2 = with_const(MG_OP_MUL, x, 1e308);
+  mg_node *s = binary(MG_OP_ADD, m1, m2), *sum_nodes[] = {x, m1, m2, s};
+  CHECK(backward_checked(s, &bad) == MG_EANOMALY);
+  CHECK((bad.node == m1 || bad.node == m2) && bad.slot == 0);
+  CHECK(bad.grad == 1e308 && isinf(bad.sum));
+  CHECK(untouched(sum_nodes, 4));
+  free(s), free(m2), free(m1), free(x);
+
+  /* dot with a bias: the slot counts the bias; nan from 0 * inf */
+  mg_node *bias = leaf(1.0), *w1 = leaf(2.0), *w2 = leaf(0.0), *dot = malloc(mg_node_size(5));
+  mg_op_init(dot, MG_OP_DOT, 5, MG_DOT_BIAS);
+  mg_set_arg(dot, 0, bias), mg_set_arg(dot, 1, w1), mg_set_const(dot, 2, 3.0);
+  mg_set_arg(dot, 3, w2), mg_set_const(dot, 4, INFINITY);
+  mg_forward(dot);
+  mg_node *dot_nodes[] = {bias, w1, w2, dot};
+  CHECK(backward_checked(dot, &bad) == MG_EANOMALY);
+  CHECK(bad.node == dot && bad.slot == 3 && isinf(bad.grad));
+  CHECK(untouched(dot_nodes, 4));
+  free(dot), free(w2), free(w1), free(bias);
+
+  /* a finite graph: the same grads, bit for bit, as mg_backward */
+  mg_node *u = leaf(0.7), *v = leaf(1.3), *uv = binary(MG_OP_MUL, u, v), *t = unary(MG_OP_TANH, uv);
+  mg_node *q = binary(MG_OP_DIV, t, v), *r = binary(MG_OP_POW, q, u), *e = binary(MG_OP_ADD, r, uv);
+  mg_node *all[] = {u, v, uv, t, q, r, e};
+  double want[7];
+  CHECK(backward(e) == MG_OK);
+  for (int i = 0; i < 7; i++) {
+    CHECK(isfinite(all[i]->grad) && all[i]->grad != 0);
+    want[i] = all[i]->grad, all[i]->grad = 0;
+  }
+  CHECK(backward_checked(e, &bad) == MG_OK);
+  for (int i = 0; i < 7; i++) CHECK(all[i]->grad == want[i] && all[i]->users == 0 && all[i]->pass == 0);
+
+  /* out of memory: MG_ENOMEM with nothing changed, then it works */
+  int failed = 0;
+  for (long limit = 0; limit < 8; limit++) {
+    budget b = {limit, 0};
+    mg_allocator alloc = {test_alloc, &b};
+    for (int i = 0; i < 7; i++) all[i]->grad = 0;
+    int rc = mg_backward_checked(e, &alloc, &bad);
+    CHECK(b.live == 0);
+    if (rc == MG_ENOMEM) {
+      failed++;
+      CHECK(untouched(all, 7));
+    } else {
+      CHECK(rc == MG_OK);
+      for (int i = 0; i < 7; i++) CHECK(all[i]->grad == want[i]);
+      break;
+    }
+  }
+  CHECK(failed == 2); /* the discovery array, then the ready array */
+  for (int i = 0; i < 7; i++) free(all[i]);
+}
+
 static void test_rng(void) {
   mg_rng r;
   mg_rng_seed(&r, 1337);
@@ -355,6 +451,7 @@ int main(void) {
   test_pow_edges();
   test_deep_chain();
   test_out_of_memory();
+  test_backward_checked();
   test_rng();
   test_tape();
   test_op_names();

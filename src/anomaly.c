@@ -1,0 +1,217 @@
+/*
+ * anomaly.c - mg.detect_anomaly: find the first op, forward or backward, that
+ * makes a nan or an infinity, and the line of Lua that made its node.
+ *
+ * Off (the default) it costs a test of ctx->anomaly per op and per backward().
+ * On, every op checks its result (value.c calls mg_anomaly_forward) and
+ * records where its node is being made: the place ("file:line") goes into a
+ * table of places, the context's user value 1, and its number into the
+ * node's spare bits, so a node costs no memory more; backward() runs
+ * mg_backward_checked, and the message names the place of the node it blames.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "binding.h"
+
+/* How many stack levels a place is looked for in. */
+#define MAX_LEVELS 64
+
+/* At most this many operands are written into a message, which is made of
+ * at most MESSAGE_SLOTS pieces on the stack. */
+#define MAX_SHOWN     6
+#define MESSAGE_SLOTS (2 * MAX_SHOWN + 20)
+
+/* Whether source (a chunk name) is one of micrograd's own Lua modules:
+ * ".../micrograd/name.lua" (the runner's are "@lua/micrograd/name.lua"). */
+static int in_micrograd(const char *source) {
+  const char *slash = strrchr(source, '/');
+  if (source[0] != '@' || !slash || slash - source < 10) return 0;
+  return strncmp(slash - 9, "micrograd", 9) == 0 && (slash[-10] == '/' || slash[-10] == '@');
+}
+
+/* Pushes the place in Lua code that is running the current C function,
+ * "file:line": the innermost Lua function with a line; when that is one of
+ * micrograd's modules, followed by ", called from file:line" for the first
+ * function outside them. Returns 0 (pushing nothing) when there is none. */
+static int push_place(lua_State *L) {
+  lua_Debug ar;
+  int found = 0;
+  for (int level = 1; level <= MAX_LEVELS && lua_getstack(L, level, &ar); level++) {
+    if (!lua_getinfo(L, "Sl", &ar) || ar.currentline <= 0) continue;
+    int ours = in_micrograd(ar.source);
+    if (!found) {
+      lua_pushfstring(L, "%s:%d", ar.short_src, ar.currentline);
+      found = 1;
+      if (!ours) break;
+    } else if (!ours) {
+      lua_pushfstring(L, ", called from %s:%d", ar.short_src, ar.currentline);
+      lua_concat(L, 2);
+      break;
+    }
+  }
+  return found;
+}
+
+/* Pushes x as Lua's tostring writes it, but every NaN as "nan" (not "-nan"). */
+static void push_number(lua_State *L, double x) {
+  if (isnan(x)) {
+    lua_pushliteral(L, "nan");
+    return;
+  }
+  lua_pushnumber(L, x);
+  luaL_tolstring(L, -1, NULL);
+  lua_remove(L, -2);
+}
+
+static double arg_value(const mg_arg *a) { return a->node ? a->node->data : a->k; }
+
+/* Pushes "operand 1.0" or "operands 1.0, inf, ..." (the first MAX_SHOWN). */
+static void push_operands(lua_State *L, const mg_arg *args, uint32_t nargs) {
+  int parts = 1;
+  lua_pushstring(L, nargs == 1 ? "operand " : nargs == 0 ? "no operands" : "operands ");
+  for (uint32_t i = 0; i < nargs && i < MAX_SHOWN; i++, parts++) {
+    if (i > 0) lua_pushliteral(L, ", "), parts++;
+    push_number(L, arg_value(&args[i]));
+  }
+  if (nargs > MAX_SHOWN) lua_pushfstring(L, ", ... (%I in all)", (lua_Integer)nargs), parts++;
+  lua_concat(L, parts);
+}
+
+void mg_anomaly_forward(lua_State *L, mg_op op, double out, const mg_arg *args, uint32_t nargs) {
+  if (isfinite(out)) return;
+  for (uint32_t i = 0; i < nargs; i++) { /* the first op to make a nan, or an infinity? */
+    double x = arg_value(&args[i]);
+    if (isnan(x) || (!isnan(out) && isinf(x))) return;
+  }
+  luaL_checkstack(L, MESSAGE_SLOTS, NULL);
+  lua_pushfstring(L, "micrograd: anomaly: '%s' produced ", mg_op_name(op));
+  push_number(L, out);
+  lua_pushliteral(L, " (");
+  push_operands(L, args, nargs);
+  if (push_place(L)) {
+    lua_pushliteral(L, "; created at ");
+    lua_insert(L, -2);
+    lua_pushliteral(L, ")");
+    lua_concat(L, 7);
+  } else {
+    lua_pushliteral(L, ")");
+    lua_concat(L, 5);
+  }
+  lua_error(L);
+}
+
+void mg_anomaly_site(lua_State *L, mg_node *n) {
+  mg_ctx *ctx = mg_context(L);
+  if (!push_place(L)) lua_pushliteral(L, ""); /* made by C code */
+  lua_getiuservalue(L, CTX_UV, 1);            /* the places: number -> place and place -> number */
+  lua_pushvalue(L, -2);
+  lua_rawget(L, -2);
+  lua_Integer site = lua_tointeger(L, -1);
+  lua_pop(L, 1);
+  if (site == 0 && ctx->nsites == SITE_MAX - 1) site = SITE_MAX; /* full */
+  if (site == 0) {
+    site = ++ctx->nsites;
+    lua_pushvalue(L, -2);
+    lua_rawseti(L, -2, site);
+    lua_pushvalue(L, -2);
+    lua_pushinteger(L, site);
+    lua_rawset(L, -3);
+  }
+  lua_pop(L, 2);
+  n->spare = (uint16_t)((n->spare & ((1u << SITE_SHIFT) - 1)) | (uint16_t)(site << SITE_SHIFT));
+}
+
+void mg_anomaly_push_site(lua_State *L, const mg_node *n) {
+  int site = n->spare >> SITE_SHIFT;
+  lua_getiuservalue(L, CTX_UV, 1);
+  lua_rawgeti(L, -1, site);
+  lua_remove(L, -2);
+  if (lua_type(L, -1) == LUA_TSTRING && lua_rawlen(L, -1) == 0) {
+    lua_pop(L, 1);
+    lua_pushliteral(L, "created by C code, outside any Lua function");
+  } else if (lua_type(L, -1) == LUA_TSTRING) {
+    lua_pushliteral(L, "created at ");
+    lua_insert(L, -2);
+    lua_concat(L, 2);
+  } else {
+    lua_pop(L, 1);
+    lua_pushstring(L, site == 0 ? "made while detect_anomaly was off"
+                                : "made after too many places were recorded to keep its own");
+  }
+}
+
+int mg_anomaly_backward(lua_State *L, const mg_anomaly *bad) {
+  const mg_node *n = bad->node;
+  int parts = 0;
+  luaL_checkstack(L, MESSAGE_SLOTS, NULL);
+  lua_pushfstring(L, "micrograd: anomaly: backward of '%s' ", mg_op_name((mg_op)n->op)), parts++;
+  if (isfinite(bad->grad)) { /* a finite gradient, added to the operand's, overflowed */
+    lua_pushliteral(L, "sent gradient "), parts++;
+    push_number(L, bad->grad), parts++;
+    lua_pushfstring(L, " to operand #%I, whose gradient overflowed to ", (lua_Integer)bad->slot + 1), parts++;
+    push_number(L, bad->sum), parts++;
+  } else {
+    lua_pushliteral(L, "produced "), parts++;
+    push_number(L, bad->grad), parts++;
+    lua_pushfstring(L, " gradient for operand #%I", (lua_Integer)bad->slot + 1), parts++;
+  }
+  lua_pushliteral(L, " ("), parts++;
+  push_operands(L, n->args, n->nargs), parts++;
+  lua_pushliteral(L, "; "), parts++;
+  mg_anomaly_push_site(L, n), parts++;
+  lua_pushliteral(L, ")"), parts++;
+  lua_concat(L, parts);
+  lua_error(L);
+  MG_UNREACHABLE();
+}
+
+/* ---- mg.detect_anomaly ---------------------------------------------------- */
+
+/* What detect_anomaly(on) returns: closing it (`<close>` or :close()) puts
+ * back the mode it replaced; user value 1 is the context. */
+typedef struct guard {
+  int active, previous;
+} guard;
+
+static int guard_close(lua_State *L) {
+  guard *g = luaL_checkudata(L, 1, "micrograd.detect_anomaly");
+  if (g->active) {
+    g->active = 0;
+    lua_getiuservalue(L, 1, 1);
+    ((mg_ctx *)lua_touserdata(L, -1))->anomaly = g->previous;
+  }
+  return 0;
+}
+
+/* mg.detect_anomaly(): whether it is on. mg.detect_anomaly(on): turns it on
+ * or off and returns a guard whose closing restores the previous mode. */
+static int anomaly_detect(lua_State *L) {
+  mg_ctx *ctx = mg_context(L);
+  if (lua_isnoneornil(L, 1)) {
+    lua_pushboolean(L, ctx->anomaly);
+    return 1;
+  }
+  if (lua_type(L, 1) != LUA_TBOOLEAN) mg_type_error(L, 1, "detect_anomaly", "boolean or nil");
+  guard *g = lua_newuserdatauv(L, sizeof *g, 1);
+  g->active = 1, g->previous = ctx->anomaly;
+  lua_pushvalue(L, CTX_UV);
+  lua_setiuservalue(L, -2, 1);
+  luaL_setmetatable(L, "micrograd.detect_anomaly");
+  ctx->anomaly = lua_toboolean(L, 1);
+  return 1;
+}
+
+void mg_register_anomaly(lua_State *L, int module, int upvalues) {
+  static const luaL_Reg functions[] = {{"detect_anomaly", anomaly_detect}, {NULL, NULL}};
+  lua_newtable(L); /* the places */
+  lua_setiuservalue(L, upvalues, 1);
+  if (luaL_newmetatable(L, "micrograd.detect_anomaly")) {
+    static const luaL_Reg methods[] = {{"__close", guard_close}, {"close", guard_close}, {NULL, NULL}};
+    luaL_setfuncs(L, methods, 0);
+    lua_pushvalue(L, -1);
+    lua_setfield(L, -2, "__index");
+  }
+  lua_pop(L, 1);
+  mg_setfuncs(L, module, functions, upvalues);
+}
