@@ -189,6 +189,50 @@ describe("detect_anomaly and compile", function()
     assert.is_not_nil(graph)
     assert.truthy(error_of(function() return (Value(0) * w):log() end):find("'log' produced -inf", 1, true))
   end))
+
+  -- "...; created at <this file>:<at>; replayed by a compiled graph)"
+  local function replayed(what, at)
+    return ("micrograd: anomaly: %s; created at %s:%d; replayed by a compiled graph)"):format(what, here, at)
+  end
+
+  it("checks a compiled graph's forward, naming the traced line (compiled with it off)", function()
+    local w = Value(2)
+    local at = line() + 1
+    local graph = mg.compile(function(x) return (x * w):log() * 3 end, 1)
+    assert.is_true(graph(-1) ~= graph(-1)) -- off: a NaN, no error
+    local _ <close> = mg.detect_anomaly(true)
+    assert.are.equal(replayed("'log' produced nan (operand -2.0", at), error_of(graph, -1))
+    assert.are.equal(3 * math.log(2), graph(1))
+  end)
+
+  it("checks a compiled graph's backward; the grads change only when it is clean", detecting(function()
+    local w = Value(1)
+    local at = line() + 1
+    local graph = mg.compile(function(x) return x ^ 0.5 * w end, 1)
+    graph(0)
+    assert.are.equal(replayed("backward of '^' produced inf gradient for operand #1 (operands 0.0, 0.5", at),
+      error_of(graph.backward, graph))
+    assert.are.equal(0, w.grad)
+    graph(4)
+    graph:backward()
+    assert.are.equal(2, w.grad)
+    -- run_batch: the rows before the bad one count, as backward() per row would
+    w.grad = 0
+    assert.truthy(error_of(graph.run_batch, graph, { { 9 }, { 0 }, { 4 } }):find("backward of '^'", 1, true))
+    assert.are.equal(3, w.grad)
+    assert.are.equal(5, graph:run_batch({ { 9 }, { 4 } }))
+    assert.are.equal(8, w.grad)
+  end))
+
+  it("checks dots in a compiled graph, showing their first operands", detecting(function()
+    local w = Value(1)
+    local at = line() + 1
+    local graph = mg.compile(function(x) return mg.dot({ w, w, w, w }, { x, x, x, x }, 1):exp() end, 1)
+    assert.are.equal(replayed("'exp' produced inf (operand 4001.0", at), error_of(graph, 1000))
+    local g2 = mg.compile(function(x) return mg.dot({ w, w, w, w }, { x, x, x, x }, -huge) end, 1)
+    local shown = "'dot' produced nan (operands -inf, 1.0, inf, 1.0, inf, 1.0, ... (9 in all)"
+    assert.truthy(error_of(g2, huge):find(shown, 1, true))
+  end))
 end)
 
 describe("detect_anomaly in backward", function()

@@ -19,7 +19,7 @@
 
 /* At most this many operands are written into a message, which is made of
  * at most MESSAGE_SLOTS pieces on the stack. */
-#define MAX_SHOWN     6
+#define MAX_SHOWN     MG_ANOMALY_SHOWN
 #define MESSAGE_SLOTS (2 * MAX_SHOWN + 20)
 
 /* Whether source (a chunk name) is one of micrograd's own Lua modules:
@@ -141,8 +141,11 @@ void mg_anomaly_push_site(lua_State *L, const mg_node *n) {
   }
 }
 
-int mg_anomaly_backward(lua_State *L, const mg_anomaly *bad) {
-  const mg_node *n = bad->node;
+/* The backward message for what bad says of node n, whose operands are
+ * args[0 .. nargs) (only the first MAX_SHOWN are read); replayed: sent by a
+ * compiled graph's replay. */
+static int raise_backward(lua_State *L, const mg_node *n, const mg_arg *args, uint32_t nargs,
+                          const mg_anomaly *bad, int replayed) {
   int parts = 0;
   luaL_checkstack(L, MESSAGE_SLOTS, NULL);
   lua_pushfstring(L, "micrograd: anomaly: backward of '%s' ", mg_op_name((mg_op)n->op)), parts++;
@@ -157,11 +160,36 @@ int mg_anomaly_backward(lua_State *L, const mg_anomaly *bad) {
     lua_pushfstring(L, " gradient for operand #%I", (lua_Integer)bad->slot + 1), parts++;
   }
   lua_pushliteral(L, " ("), parts++;
-  push_operands(L, n->args, n->nargs), parts++;
+  push_operands(L, args, nargs), parts++;
   lua_pushliteral(L, "; "), parts++;
   mg_anomaly_push_site(L, n), parts++;
-  lua_pushliteral(L, ")"), parts++;
+  lua_pushstring(L, replayed ? "; replayed by a compiled graph)" : ")"), parts++;
   lua_concat(L, parts);
+  return lua_error(L);
+}
+
+int mg_anomaly_backward(lua_State *L, const mg_anomaly *bad) {
+  raise_backward(L, bad->node, bad->node->args, bad->node->nargs, bad, 0);
+  MG_UNREACHABLE();
+}
+
+int mg_anomaly_replayed(lua_State *L, const mg_node *n, const double *operands, uint32_t nargs, double out,
+                        const mg_anomaly *bad) {
+  mg_arg shown[MAX_SHOWN];
+  for (uint32_t i = 0; i < nargs && i < MAX_SHOWN; i++) shown[i].node = NULL, shown[i].k = operands[i];
+  luaL_checkstack(L, MESSAGE_SLOTS, NULL);
+  if (bad) {
+    raise_backward(L, n, shown, nargs, bad, 1);
+    MG_UNREACHABLE();
+  }
+  lua_pushfstring(L, "micrograd: anomaly: '%s' produced ", mg_op_name((mg_op)n->op));
+  push_number(L, out);
+  lua_pushliteral(L, " (");
+  push_operands(L, shown, nargs);
+  lua_pushliteral(L, "; ");
+  mg_anomaly_push_site(L, n);
+  lua_pushliteral(L, "; replayed by a compiled graph)");
+  lua_concat(L, 7);
   lua_error(L);
   MG_UNREACHABLE();
 }

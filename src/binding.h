@@ -84,6 +84,15 @@ void mg_anomaly_forward(lua_State *L, mg_op op, double out, const mg_arg *args, 
 void mg_anomaly_site(lua_State *L, mg_node *n);
 MG_NORETURN int mg_anomaly_backward(lua_State *L, const mg_anomaly *bad);
 
+/* The same errors for an op a compiled graph replays (compile.c): n is its
+ * traced node (for its op and place), operands the values of its nargs
+ * operands now (the first MG_ANOMALY_SHOWN, the most a message shows), out
+ * its value; bad NULL for the forward error, else what the checked backward
+ * found (its node and slot as for mg_anomaly_backward). */
+#define MG_ANOMALY_SHOWN 6
+MG_NORETURN int mg_anomaly_replayed(lua_State *L, const mg_node *n, const double *operands, uint32_t nargs,
+                                    double out, const mg_anomaly *bad);
+
 /* Pushes where the op node n was made, for messages: "created at file:line"
  * as mg_anomaly_site recorded it, or why there is no place ("made while
  * detect_anomaly was off", ...). */

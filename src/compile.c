@@ -230,6 +230,34 @@ static const char *read_row(lua_State *L, mg_tape *t, int idx) {
   return NULL;
 }
 
+/* ---- detect_anomaly: checked replays ---- */
+
+/* After a forward: raises the anomaly error for the first op that made a NaN
+ * or an infinity. */
+static void check_forward(lua_State *L, const mg_tape *t) {
+  uint32_t at;
+  if (!mg_tape_check_forward(t, &at)) return;
+  double operands[MG_ANOMALY_SHOWN];
+  uint32_t n = mg_tape_operands(t, at, operands, MG_ANOMALY_SHOWN);
+  mg_anomaly_replayed(L, t->origin[at], operands, n, t->val[t->code[at].out], NULL);
+}
+
+/* A backward with every gradient checked: the grads change only when none is
+ * a NaN or an infinity (else the anomaly error). */
+static void checked_backward(lua_State *L, mg_tape *t, double seed) {
+  mg_tape_anomaly found;
+  mg_tape_load_grads(t);
+  if (mg_tape_sweep_checked(t, seed, &found)) {
+    double operands[MG_ANOMALY_SHOWN];
+    const mg_node *n = t->origin[found.at];
+    uint32_t count = mg_tape_operands(t, found.at, operands, MG_ANOMALY_SHOWN);
+    mg_anomaly bad = {(mg_node *)n, found.operand, found.grad, found.sum};
+    mg_anomaly_replayed(L, n, operands, count, t->val[t->code[found.at].out], &bad);
+  }
+  mg_tape_flush_grads(t);
+  mg_tape_store_grads(t);
+}
+
 /* g(...) / g:forward(...): the outputs' numbers, in the shape fn returned them. */
 static int graph_forward(lua_State *L) {
   graph *g = check_graph(L, "forward");
@@ -237,6 +265,7 @@ static int graph_forward(lua_State *L) {
   set_inputs(L, g, 2, "forward");
   mg_tape_forward(t);
   g->forwarded = 1, g->backwarded = 0;
+  if (mg_context(L)->anomaly) check_forward(L, t);
   if (g->shape == SHAPE_ARRAY) { /* the same table at every call: no allocation */
     lua_getiuservalue(L, 1, 2);
     for (uint32_t i = 0; i < t->nout; i++)
@@ -252,7 +281,10 @@ static int graph_forward(lua_State *L) {
 static int graph_backward(lua_State *L) {
   graph *g = check_graph(L, "backward");
   if (!g->forwarded) return luaL_error(L, "backward: run the compiled graph forward first");
-  mg_tape_backward(g->tape, 1.0);
+  if (mg_context(L)->anomaly)
+    checked_backward(L, g->tape, 1.0);
+  else
+    mg_tape_backward(g->tape, 1.0);
   g->backwarded = 1;
   return 0;
 }
@@ -294,7 +326,7 @@ static int graph_run_batch(lua_State *L) {
   graph *g = check_graph(L, "run_batch");
   mg_tape *t = g->tape;
   if (lua_type(L, 2) != LUA_TTABLE) return mg_type_error(L, 2, "run_batch", "array of input rows");
-  int mean = 0, has_scale = 0, outputs = 0;
+  int mean = 0, has_scale = 0, outputs = 0, anomaly = mg_context(L)->anomaly;
   double scale = 1.0;
   lua_settop(L, 3);
   if (!lua_isnil(L, 3)) {
@@ -334,8 +366,15 @@ static int graph_run_batch(lua_State *L) {
     }
     lua_settop(L, 4);
     mg_tape_run(t);
-    mg_tape_sweep(t, scale);
-    mg_tape_flush_grads(t);
+    if (anomaly) { /* row by row, as many backward() calls would */
+      mg_tape_store_grads(t);
+      check_forward(L, t);
+      checked_backward(L, t, scale);
+      mg_tape_load_grads(t);
+    } else {
+      mg_tape_sweep(t, scale);
+      mg_tape_flush_grads(t);
+    }
     total += t->nout ? t->val[t->out_slots[0]] : 0;
     if (outputs) keep_outputs(L, t, outputs, r);
   }
@@ -378,11 +417,12 @@ void mg_register_compile(lua_State *L, int module, int upvalues) {
                                      {"run_batch", graph_run_batch},
                                      {NULL, NULL}};
   mg_setfuncs(L, module, functions, upvalues);
-  if (luaL_newmetatable(L, GRAPH)) {
-    luaL_setfuncs(L, metamethods, 0);
+  if (luaL_newmetatable(L, GRAPH)) { /* with the module's upvalues: the context, for detect_anomaly */
+    int meta = lua_gettop(L);
+    mg_setfuncs(L, meta, metamethods, upvalues);
     lua_newtable(L);
-    luaL_setfuncs(L, methods, 0);
-    lua_setfield(L, -2, "methods");
+    mg_setfuncs(L, meta + 1, methods, upvalues);
+    lua_setfield(L, meta, "methods");
   }
   lua_pop(L, 1);
 }

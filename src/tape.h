@@ -108,6 +108,10 @@ void mg_tape_store_grads(mg_tape *t);
  * is the first such instruction (traced order). */
 int mg_tape_check_forward(const mg_tape *t, uint32_t *at);
 
+/* Instruction at's operand values now (the first max of them, in its node's
+ * operand order) into values; returns how many operands it has. */
+uint32_t mg_tape_operands(const mg_tape *t, uint32_t at, double *values, uint32_t max);
+
 /* The first gradient mg_tape_sweep_checked found not finite. */
 typedef struct mg_tape_anomaly {
   uint32_t at;      /* the instruction whose backward sent it */

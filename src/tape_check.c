@@ -64,6 +64,25 @@ int mg_tape_check_forward(const mg_tape *t, uint32_t *at) {
   return 0;
 }
 
+typedef struct collect {
+  const double *v;
+  double *values;
+  uint32_t max, count;
+} collect;
+
+static int collect_operand(void *ctx, uint32_t k, uint32_t slot) {
+  collect *c = ctx;
+  if (k < c->max) c->values[k] = c->v[slot];
+  c->count++;
+  return 0;
+}
+
+uint32_t mg_tape_operands(const mg_tape *t, uint32_t at, double *values, uint32_t max) {
+  collect c = {t->val, values, max, 0};
+  each_operand(t, &t->code[at], collect_operand, &c);
+  return c.count;
+}
+
 typedef struct send {
   double *g;
   const double *d; /* the gradient for each operand, by operand number; NULL: use one */

@@ -102,8 +102,13 @@ static void check_frozen(lua_State *L, int depends) {
     luaL_error(L, "compile: an op under no_grad on a Value that depends on an input cannot be replayed");
 }
 
-/* While mg.compile traces: marks the new op node n as part of the graph. */
-static void trace(mg_node *n) { n->flags |= MG_TRACED | (depends_on_input(n) ? MG_DEPENDS : 0); }
+/* While mg.compile traces: marks the new op node n as part of the graph, and
+ * records where it is made (for detect_anomaly's messages from the compiled
+ * graph; in detect_anomaly mode check_anomaly does). */
+static void trace(lua_State *L, const mg_ctx *ctx, mg_node *n) {
+  n->flags |= MG_TRACED | (depends_on_input(n) ? MG_DEPENDS : 0);
+  if (!ctx->anomaly && !ctx->no_grad) mg_anomaly_site(L, n);
+}
 
 /* In detect_anomaly mode: checks the new op node n (unless it depends on an
  * input of the graph mg.compile traces: its value is a placeholder's) and,
@@ -119,7 +124,7 @@ static void finish_value(lua_State *L, const mg_ctx *ctx, mg_node *n) {
   mg_forward(n);
   if (ctx->tracing) {
     if (ctx->no_grad) check_frozen(L, depends_on_input(n));
-    trace(n);
+    trace(L, ctx, n);
   }
   if (ctx->anomaly) check_anomaly(L, ctx, n);
   if (ctx->no_grad) n->op = MG_OP_LEAF, n->nargs = 0, n->flags &= (uint8_t)~MG_DEPENDS;
@@ -179,7 +184,7 @@ static int arith(lua_State *L, mg_op op) {
     mg_set_const(n, 1, b);
   }
   n->data = mg_apply(op, a, b);
-  if (ctx->tracing) trace(n);
+  if (ctx->tracing) trace(L, ctx, n);
   if (ctx->anomaly) check_anomaly(L, ctx, n);
   return 1;
 }
@@ -211,7 +216,7 @@ static int unary(lua_State *L, mg_op op, const char *name) {
   lua_pushvalue(L, 1);
   lua_setiuservalue(L, 2, 1);
   n->data = mg_apply(op, a->data, 0);
-  if (ctx->tracing) trace(n);
+  if (ctx->tracing) trace(L, ctx, n);
   if (ctx->anomaly) check_anomaly(L, ctx, n);
   return 1;
 }
