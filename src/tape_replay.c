@@ -17,11 +17,44 @@ void mg_tape_forward(mg_tape *t) {
   mg_tape_run(t);
 }
 
-/* The k range dots at in, which share x, n and whether they have a bias: four
- * chains of additions at a time (each in its own order, so the same bits). */
+#if defined(__GNUC__) || defined(__clang__)
+typedef double two_doubles __attribute__((vector_size(2 * sizeof(double))));
+#define MG_TWO_DOUBLES 1
+#endif
+
+#ifdef MG_TWO_DOUBLES
+/* Eight range dots d[0..8) over the same x (n terms, from term first): eight
+ * chains of additions, two to a vector register. */
+static void dot8(double *v, const mg_instr *d, const double *x, uint32_t n, uint32_t first) {
+  const double *w0 = v + d[0].b, *w1 = v + d[1].b, *w2 = v + d[2].b, *w3 = v + d[3].b;
+  const double *w4 = v + d[4].b, *w5 = v + d[5].b, *w6 = v + d[6].b, *w7 = v + d[7].b;
+  two_doubles a01, a23, a45, a67;
+  if (first) {
+    a01 = (two_doubles){w0[0], w1[0]} * x[0], a23 = (two_doubles){w2[0], w3[0]} * x[0];
+    a45 = (two_doubles){w4[0], w5[0]} * x[0], a67 = (two_doubles){w6[0], w7[0]} * x[0];
+  } else {
+    a01 = (two_doubles){v[d[0].a], v[d[1].a]}, a23 = (two_doubles){v[d[2].a], v[d[3].a]};
+    a45 = (two_doubles){v[d[4].a], v[d[5].a]}, a67 = (two_doubles){v[d[6].a], v[d[7].a]};
+  }
+  for (uint32_t j = first; j < n; j++) {
+    double xj = x[j];
+    a01 += (two_doubles){w0[j], w1[j]} * xj, a23 += (two_doubles){w2[j], w3[j]} * xj;
+    a45 += (two_doubles){w4[j], w5[j]} * xj, a67 += (two_doubles){w6[j], w7[j]} * xj;
+  }
+  v[d[0].out] = a01[0], v[d[1].out] = a01[1], v[d[2].out] = a23[0], v[d[3].out] = a23[1];
+  v[d[4].out] = a45[0], v[d[5].out] = a45[1], v[d[6].out] = a67[0], v[d[7].out] = a67[1];
+}
+#endif
+
+/* The k range dots at in, which share x, n and whether they have a bias:
+ * eight or four chains of additions at a time (each in its own order, so the
+ * same bits). */
 static void dot_group(double *v, const mg_instr *in, uint32_t k) {
   const double *x = v + in->c;
   uint32_t n = in->n, first = in->flags & MG_TAPE_BIAS ? 0 : 1, i = 0, j;
+#ifdef MG_TWO_DOUBLES
+  for (; i + 8 <= k; i += 8) dot8(v, in + i, x, n, first);
+#endif
   for (; i + 4 <= k; i += 4) {
     const mg_instr *d = in + i;
     const double *w0 = v + d[0].b, *w1 = v + d[1].b, *w2 = v + d[2].b, *w3 = v + d[3].b;
@@ -106,8 +139,7 @@ void mg_tape_run(mg_tape *t) {
 
 /* g[i] += x[i] * s for i < n; the arrays do not overlap. Each element is
  * computed alone, so doing two at a time (SIMD) gives the same bits. */
-#if defined(__GNUC__) || defined(__clang__)
-typedef double two_doubles __attribute__((vector_size(2 * sizeof(double))));
+#ifdef MG_TWO_DOUBLES
 static inline void add_scaled(double *restrict g, const double *restrict x, double s, uint32_t n) {
   uint32_t i = 0;
   for (; i + 2 <= n; i += 2) {
