@@ -207,6 +207,7 @@ void mg_tape_sweep(mg_tape *t, double seed) {
         gn = bwd_relu(v[in->out], gn);
       else
         mg_op_backward((mg_op)in->act, v[in->d], v[in->d], v[in->out], gn, &gn, &gb);
+      if (gn == 0 && isfinite(v[in->d])) break; /* an inactive relu: nothing to send (see dot_backward) */
       dot_backward(v, g, in, gn, v[in->d]);
       break;
     case MG_TAPE_DOT_RANGE: dot_backward(v, g, in, gn, v[in->out]); break;
