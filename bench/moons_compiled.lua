@@ -23,8 +23,13 @@ local whole = mg.compile(function()
   for i, x in ipairs(ref.X) do scores[i] = model(x) end
   return { loss.svm(scores, ref.y) + loss.l2(params, 1e-4), table.unpack(scores) }
 end, 0)
-local rows = {}
-for i, x in ipairs(ref.X) do rows[i] = { x[1], x[2], ref.y[i] } end
+-- the data set packed once, row after row, in a Vector: run_batch reads it
+-- with no Lua call per row
+local flat = {}
+for i, x in ipairs(ref.X) do
+  flat[3 * i - 2], flat[3 * i - 1], flat[3 * i] = x[1], x[2], ref.y[i]
+end
+local rows = mg.vector(flat)
 local sample = mg.compile(function(x1, x2, y) return (1 + -y * model({ x1, x2 })):relu() end, 3)
 local l2 = mg.compile(function() return loss.l2(params, 1e-4) end, 0)
 local infer = mg.compile(function(x1, x2) return model({ x1, x2 }) end, 2)
@@ -45,9 +50,10 @@ local function whole_step()
   return out
 end
 
+local MEAN = { mean = true }
 local function sample_step()
   opt:zero_grad()
-  local total = sample:run_batch(rows, { mean = true }) + l2()
+  local total = sample:run_batch(rows, MEAN) + l2()
   l2:backward()
   opt:step()
   schedule:step()

@@ -295,6 +295,26 @@ describe("mg.compile", function()
     assert.truthy(error_of(h.run_batch, h, { { 1, 1 } }, { outputs = 3 }):find("option 'outputs'", 1, true))
   end)
 
+  it("reads run_batch's rows from a Vector, row after row, with the same results", function()
+    local w, b = Value(0.5), Value(-1)
+    local g = mg.compile(function(x, y) return (w * x + b - y) ^ 2, w * x end, 2)
+    local rows, flat = { { 1, 2 }, { 3, -1 }, { -2, 0.5 } }, { 1, 2, 3, -1, -2, 0.5 }
+    local out_t, out_v = {}, {}
+    local sum_t = g:run_batch(rows, { outputs = out_t })
+    local want_w, want_b = w.grad, b.grad
+    w.grad, b.grad = 0, 0
+    assert.are.equal(sum_t, g:run_batch(mg.vector(flat), { outputs = out_v }))
+    assert.are.same({ want_w, want_b }, { w.grad, b.grad })
+    assert.are.same(out_t, out_v)
+    local v = Value(3) -- a Value in the Vector is read live
+    assert.are.equal((0.5 * 3 - 1 - 2) ^ 2, g:run_batch(mg.vector({ v, 2 })))
+    v.data = 1
+    assert.are.equal((0.5 - 1 - 2) ^ 2, g:run_batch(mg.vector({ v, 2 })))
+    local odd = error_of(g.run_batch, g, mg.vector({ 1, 2, 3 }))
+    assert.truthy(odd:find("Vector of rows of 2 inputs expected, got 3", 1, true))
+    assert.truthy(error_of(g.run_batch, g, 7):find("array of input rows or Vector expected", 1, true))
+  end)
+
   it("takes up to 100000 inputs (the Lua stack grows for them)", function()
     local g = mg.compile(function(...) return select("#", ...) * 0 + select(100000, ...) * 2 end, 100000)
     local xs = {}

@@ -319,13 +319,17 @@ static void keep_outputs(lua_State *L, const mg_tape *t, int outputs, lua_Intege
 
 /* g:run_batch(rows [, opts]): forward and backward for every row, gradients
  * accumulating in the captured leaves; returns the sum of the first output.
+ * rows: an array of arrays of inputs, or a Vector of them one row after the
+ * other (read with no Lua call).
  * opts.mean: the mean instead, and the mean's gradients; opts.scale = s: s
  * times the sum, and its gradients; opts.outputs: a table that gets each
  * row's other outputs. */
 static int graph_run_batch(lua_State *L) {
   graph *g = check_graph(L, "run_batch");
   mg_tape *t = g->tape;
-  if (lua_type(L, 2) != LUA_TTABLE) return mg_type_error(L, 2, "run_batch", "array of input rows");
+  const mg_vector *packed = mg_to_vector(L, 2, mg_context(L));
+  if (!packed && lua_type(L, 2) != LUA_TTABLE)
+    return mg_type_error(L, 2, "run_batch", "array of input rows or Vector");
   int mean = 0, has_scale = 0, outputs = 0, anomaly = mg_context(L)->anomaly;
   double scale = 1.0;
   lua_settop(L, 3);
@@ -349,7 +353,11 @@ static int graph_run_batch(lua_State *L) {
   } else {
     lua_pushnil(L); /* 4: no outputs table */
   }
-  lua_Integer rows = (lua_Integer)lua_rawlen(L, 2);
+  lua_Integer rows = packed ? (lua_Integer)(t->nin ? packed->n / t->nin : 0) : (lua_Integer)lua_rawlen(L, 2);
+  if (packed && (t->nin == 0 || packed->n % t->nin != 0))
+    return mg_arg_error(L, 2, "run_batch",
+                        lua_pushfstring(L, "Vector of rows of %d inputs expected, got %d numbers",
+                                        (int)t->nin, (int)packed->n));
   if (rows == 0) return mg_arg_error(L, 2, "run_batch", "no rows");
   if (mean) scale = 1.0 / (double)rows;
   double total = 0;
@@ -358,8 +366,14 @@ static int graph_run_batch(lua_State *L) {
   mg_tape_read_live(t);
   mg_tape_load_grads(t);
   for (lua_Integer r = 1; r <= rows; r++) {
-    lua_rawgeti(L, 2, r); /* 5 */
-    const char *bad = read_row(L, t, 5);
+    const char *bad = NULL;
+    if (packed) { /* no Lua call at all: an immutable Vector */
+      const mg_arg *row = packed->at + (r - 1) * t->nin;
+      for (uint32_t i = 0; i < t->nin; i++) t->val[i] = row[i].node ? row[i].node->data : row[i].k;
+    } else {
+      lua_rawgeti(L, 2, r); /* 5 */
+      bad = read_row(L, t, 5);
+    }
     if (bad) {
       mg_tape_store_grads(t); /* the rows before this one count, as they would one by one */
       return mg_arg_error(L, 2, "run_batch", lua_pushfstring(L, "%s at row %I", bad, r));
