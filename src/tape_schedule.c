@@ -151,10 +151,11 @@ int mg_tape_schedule(mg_tape *t) {
       const mg_instr *first = &t->code[order[i].index];
       uint32_t k = run_length(t, order, i);
       if (k > 1 && order[i].kind == UNARY) { /* one instruction for the run */
-        t->fcode[out++] =
-            (mg_instr){.op = MG_TAPE_MAP, .out = first->out, .n = k, .a = first->a, .b = first->op};
+        mg_instr map = {.op = MG_TAPE_MAP, .out = first->out, .n = k, .a = first->a, .b = first->op};
+        t->fcode[out++] = map;
       } else {
-        if (k > 1) t->fcode[out++] = (mg_instr){.op = MG_TAPE_DOT_GROUP, .n = k};
+        mg_instr header = {.op = MG_TAPE_DOT_GROUP, .n = k};
+        if (k > 1) t->fcode[out++] = header;
         for (uint32_t j = 0; j < k; j++) t->fcode[out++] = t->code[order[i + j].index];
       }
       i += k;
