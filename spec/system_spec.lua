@@ -52,7 +52,7 @@ describe("core.run", function()
     assert.are.equal(0, status)
   end)
 
-  it("reports a program it cannot start", function()
+  it("reports a program it cannot start #spawn_error", function()
     local status, msg = core.run({ "no-such-program-micrograd" })
     assert.is_nil(status)
     assert.truthy(msg:find("cannot run no-such-program-micrograd", 1, true))

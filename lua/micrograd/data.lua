@@ -12,7 +12,8 @@ local mg = require("micrograd")
 
 local cos, sin, pi, huge = math.cos, math.sin, math.pi, math.huge
 local ceil, tointeger = math.ceil, math.tointeger
-local find, sub, byte, match, format = string.find, string.sub, string.byte, string.match, string.format
+local find, sub, byte, format = string.find, string.sub, string.byte, string.format
+local gsub, lower = string.gsub, string.lower
 local concat, move = table.concat, table.move
 local type, tostring, tonumber, pairs, ipairs = type, tostring, tonumber, pairs, ipairs
 
@@ -309,7 +310,8 @@ end
 
 -- ---- CSV -----------------------------------------------------------------
 
-local QUOTE = byte('"')
+local QUOTE, CR, LF = byte('"'), 13, 10
+local NONFINITE = { nan = true, inf = true, infinity = true }
 
 local LABEL = kind("column name, positive integer or false", function(v)
   return v == false or type(v) == "string" or (is_integer(v) and v >= 1)
@@ -327,15 +329,23 @@ local function csv_error(p, line, fmt, ...)
   error(format("%s:%d: " .. fmt, p.name, line, ...), 0)
 end
 
---- A function returning the text's lines one by one (without CR LF) and their numbers.
+--- A field as a message shows it: quoted, control characters as \ddd, cut
+-- to 40 bytes (a hostile file may hold a 50 MB field).
+local function shown(f)
+  local cut = #f > 40 and format("... (%d bytes)", #f) or ""
+  return "'" .. gsub(sub(f, 1, 40), "%c", function(c) return "\\" .. byte(c) end) .. "'" .. cut
+end
+
+--- A function returning the text's lines one by one and their numbers; a
+-- line ends at LF, CR LF or a lone CR (old Mac files).
 local function line_reader(text)
   local pos, lineno, n = 1, 0, #text
   return function()
     if pos > n then return nil end
-    local e = find(text, "\n", pos, true) or n + 1
+    local e = find(text, "[\r\n]", pos) or n + 1
     local line = sub(text, pos, e - 1)
     pos, lineno = e + 1, lineno + 1
-    if byte(line, -1) == 13 then line = sub(line, 1, -2) end
+    if byte(text, e) == CR and byte(text, pos) == LF then pos = pos + 1 end
     return line, lineno
   end
 end
@@ -377,7 +387,9 @@ local function read_record(p, line, lineno, next_line)
       end
     else
       local s = find(line, sep, i, true)
-      fields[#fields + 1] = match(sub(line, i, (s or #line + 1) - 1), p.rtrim)
+      local e = (s or #line + 1) - 1
+      while e >= i and p.blank[byte(line, e)] do e = e - 1 end -- (a pattern would be quadratic here)
+      fields[#fields + 1] = sub(line, i, e)
       if not s then return fields end
       i = s
     end
@@ -385,11 +397,18 @@ local function read_record(p, line, lineno, next_line)
   end
 end
 
---- Every record of the text, blank lines skipped.
+--- Every record of the text, blank lines skipped; each must have as many
+-- fields as the first.
 local function read_records(p, text)
   local records, next_line = {}, line_reader(text)
   for line, lineno in next_line do
-    if find(line, "%S") then records[#records + 1] = read_record(p, line, lineno, next_line) end
+    if find(line, "%S") then
+      local fields, first = read_record(p, line, lineno, next_line), records[1]
+      if first and #fields ~= #first then
+        csv_error(p, lineno, "expected %d fields, got %d", #first, #fields)
+      end
+      records[#records + 1] = fields
+    end
   end
   return records
 end
@@ -422,7 +441,7 @@ end
 
 --- "column 3 ('petal')", or "column 3" without a header.
 local function column_name(header, c)
-  return header and format("column %d ('%s')", c, header[c]) or format("column %d", c)
+  return header and format("column %d (%s)", c, shown(header[c])) or format("column %d", c)
 end
 
 --- The labels: numbers when every one is numeric, else classes 1..k in order
@@ -433,6 +452,10 @@ local function read_labels(p, rows, lc, header)
     local v = fields[lc]
     if v == "" then csv_error(p, fields.line, "%s: empty label", column_name(header, lc)) end
     y[i] = tonumber(v)
+    -- an infinite number, or nan or inf spelled out, is not a class name
+    if (y[i] and not is_finite(y[i])) or NONFINITE[lower(gsub(v, "^[+-]", ""))] then
+      csv_error(p, fields.line, "%s: not a finite number: %s", column_name(header, lc), shown(v))
+    end
     all_numbers = all_numbers and y[i] ~= nil
   end
   if all_numbers then return y, nil end
@@ -455,7 +478,10 @@ local function read_features(p, fields, lc, header)
     if c ~= lc then
       local v = tonumber(f)
       if not v then
-        csv_error(p, fields.line, "%s: not a number: '%s'", column_name(header, c), f)
+        csv_error(p, fields.line, "%s: not a number: %s", column_name(header, c), shown(f))
+      end
+      if not is_finite(v) then
+        csv_error(p, fields.line, "%s: not a finite number: %s", column_name(header, c), shown(f))
       end
       row[#row + 1] = v
     end
@@ -466,7 +492,8 @@ end
 --- The parser: p holds name and sep; o the checked options.
 local function parse(p, text, o)
   local blanks = p.sep == " " and "\t" or p.sep == "\t" and " " or " \t"
-  p.nonblank, p.rtrim = "[^" .. blanks .. "]", "^(.-)[" .. blanks .. "]*$"
+  p.nonblank, p.blank = "[^" .. blanks .. "]", {}
+  for c in blanks:gmatch(".") do p.blank[byte(c)] = true end
   if sub(text, 1, 3) == "\239\187\191" then text = sub(text, 4) end   -- UTF-8 BOM
   local records = read_records(p, text)
   if #records == 0 then error(p.name .. ": empty document (no rows)", 0) end
@@ -476,11 +503,6 @@ local function parse(p, text, o)
   local header = has_header and first or nil
   local rows = move(records, has_header and 2 or 1, #records, 1, {})
   if #rows == 0 then csv_error(p, first.line, "no data rows after the header") end
-  for _, fields in ipairs(rows) do
-    if #fields ~= ncols then
-      csv_error(p, fields.line, "expected %d fields, got %d", ncols, #fields)
-    end
-  end
   local lc = label_column(p, o.label, header, ncols, first.line)
   local names, X, y = {}, {}, nil
   for c = 1, ncols do
@@ -498,12 +520,14 @@ end
 --
 -- Fields are separated by `sep`; spaces around fields are ignored; a field
 -- may be double-quoted (`""` is a quote inside, and separators and line breaks
--- are allowed inside). CRLF line ends, a trailing newline and blank lines are
--- fine. Feature columns must be numbers. The label column gives numbers when
--- all its values are numeric, otherwise classes 1..k in order of first
--- appearance, named in `names.classes`. Errors name `opts.name` (default
--- `"<string>"`), the line and the column: `data.csv:7: column 3 ('petal'): not
--- a number: 'abc'`.
+-- are allowed inside). LF, CRLF and CR line ends, a trailing newline and
+-- blank lines are fine. Feature columns must be finite numbers. The label
+-- column gives numbers when all its values are numeric, otherwise classes 1..k
+-- in order of first appearance, named in `names.classes`; an infinite label,
+-- or one spelled `nan` or `inf`, is an error, not a class. Errors name
+-- `opts.name` (default `"<string>"`), the line and the column: `data.csv:7:
+-- column 3 ('petal'): not a number: 'abc'` (a field longer than 40 bytes is
+-- shown cut).
 -- @tparam string text the CSV document
 -- @tparam[opt] table opts `label` (column name or 1-based index, default the
 --   last column, `false` for none), `header` (boolean; default: the first row

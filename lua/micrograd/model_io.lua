@@ -8,6 +8,9 @@
 -- Numbers are written by this module with 17 significant digits (JSON
 -- libraries write 14), so every parameter reads back to the same bits. Reading
 -- goes through dkjson, never `load()`: nothing in a file is ever executed.
+-- A hostile document costs time and memory in proportion to its size at most:
+-- nesting (64 levels) and strings (64 KiB) are bounded before decoding, and
+-- sizes and the parameter count are checked before anything is built.
 -- @module micrograd.model_io
 -- dkjson asks for the debug library (pcall(require, "debug")); in a state
 -- without it (a sandbox) that request must not search package.path on disk.
@@ -22,7 +25,8 @@ do
   json = mod
 end
 
-local format, concat, type, tostring = string.format, table.concat, type, tostring
+local format, find = string.format, string.find
+local concat, type, tostring, pairs, next = table.concat, type, tostring, pairs, next
 local huge = math.huge
 
 local M = {}
@@ -31,6 +35,8 @@ M.FORMAT = "micrograd-model"
 M.VERSION = 1
 local MAX_DEPTH = 64        -- nesting of the document
 local MAX_SIZE = 1 << 24    -- any layer size
+local MAX_LIST = 1 << 16    -- the layers of an MLP, the modules of a Sequential
+local MAX_STRING = 1 << 16  -- any string
 
 -- ---- writing ----------------------------------------------------------------
 
@@ -93,25 +99,79 @@ local function bad(name, msg, ...)
   error(name .. ": " .. format(msg, ...), 0)
 end
 
---- Deepest nesting of [ and { in text (strings are not skipped: a model
--- document has no brackets inside its strings).
-local function depth_of(text)
-  local depth, deepest = 0, 0
-  for c in text:gmatch("[%[%]{}]") do
-    if c == "[" or c == "{" then
+--- "line L, column C" of byte pos in text (as dkjson's messages say it).
+local function location(text, pos)
+  local line, start = 1, 1
+  while true do
+    local nl = find(text, "\n", start, true)
+    if not nl or nl >= pos then break end
+    line, start = line + 1, nl + 1
+  end
+  return format("line %d, column %d", line, pos - start + 1)
+end
+
+--- A decoded value as a message shows it: strings quoted and cut to 40
+-- bytes (a hostile document may hold a 50 MB string), null as null.
+local function shown(v)
+  if v == nil then return "nothing" end
+  if v == json.null then return "null" end
+  if type(v) == "table" then
+    return #v > 0 and "an array" or next(v) == nil and "an empty array or object" or "an object"
+  end
+  if type(v) ~= "string" then return tostring(v) end
+  if #v <= 40 then return string_text(v) end
+  return format("%s... (%d bytes)", string_text(v:sub(1, 40)), #v)
+end
+
+--- True when t is a table whose keys are exactly 1..#t (a JSON array).
+local function is_array(t)
+  if type(t) ~= "table" or t == json.null then return false end
+  local n = 0
+  for _ in pairs(t) do n = n + 1 end
+  return n == #t
+end
+
+--- Refuses, before decoding, nesting deeper than MAX_DEPTH (the decoder
+-- recurses once per level) and strings longer than MAX_STRING (a model
+-- document's strings are names). Strings are skipped as the decoder reads
+-- them; comments, which JSON does not have but dkjson would skip, are
+-- refused, so that no bracket escapes this scan.
+local function prescan(name, text)
+  -- quote, backslash: the next of each after i (plain searches, each byte
+  -- searched once however many strings and escapes there are)
+  local depth, pos, quote, backslash = 0, 1, 0, 0
+  while true do
+    local i, _, c = find(text, '([%[%]{}"/])', pos)
+    if not i then return end
+    if c == '"' then
+      local start = i
+      repeat -- to the closing quote; a backslash escapes the next byte
+        if quote <= i then quote = find(text, '"', i + 1, true) or huge end
+        if backslash <= i then backslash = find(text, "\\", i + 1, true) or huge end
+        if quote == huge then return end -- unterminated: the decoder says where
+        local escape = backslash < quote
+        i = escape and backslash + 1 or quote
+        if i - start > MAX_STRING then
+          bad(name, "a string longer than %d bytes at %s", MAX_STRING, location(text, start))
+        end
+      until not escape
+    elseif c == "/" then
+      bad(name, "not valid JSON: '/' at %s (JSON has no comments)", location(text, i))
+    elseif c == "[" or c == "{" then
       depth = depth + 1
-      if depth > deepest then deepest = depth end
+      if depth > MAX_DEPTH then
+        bad(name, "nested deeper than %d levels at %s", MAX_DEPTH, location(text, i))
+      end
     else
       depth = depth - 1
     end
+    pos = i + 1
   end
-  return deepest
 end
 
 local function check_size(name, where, x)
   if math.type(x) ~= "integer" and not (type(x) == "number" and x == math.floor(x)) then
-    local got = type(x) == "number" and tostring(x) or type(x)
-    bad(name, "%s must be a positive integer, got %s", where, got)
+    bad(name, "%s must be a positive integer, got %s", where, shown(x))
   end
   if x < 1 or x > MAX_SIZE then
     bad(name, "%s is out of range (1 to %d): %s", where, MAX_SIZE, tostring(x))
@@ -119,11 +179,19 @@ local function check_size(name, where, x)
   return math.tointeger(x)
 end
 
+--- Refuses a list that is not an array of min to MAX_LIST entries.
+local function check_list(name, where, t, min)
+  if not is_array(t) or #t < min then
+    bad(name, "%s must be a%s array, got %s", where, min > 0 and " non-empty" or "n", shown(t))
+  end
+  if #t > MAX_LIST then bad(name, "%s has %d entries (at most %d)", where, #t, MAX_LIST) end
+end
+
 local activations = { relu = true, tanh = true, sigmoid = true, linear = true }
 
 local function check_activation(name, where, a)
   if not activations[a] then
-    bad(name, "%s.activation must be 'relu', 'tanh', 'sigmoid' or 'linear', got %s", where, tostring(a))
+    bad(name, "%s.activation must be 'relu', 'tanh', 'sigmoid' or 'linear', got %s", where, shown(a))
   end
 end
 
@@ -147,9 +215,7 @@ local checkers = {
   MLP = function(name, s, where)
     check_activation(name, where, s.activation)
     local nin = check_size(name, where .. ".nin", s.nin)
-    if type(s.nouts) ~= "table" or #s.nouts == 0 then
-      bad(name, "%s.nouts must be a non-empty array", where)
-    end
+    check_list(name, where .. ".nouts", s.nouts, 1)
     local count = 0.0
     for i, nout in ipairs(s.nouts) do
       nout = check_size(name, format("%s.nouts[%d]", where, i), nout)
@@ -162,7 +228,7 @@ local checkers = {
   Tanh = function() return 0.0 end,
   Sigmoid = function() return 0.0 end,
   Sequential = function(name, s, where)
-    if type(s.modules) ~= "table" then bad(name, "%s.modules must be an array", where) end
+    check_list(name, where .. ".modules", s.modules, 0)
     local count = 0.0
     for i, sub in ipairs(s.modules) do
       count = count + check_spec(name, sub, format("%s.modules[%d]", where, i))
@@ -172,9 +238,12 @@ local checkers = {
 }
 
 check_spec = function(name, s, where)
-  if type(s) ~= "table" then bad(name, "%s must be an object", where) end
+  if type(s) ~= "table" or s == json.null or #s > 0 then
+    bad(name, "%s must be an object, got %s", where, shown(s))
+  end
+  if s.type == nil then bad(name, "%s.type is missing", where) end
   local checker = checkers[s.type]
-  if not checker then bad(name, "%s.type: unknown module type %s", where, tostring(s.type)) end
+  if not checker then bad(name, "%s.type: unknown module type %s", where, shown(s.type)) end
   return checker(name, s, where)
 end
 
@@ -185,7 +254,7 @@ end
 -- @treturn {number,...} values
 function M.decode(text, name)
   if text:match("^%s*$") then bad(name, "empty document") end
-  if depth_of(text) > MAX_DEPTH then bad(name, "nested deeper than %d levels", MAX_DEPTH) end
+  prescan(name, text)
   -- JSON null decodes to json.null, not to a hole that would shorten an array
   local ok, doc, pos, err = pcall(json.decode, text, 1, json.null)
   if not ok then
@@ -193,29 +262,34 @@ function M.decode(text, name)
     bad(name, "not valid JSON: %s", tostring(doc))
   end
   if err then bad(name, "not valid JSON: %s", tostring(err)) end
-  if type(doc) ~= "table" or doc == json.null then
-    bad(name, "not a model document (the top level is not an object)")
+  if type(doc) ~= "table" or doc == json.null or #doc > 0 then
+    bad(name, "not a model document (the top level is %s, not an object)", shown(doc))
   end
-  local extra = text:find("%S", pos)
-  if extra then bad(name, "text after the end of the document (at byte %d)", extra) end
-  if doc.format ~= M.FORMAT then bad(name, "not a model document (format is %s)", tostring(doc.format)) end
+  local extra = find(text, "%S", pos)
+  if extra then bad(name, "text after the end of the document at %s", location(text, extra)) end
+  if doc.format ~= M.FORMAT then
+    local got = doc.format == nil and "no format" or "format is " .. shown(doc.format)
+    bad(name, "not a model document (%s)", got)
+  end
   if doc.version ~= M.VERSION then
     local v = doc.version
-    bad(name, "unsupported version %s (this library reads version %d)",
-      type(v) == "string" and format("%q (a string)", v) or tostring(v), M.VERSION)
+    bad(name, "unsupported version %s%s (this library reads version %d)",
+      shown(v), type(v) == "string" and " (a string)" or "", M.VERSION)
   end
   local expected = check_spec(name, doc.model, "model")
   local values = doc.parameters
-  if type(values) ~= "table" then bad(name, "parameters must be an array of numbers") end
+  if not is_array(values) then
+    bad(name, "parameters must be an array of numbers, got %s", shown(values))
+  end
   if #values ~= expected then
     bad(name, "the model has %.0f parameters, the document %d", expected, #values)
   end
   for i = 1, #values do
     local x = values[i]
     if type(x) ~= "number" then
-      bad(name, "parameter %d is not a number (%s)", i, x == json.null and "null" or type(x))
+      bad(name, "parameter %d is not a number: %s", i, shown(x))
     end
-    if x ~= x or x == huge or x == -huge then bad(name, "parameter %d is not finite", i) end
+    if x ~= x or x == huge or x == -huge then bad(name, "parameter %d is not finite: %s", i, tostring(x)) end
   end
   return doc.model, values
 end
@@ -233,9 +307,9 @@ function M.read_file(path)
   need_io("nn.load")
   local f, err = io.open(path, "rb")
   if not f then error("cannot read model: " .. tostring(err), 3) end
-  local text = f:read("a")
+  local text, err2 = f:read("a")
   f:close()
-  if not text then error(path .. ": cannot read", 3) end
+  if not text then error(path .. ": cannot read: " .. tostring(err2), 3) end
   return text
 end
 
