@@ -4,6 +4,7 @@
 #   make demo     train micrograd's moons classifier (examples/moons.lua)
 #   make bench    the benchmarks of bench/
 #   make docs     the API reference (LDoc) in build/docs
+#   make fuzz     the libFuzzer targets, FUZZ_SECONDS (60) each (fuzz/run.sh; needs clang)
 # Each first installs missing Debian packages (scripts/install-deps.sh).
 
 BUILD ?= build
@@ -11,7 +12,7 @@ CMAKE_FLAGS ?=
 JOBS ?= 2
 MAKEFLAGS += --no-print-directory
 
-.PHONY: all build deps test demo bench docs clean
+.PHONY: all build deps test demo bench docs clean fuzz
 
 all: build
 
@@ -34,6 +35,10 @@ bench: build
 docs:
 	@sh scripts/install-deps.sh lua-ldoc
 	@ldoc . && echo "API reference: $(BUILD)/docs/index.html"
+
+fuzz:
+	@sh scripts/install-deps.sh clang libclang-rt-14-dev
+	@bash fuzz/run.sh
 
 clean:
 	rm -rf $(BUILD)
