@@ -186,36 +186,9 @@ static int compile_new(lua_State *L) {
   return 1;
 }
 
-/* Sets the inputs from the arguments from index first on: nin numbers, or
- * one array of nin numbers. */
-static void set_inputs(lua_State *L, graph *g, int first, const char *fname) {
-  mg_tape *t = g->tape;
-  int nargs = lua_gettop(L) - first + 1;
-  if (nargs == 1 && lua_type(L, first) == LUA_TTABLE) {
-    if (lua_rawlen(L, first) != t->nin)
-      mg_arg_error(
-          L, first, fname,
-          lua_pushfstring(L, "array of %d inputs expected, got %d", (int)t->nin, (int)lua_rawlen(L, first)));
-    for (uint32_t i = 0; i < t->nin; i++) {
-      int ok;
-      lua_rawgeti(L, first, (lua_Integer)i + 1);
-      t->val[i] = (double)lua_tonumberx(L, -1, &ok);
-      if (!ok) mg_arg_error(L, first, fname, lua_pushfstring(L, "number expected at index %d", (int)i + 1));
-      lua_pop(L, 1);
-    }
-    return;
-  }
-  if (nargs != (int)t->nin)
-    luaL_error(L, "bad arguments to '%s' (%d inputs expected, got %d)", fname, (int)t->nin, nargs);
-  for (uint32_t i = 0; i < t->nin; i++) {
-    int ok;
-    t->val[i] = (double)lua_tonumberx(L, first + (int)i, &ok);
-    if (!ok) mg_type_error(L, first + (int)i, fname, "number");
-  }
-}
-
-/* Sets the inputs from the array at index idx (a row of run_batch); returns
- * what is wrong with it, or NULL. Raises no error (but out of memory). */
+/* Sets the inputs from the array at index idx (a row of run_batch, or the one
+ * array argument of forward); returns what is wrong with it, or NULL. Raises
+ * no error (but out of memory). */
 static const char *read_row(lua_State *L, mg_tape *t, int idx) {
   if (lua_type(L, idx) != LUA_TTABLE) return "array of inputs expected";
   if (lua_rawlen(L, idx) != t->nin)
@@ -228,6 +201,25 @@ static const char *read_row(lua_State *L, mg_tape *t, int idx) {
     if (!ok) return lua_pushfstring(L, "number expected at index %d", (int)i + 1);
   }
   return NULL;
+}
+
+/* Sets the inputs from the arguments from index first on: nin numbers, or
+ * one array of nin numbers. */
+static void set_inputs(lua_State *L, graph *g, int first, const char *fname) {
+  mg_tape *t = g->tape;
+  int nargs = lua_gettop(L) - first + 1;
+  if (nargs == 1 && lua_type(L, first) == LUA_TTABLE) {
+    const char *bad = read_row(L, t, first);
+    if (bad) mg_arg_error(L, first, fname, bad);
+    return;
+  }
+  if (nargs != (int)t->nin)
+    luaL_error(L, "bad arguments to '%s' (%d inputs expected, got %d)", fname, (int)t->nin, nargs);
+  for (uint32_t i = 0; i < t->nin; i++) {
+    int ok;
+    t->val[i] = (double)lua_tonumberx(L, first + (int)i, &ok);
+    if (!ok) mg_type_error(L, first + (int)i, fname, "number");
+  }
 }
 
 /* ---- detect_anomaly: checked replays ---- */

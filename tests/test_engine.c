@@ -10,72 +10,7 @@
 #include "engine.h"
 #include "rng.h"
 #include "tape.h"
-
-static int failures = 0;
-
-#define CHECK(cond)                                                                                          \
-  do {                                                                                                       \
-    if (!(cond)) {                                                                                           \
-      fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);                               \
-      failures++;                                                                                            \
-    }                                                                                                        \
-  } while (0)
-
-#define CHECK_NEAR(a, b, tol)                                                                                \
-  do {                                                                                                       \
-    double a_ = (a), b_ = (b);                                                                               \
-    if (!(fabs(a_ - b_) <= (tol)*fmax(1.0, fabs(b_)))) {                                                     \
-      fprintf(stderr, "%s:%d: %s = %.17g, want %.17g\n", __FILE__, __LINE__, #a, a_, b_);                    \
-      failures++;                                                                                            \
-    }                                                                                                        \
-  } while (0)
-
-/* ---- a plain allocator, and one that fails after a budget ---------------- */
-
-typedef struct budget {
-  long allocations_left; /* < 0: unlimited */
-  long live;             /* blocks currently allocated */
-} budget;
-
-static void *test_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
-  budget *b = ud;
-  (void)osize;
-  if (nsize == 0) {
-    if (ptr) b->live--;
-    free(ptr);
-    return NULL;
-  }
-  if (b->allocations_left == 0) return NULL;
-  if (b->allocations_left > 0) b->allocations_left--;
-  void *p = realloc(ptr, nsize);
-  if (p && !ptr) b->live++;
-  return p;
-}
-
-/* ---- building nodes on the heap ------------------------------------------ */
-
-static mg_node *leaf(double x) {
-  mg_node *n = malloc(mg_node_size(0));
-  mg_leaf_init(n, x);
-  return n;
-}
-
-static mg_node *binary(mg_op op, mg_node *a, mg_node *b) {
-  mg_node *n = malloc(mg_node_size(2));
-  mg_op_init(n, op, 2, 0);
-  mg_set_arg(n, 0, a);
-  mg_set_arg(n, 1, b);
-  mg_forward(n);
-  return n;
-}
-
-static mg_node *unary(mg_op op, mg_node *a) {
-  mg_node *n = malloc(mg_node_size(1));
-  mg_op_init(n, op, 1, 0);
-  mg_set_arg(n, 0, a);
-  mg_forward(n);
-  return n;
-}
+#include "test_support.h"
 
 static int backward(mg_node *root) {
   budget b = {-1, 0};
