@@ -8,7 +8,7 @@
 
 static const char *const op_names[MG_OP_COUNT] = {
     "",    "+",   "-",       "*",   "/",    "^",        "neg", "relu", "tanh",
-    "exp", "log", "sigmoid", "abs", "sqrt", "softplus", "sum", "dot",
+    "exp", "log", "sigmoid", "abs", "sqrt", "softplus", "sum", "dot", "logsumexp",
 };
 
 const char *mg_op_name(mg_op op) { return (unsigned)op < MG_OP_COUNT ? op_names[op] : "?"; }
@@ -30,6 +30,15 @@ void mg_set_arg(mg_node *n, uint32_t i, mg_node *operand) { n->args[i].node = op
 void mg_set_const(mg_node *n, uint32_t i, double k) { n->args[i].node = NULL, n->args[i].k = k; }
 
 static inline double arg_value(const mg_arg *a) { return a->node ? a->node->data : a->k; }
+
+/* m and s of a logsumexp over args[0 .. n) (see ops.h). */
+static void lse_args(const mg_arg *args, uint32_t n, double *m, double *s) {
+  double mm = -INFINITY, ss = 0;
+  for (uint32_t i = 0; i < n; i++) mm = lse_max(mm, arg_value(&args[i]));
+  if (n > 0) ss = lse_term(arg_value(&args[0]), mm);
+  for (uint32_t i = 1; i < n; i++) ss += lse_term(arg_value(&args[i]), mm);
+  *m = mm, *s = ss;
+}
 
 double mg_apply(mg_op op, double a, double b) { return mg_op_forward(op, a, b); }
 
@@ -60,6 +69,12 @@ void mg_forward(mg_node *n) {
     for (; i + 1 < count; i += 2) acc += arg_value(&args[i]) * arg_value(&args[i + 1]);
     n->data = acc;
     return;
+  case MG_OP_LOGSUMEXP: {
+    double m;
+    lse_args(args, count, &m, &acc);
+    n->data = lse_finish(m, acc);
+    return;
+  }
   default: n->data = mg_apply((mg_op)n->op, arg_value(&args[0]), count > 1 ? arg_value(&args[1]) : 0);
   }
 }
@@ -165,6 +180,11 @@ SWEEP_INLINE int sweep_node(mg_nodes *ready, mg_node *n, mg_anomaly *bad) {
       if (w->node && send(ready, w, arg_value(x) * gn, bad, n)) return 1;
       if (x->node && send(ready, x, arg_value(w) * gn, bad, n)) return 1;
     }
+    return 0;
+  case MG_OP_LOGSUMEXP:
+    lse_args(args, n->nargs, &a, &b); /* m, s */
+    for (i = 0; i < n->nargs; i++)
+      if (args[i].node && send(ready, &args[i], bwd_logsumexp(arg_value(&args[i]), a, b, gn), bad, n)) return 1;
     return 0;
   default:
     if (bad)

@@ -85,6 +85,29 @@ static inline double bwd_softplus(double a, double g) { return g * fwd_sigmoid(a
  * dot: [bias +] w1 x1 + w2 x2 + ...   d/dwi = xi, d/dxi = wi, d/dbias = 1
  * Both are loops over their operands, written out where they are used. */
 
+/* logsumexp: ln(e^a1 + e^a2 + ...) = m + ln s, s = e^(a1-m) + e^(a2-m) + ...,
+ * m the largest ai (so no e^ overflows)    d/dai = e^(ai-m) / s (the softmax)
+ * Loops over the operands, written out where they are used in these steps so
+ * that every caller gets the same bits: m = lse_max(m, ai) from m = -inf, then
+ * s = lse_term(a1, m) + lse_term(a2, m) + ... left to right; the value is
+ * lse_finish(m, s) (a NaN operand gives NaN, an infinite m is the value).
+ * The backward finds m and s again rather than using e^(ai - out): out has
+ * lost the low bits of ln s to m's magnitude (logsumexp{1000, 1000} would give
+ * 0.50000000000003, not 0.5). */
+static inline double lse_max(double m, double a) { return a > m || a != a ? a : m; }
+static inline double lse_term(double a, double m) { return exp(a - m); }
+static inline double lse_finish(double m, double s) { return isfinite(m) ? m + log(s) : m; }
+static inline double bwd_logsumexp(double a, double m, double s, double g) { return lse_term(a, m) / s * g; }
+
+/* m and s of a logsumexp over slots v[at[0]], v[at[1]], ... (the compiled tape's). */
+static inline void lse_slots(const double *v, const uint32_t *at, uint32_t n, double *m, double *s) {
+  double mm = -INFINITY, ss = 0;
+  for (uint32_t j = 0; j < n; j++) mm = lse_max(mm, v[at[j]]);
+  if (n > 0) ss = lse_term(v[at[0]], mm);
+  for (uint32_t j = 1; j < n; j++) ss += lse_term(v[at[j]], mm);
+  *m = mm, *s = ss;
+}
+
 /* op(a, b) for the scalar ops (b ignored by unary ones); a for the others. */
 static inline double mg_op_forward(mg_op op, double a, double b) {
   switch (op) {

@@ -222,7 +222,7 @@ static mg_instr encode(const mg_node *n, const uint32_t *arg, uint32_t const_bas
     }
     in.flags = bias ? MG_TAPE_BIAS : 0;
   }
-  if (n->op == MG_OP_SUM || n->op == MG_OP_DOT) {
+  if (n->op == MG_OP_SUM || n->op == MG_OP_DOT || n->op == MG_OP_LOGSUMEXP) {
     in.a = *nargs;
     if (args) memcpy(args + *nargs, arg, n->nargs * sizeof *arg);
     *nargs += n->nargs;

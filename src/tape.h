@@ -36,7 +36,7 @@ enum {
 
 /* One instruction: out = op(operands).
  *   scalar op:           operand slots a, b (b = a for unary ops)
- *   MG_OP_SUM, _DOT:     n operand slots at args[a ..]; a dot's bias first, then w1 x1 w2 x2 ...
+ *   MG_OP_SUM, _DOT, _LOGSUMEXP: n operand slots at args[a ..]; a dot's bias first, then w1 x1 w2 x2 ...
  *   MG_TAPE_SUM_RANGE:   slots a .. a + n
  *   MG_TAPE_DOT_RANGE:   [bias a +] w (slots b ..) . x (slots c ..), n terms */
 typedef struct mg_instr {
@@ -58,7 +58,7 @@ typedef struct mg_tape {
   mg_node **origin;    /* ncode: the traced node of each instruction (for detect_anomaly's messages) */
   mg_instr *fcode;     /* nfcode: the code as the forward replay runs it (tape_schedule.c) */
   mg_instr *bcode;     /* nbcode: the code below output 1 as the backward replay runs it */
-  uint32_t *args;      /* operand slots of the MG_OP_SUM and MG_OP_DOT instructions */
+  uint32_t *args;      /* operand slots of the MG_OP_SUM, _DOT and _LOGSUMEXP instructions */
   /* The leaves a sweep sends more than one gradient to: the dynamic engine
    * sums those first, then adds the sum to the leaf's grad; these slots do
    * the summing and shared_grad the adding (the others add to their slot). */

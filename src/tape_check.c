@@ -30,6 +30,7 @@ static int each_operand(const mg_tape *t, const mg_instr *in, operand_fn visit, 
     return (int)rc;
   case MG_OP_SUM:
   case MG_OP_DOT:
+  case MG_OP_LOGSUMEXP:
     for (uint32_t j = 0; !rc && j < in->n; j++) rc = visit(ctx, j, t->args[in->a + j]);
     return (int)rc;
   default: return visit(ctx, 0, in->a) || (in->n > 1 && visit(ctx, 1, in->b));
@@ -125,6 +126,17 @@ static int sweep_one(mg_tape *t, const mg_instr *in, double gn, send *s) {
       if (add_gradient(s, k, ws)) return 1;
       s->one = w * gn;
       if (add_gradient(s, k + 1, xs)) return 1;
+    }
+    return 0;
+  }
+  if (in->op == MG_OP_LOGSUMEXP) { /* operand k gets e^(ak - m) / s gn */
+    const uint32_t *at = t->args + in->a;
+    s->d = NULL;
+    lse_slots(t->val, at, in->n, &d[0], &d[1]);
+    for (uint32_t k = 0; k < in->n; k++) {
+      uint32_t slot = at[k];
+      s->one = bwd_logsumexp(t->val[slot], d[0], d[1], gn);
+      if (add_gradient(s, k, slot)) return 1;
     }
     return 0;
   }

@@ -128,6 +128,12 @@ void mg_tape_run(mg_tape *t) {
       for (; j + 1 < n; j += 2) acc += v[a[j]] * v[a[j + 1]];
       break;
     }
+    case MG_OP_LOGSUMEXP: { /* as mg_forward computes it (ops.h) */
+      double m;
+      lse_slots(v, t->args + in->a, n, &m, &acc);
+      acc = lse_finish(m, acc);
+      break;
+    }
     case MG_OP_RELU: acc = fwd_relu(v[in->a]); break;
     case MG_OP_ADD: acc = fwd_add(v[in->a], v[in->b]); break;
     case MG_OP_MUL: acc = fwd_mul(v[in->a], v[in->b]); break;
@@ -229,6 +235,12 @@ void mg_tape_sweep(mg_tape *t, double seed) {
         g[a[j]] += v[a[j + 1]] * gn;
         g[a[j + 1]] += v[a[j]] * gn;
       }
+      break;
+    }
+    case MG_OP_LOGSUMEXP: { /* every operand, as the dynamic sweep sends them */
+      const uint32_t *a = t->args + in->a;
+      lse_slots(v, a, n, &ga, &gb); /* m, s */
+      for (j = 0; j < n; j++) g[a[j]] += bwd_logsumexp(v[a[j]], ga, gb, gn);
       break;
     }
     case MG_OP_RELU: g[in->a] += bwd_relu(v[in->out], gn); break;

@@ -72,6 +72,7 @@ static uint32_t operands_level(const mg_tape *t, const uint32_t *level, const mg
   case MG_TAPE_SUM_RANGE: return max_level(level, in->a, in->n, 0);
   case MG_OP_SUM:
   case MG_OP_DOT:
+  case MG_OP_LOGSUMEXP:
     for (uint32_t j = 0; j < in->n; j++)
       if (level[t->args[in->a + j]] > m) m = level[t->args[in->a + j]];
     return m;
@@ -95,6 +96,7 @@ static void count_uses(mg_tape *t, double *count) {
       break;
     case MG_OP_SUM:
     case MG_OP_DOT:
+    case MG_OP_LOGSUMEXP:
       for (uint32_t j = 0; j < in->n; j++) count[t->args[in->a + j]]++;
       break;
     default: count[in->a]++, count[in->b] += in->n > 1; /* x * x sends twice */

@@ -289,22 +289,29 @@ static void pop_operand(lua_State *L, const mg_ctx *ctx, mg_node *n, int node, i
   lua_pop(L, 1);
 }
 
-/* mg.sum(vs): vs[1] + vs[2] + ... left to right, one node. */
-static int value_sum(lua_State *L) {
+/* One node op(vs[1], vs[2], ...) over the array argument 1 of fname. */
+static int nary_op(lua_State *L, mg_op op, const char *fname) {
   const mg_ctx *ctx = mg_context(L);
-  uint32_t len = check_array(L, 1, "sum");
+  uint32_t len = check_array(L, 1, fname);
   int table;
+  if (len == 0 && op == MG_OP_LOGSUMEXP) mg_arg_error(L, 1, fname, "non-empty array expected, got an empty one");
   lua_settop(L, 1);
   mg_node *n = new_nary(L, ctx, len, &table);
-  mg_op_init(n, MG_OP_SUM, len, 0);
+  mg_op_init(n, op, len, 0);
   for (uint32_t i = 0; i < len; i++) {
     lua_rawgeti(L, 1, (lua_Integer)i + 1);
-    pop_operand(L, ctx, n, 2, table, i, 1, (lua_Integer)i + 1, "sum");
+    pop_operand(L, ctx, n, 2, table, i, 1, (lua_Integer)i + 1, fname);
   }
   lua_settop(L, 2);
   finish_value(L, ctx, n);
   return 1;
 }
+
+/* mg.sum(vs): vs[1] + vs[2] + ... left to right, one node. */
+static int value_sum(lua_State *L) { return nary_op(L, MG_OP_SUM, "sum"); }
+
+/* mg.logsumexp(vs): ln(e^vs[1] + e^vs[2] + ...), stable (ops.h), one node. */
+static int value_logsumexp(lua_State *L) { return nary_op(L, MG_OP_LOGSUMEXP, "logsumexp"); }
 
 /* The Vector argument arg of dot, or NULL; a table argument is replaced by a
  * Vector when `convert` (the other argument is a Vector). */
@@ -557,6 +564,7 @@ void mg_register_value(lua_State *L, int module, int upvalues) {
   static const luaL_Reg functions[] = {{"Value", value_new},
                                        {"is_value", value_is_value},
                                        {"sum", value_sum},
+                                       {"logsumexp", value_logsumexp},
                                        {"dot", value_dot},
                                        {NULL, NULL}};
   static const luaL_Reg metamethods[] = {{"__add", value_add},
