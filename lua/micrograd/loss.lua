@@ -5,7 +5,7 @@
 -- @module micrograd.loss
 local mg = require("micrograd")
 
-local is_value, sum, dot, Value = mg.is_value, mg.sum, mg.dot, mg.Value
+local is_value, sum, dot, Value, logsumexp = mg.is_value, mg.sum, mg.dot, mg.Value, mg.logsumexp
 local type, format, huge = type, string.format, math.huge
 
 local M = {}
@@ -92,8 +92,9 @@ function M.bce_logits(logits, ys)
   return sum(losses) * (1.0 / n)
 end
 
---- Softmax cross-entropy: mean of `logsumexp(z) - z[class]`, with the
--- largest logit subtracted first so that exp cannot overflow.
+--- Softmax cross-entropy: mean of `mg.logsumexp(z) - z[class]` (one engine
+-- node, which subtracts the largest logit at every forward so that exp cannot
+-- overflow: a compiled step gives the dynamic step's bits).
 -- @tparam {{Value,...},...} logits one array of k logits per sample
 -- @tparam {integer,...} classes one class in 1..k per sample
 -- @treturn Value
@@ -109,24 +110,14 @@ function M.cross_entropy(logits, classes)
     if not class or class < 1 or class > k then
       fail("cross_entropy", 2, format("class in 1..%d expected at index %d, got %s", k, i, tostring(c)), 0)
     end
-    local m = -huge
     for j = 1, k do
       local zj = z[j]
       if type(zj) ~= "number" and not is_value(zj) then
         fail("cross_entropy", 1, format("number or Value expected at index %d of sample %d, got %s", j, i,
           type(zj)), 0)
       end
-      local x = is_value(zj) and zj.data or zj
-      if x > m then m = x end
     end
-    if m ~= m or m == huge or m == -huge then m = 0 end -- leave NaN and infinities to the ops
-    local exps = {}
-    for j = 1, k do
-      local zj = z[j]
-      if type(zj) == "number" then zj = Value(zj) end
-      exps[j] = (zj - m):exp()
-    end
-    losses[i] = sum(exps):log() + m - z[class]
+    losses[i] = logsumexp(z) - z[class]
   end
   return sum(losses) * (1.0 / n)
 end
