@@ -1,18 +1,21 @@
 --- Compiled steps for `micrograd.train`'s Trainer (option `compile = true`).
 --
--- Two ways, chosen by the Trainer:
+-- Two ways, chosen by the Trainer; both give the dynamic step's losses and
+-- gradients bit for bit (but for the sign of a zero), because they replay
+-- the graph the dynamic step builds:
 --
--- - **whole batch**: the batch's loss (every sample, the l2 term) is traced
---   once with `mg.compile` and replayed; the same losses and gradients as the
---   dynamic step, bit for bit (but for "cross_entropy", whose stabilising
---   shift by the largest logit is read once, while tracing: the same up to
---   rounding, as long as no logit grows more than ~700 above it).
--- - **per sample** (mini-batches, shuffled or not): one sample's loss is
---   traced once per label (svm, bce) or with the target as an input (mse),
---   and `run_batch` replays it over the batch's samples in C, each scaled by
---   1 / batch size; the l2 term is a graph of its own. The same losses and
---   gradients as the dynamic step up to rounding (the sums are added in
---   another order).
+-- - **whole batch** (every sample, in a fixed order): the batch's loss (the
+--   l2 term included) is traced once with `mg.compile`, the samples' inputs
+--   and labels as constants, and replayed. The Trainer keeps its own copy of
+--   the data (see `Trainer`), so they cannot change under the graph.
+-- - **per batch** (mini-batches, or a shuffled order): one graph per batch
+--   size is traced with the batch's inputs and labels as the graph's inputs
+--   (a label as a number: -y for "svm", y for "bce", the target for "mse", a
+--   one-hot row for "cross_entropy"), and every step feeds it the rows of the
+--   step's batch. The loss is built as the dynamic one is, with the label
+--   entering as a factor (`y * z` where the dynamic loss branches on y,
+--   `dot(one_hot, z)` where it picks `z[class]`): the same values and the
+--   same gradients in the same order.
 --
 -- Both return the model's outputs as numbers (arrays of numbers for a model
 -- with several outputs) and the loss, with the gradients in the parameters.
@@ -20,19 +23,39 @@
 local mg = require("micrograd")
 local lossfns = require("micrograd.loss")
 
-local is_value, unpack = mg.is_value, table.unpack
-local format = string.format
+local is_value, unpack, sum, dot, logsumexp = mg.is_value, table.unpack, mg.sum, mg.dot, mg.logsumexp
+local format, max = string.format, math.max
 
 local M = {}
 
---- Losses that decompose into one term per sample (`loss(batch)` is the mean
--- of `loss({sample})`), and whether their target can only take a few values
--- (one graph per value) or is a number to feed as an input.
-M.PER_SAMPLE = { svm = "label", bce = "label", bce_logits = "label", mse = "input" }
+--- The graph's outputs, flattened: the loss, then each sample's output (or
+-- its outputs one after the other); widths[i] is 0 for a single output, else
+-- the sample's number of outputs.
+local function flatten(total, outputs, widths)
+  local flat = { total }
+  for i, o in ipairs(outputs) do
+    if is_value(o) or type(o) ~= "table" then
+      flat[#flat + 1], widths[i] = o, 0
+    else
+      for j = 1, #o do flat[#flat + 1] = o[j] end
+      widths[i] = #o
+    end
+  end
+  return flat
+end
 
-local function flatten(first, o)
-  if is_value(o) or type(o) ~= "table" then return { first, o } end
-  return { first, unpack(o) }
+--- The outputs of a replay: one number (or array of numbers) per sample.
+local function unflatten(flat, widths)
+  local outputs, pos = {}, 2
+  for i, w in ipairs(widths) do
+    if w == 0 then
+      outputs[i], pos = flat[pos], pos + 1
+    else
+      outputs[i] = { unpack(flat, pos, pos + w - 1) }
+      pos = pos + w
+    end
+  end
+  return outputs
 end
 
 --- A step replayed from the whole batch's graph, compiled at the first call.
@@ -46,16 +69,7 @@ function M.whole_step(trainer, batch_loss, batch)
     local widths = {}
     trainer._graph = mg.compile(function()
       local outputs, total = batch_loss(trainer, batch)
-      local flat = { total }
-      for i, o in ipairs(outputs) do
-        if is_value(o) or type(o) ~= "table" then
-          flat[#flat + 1], widths[i] = o, 0
-        else
-          for j = 1, #o do flat[#flat + 1] = o[j] end
-          widths[i] = #o
-        end
-      end
-      return flat
+      return flatten(total, outputs, widths)
     end, 0)
     trainer._widths = widths
   end
@@ -63,82 +77,116 @@ function M.whole_step(trainer, batch_loss, batch)
   local flat = graph()
   trainer.optimizer:zero_grad()
   graph:backward()
-  local outputs, pos = {}, 2
-  for i, w in ipairs(trainer._widths) do
-    if w == 0 then
-      outputs[i], pos = flat[pos], pos + 1
-    else
-      outputs[i] = { unpack(flat, pos, pos + w - 1) }
-      pos = pos + w
-    end
-  end
-  return outputs, flat[1]
+  return unflatten(flat, trainer._widths), flat[1]
 end
 
--- The inputs of sample k as a row of numbers: for "input" losses its target
--- follows its inputs (a number, or the numbers of an array).
-local function row_of(state, k)
-  if state.kind == "label" then return state.X[k] end
-  local row = state.rows[k]
-  if not row then
-    local x, t = state.X[k], state.targets[k]
-    row = { unpack(x) }
-    if type(t) == "table" then
-      for j = 1, #t do row[#row + 1] = t[j] end
-    else
-      row[#row + 1] = t
-    end
-    state.rows[k] = row
+-- ---- per batch -------------------------------------------------------------
+
+local function one_output(name, o)
+  if type(o) == "table" and not is_value(o) then
+    error(format("loss '%s' expects one output per sample (a Value), but the model returned an array of %d",
+      name, #o), 0)
   end
-  return row
 end
 
--- The graph for sample k's group: one per label, or one for every sample.
-local function graph_for(state, k)
-  local key = state.kind == "label" and state.targets[k] or "all"
-  local group = state.groups[key]
-  if group then return group end
-  local nin, model, loss = state.nin, state.model, state.loss
-  local graph
-  if state.kind == "label" then
-    local label = state.targets[k]
-    graph = mg.compile(function(...)
-      local o = model({ ... })
-      return flatten(loss({ o }, { label }), o)
-    end, nin)
-  else
-    local target = state.targets[k]
-    local width = type(target) == "table" and #target or 0
-    graph = mg.compile(function(...)
-      local args = { ... }
-      local t = width == 0 and args[nin + 1] or { unpack(args, nin + 1, nin + width) }
-      local o = model({ unpack(args, 1, nin) })
-      return flatten(loss({ o }, { t }), o)
-    end, nin + math.max(width, 1))
-    state.width = width
-  end
-  group = { graph = graph, rows = {}, at = {}, outputs = {}, count = 0, options = {} }
-  group.options.outputs = group.outputs
-  state.groups[key], state.order[#state.order + 1] = group, group
-  return group
-end
+--- Per built-in loss: `width(state)` (the label inputs per sample), `encode(row,
+-- pos, target, state)` (writes them at row[pos ..]) and `loss(outputs, labels,
+-- state)` (the batch's loss from the outputs and each sample's label inputs),
+-- built as `micrograd.loss` builds it from numbers.
+local LABELS = {
+  svm = { -- relu(1 + -y * s): the factor -y is the input
+    width = function() return 1 end,
+    encode = function(row, pos, y) row[pos] = -y end,
+    loss = function(outputs, labels)
+      local losses = {}
+      for i = 1, #outputs do
+        one_output("svm", outputs[i])
+        losses[i] = (1 + labels[i][1] * outputs[i]):relu()
+      end
+      return sum(losses) * (1.0 / #outputs)
+    end,
+  },
+  bce = { -- softplus(z) - y * z, where the dynamic loss has softplus(z) - z or softplus(z)
+    width = function() return 1 end,
+    encode = function(row, pos, y) row[pos] = y end,
+    loss = function(outputs, labels)
+      local losses = {}
+      for i = 1, #outputs do
+        local z = outputs[i]
+        one_output("bce", z)
+        losses[i] = z:softplus() - labels[i][1] * z
+      end
+      return sum(losses) * (1.0 / #outputs)
+    end,
+  },
+  cross_entropy = { -- logsumexp(z) - dot(one_hot, z), where the dynamic loss has z[class]
+    width = function(state) return state.classes end,
+    encode = function(row, pos, class, state)
+      for j = 1, state.classes do row[pos + j - 1] = j == class and 1 or 0 end
+    end,
+    loss = function(outputs, labels, state)
+      local losses, k = {}, state.classes
+      for i = 1, #outputs do
+        local z = outputs[i]
+        if is_value(z) or type(z) ~= "table" then
+          error(format("loss 'cross_entropy' expects an array of logits per sample (a model with k " ..
+            "outputs), but the model returned a %s", is_value(z) and "Value" or type(z)), 0)
+        end
+        if #z < k then
+          error(format("loss 'cross_entropy': class %d is out of the %d outputs of the model", k, #z), 0)
+        end
+        losses[i] = logsumexp(z) - dot(labels[i], k == #z and z or { unpack(z, 1, k) })
+      end
+      return sum(losses) * (1.0 / #outputs)
+    end,
+  },
+  mse = { -- the target is an input: (p - t)^2 as the dynamic loss
+    width = function(state) return state.target_width end,
+    encode = function(row, pos, t, state)
+      if state.target_width == 1 and type(t) == "number" then
+        row[pos] = t
+      else
+        for j = 1, state.target_width do row[pos + j - 1] = t[j] end
+      end
+    end,
+    loss = function(outputs, labels, state)
+      if type(outputs[1]) ~= "table" or is_value(outputs[1]) then
+        local targets = {}
+        for i = 1, #labels do targets[i] = labels[i][1] end
+        return lossfns.mse(outputs, targets)
+      end
+      local preds, flat = {}, {}
+      for i = 1, #outputs do
+        local o = outputs[i]
+        if #o ~= state.target_width then
+          error(format("loss 'mse': the model returned %d outputs for sample %d but its target is " ..
+            "an array of %d", #o, i, state.target_width), 0)
+        end
+        for j = 1, #o do preds[#preds + 1], flat[#flat + 1] = o[j], labels[i][j] end
+      end
+      return lossfns.mse(preds, flat)
+    end,
+  },
+}
+LABELS.bce_logits = LABELS.bce
 
---- A new per-sample state for a Trainer, or nil and a message saying why its
--- data cannot be replayed per sample.
+--- A new per-batch state for a Trainer, or nil and a message saying why its
+-- data cannot be replayed that way.
 -- @param model the model
 -- @tparam {table,...} X the inputs (arrays of numbers, all the same length)
--- @tparam table targets the labels the loss trains on
+-- @tparam table targets the labels the loss trains on (as the Trainer mapped them)
 -- @tparam string loss_name the built-in loss
--- @tparam function loss `(outputs, targets) -> Value`
+-- @tparam function loss `(outputs, targets) -> Value` (unused: the graph
+--   builds the loss itself, see above)
 -- @tparam ?table params the parameters for the l2 term, with `alpha`
 -- @tparam ?number alpha
 -- @treturn ?table
 -- @treturn ?string
-function M.per_sample(model, X, targets, loss_name, loss, params, alpha)
-  local kind = M.PER_SAMPLE[loss_name]
-  if not kind then
-    return nil, format("a compiled step with mini-batches needs loss 'svm', 'bce' or 'mse', got %s",
-      loss_name == "function" and "a loss function" or "'" .. loss_name .. "'")
+function M.per_sample(model, X, targets, loss_name, _loss, params, alpha)
+  local labels = LABELS[loss_name]
+  if not labels then
+    return nil, "a compiled step with mini-batches (or shuffle) needs a built-in loss ('svm', 'bce', " ..
+      "'cross_entropy' or 'mse'), got a loss function"
   end
   local nin = type(X[1]) == "table" and #X[1] or 0
   for k = 1, #X do
@@ -154,47 +202,73 @@ function M.per_sample(model, X, targets, loss_name, loss, params, alpha)
       end
     end
   end
-  local state = { kind = kind, model = model, X = X, targets = targets, loss = loss, nin = nin,
-    groups = {}, order = {}, rows = {}, outputs = {} }
-  if params then
-    state.l2 = mg.compile(function() return lossfns.l2(params, alpha) end, 0)
+  local state = { labels = labels, model = model, X = X, targets = targets, nin = nin, params = params,
+    alpha = alpha, graphs = {}, row = {}, classes = 0, target_width = 1 }
+  if loss_name == "cross_entropy" then
+    for k = 1, #targets do state.classes = max(state.classes, targets[k]) end
+  elseif loss_name == "mse" then
+    local t1 = targets[1]
+    state.target_width = type(t1) == "table" and #t1 or 1
+    for k = 1, #targets do
+      local t = targets[k]
+      local w = type(t) == "table" and #t or 1
+      if w ~= state.target_width or (w == 1 and type(t) == "table" and type(t1) ~= "table") then
+        return nil, format("a compiled step with mini-batches needs targets of one shape, " ..
+          "got %s at index 1 and %s at index %d", type(t1) == "table" and "an array of " .. #t1 or "a number",
+          type(t) == "table" and "an array of " .. #t or "a number", k)
+      end
+    end
   end
+  state.width = labels.width(state)
   return state
 end
 
---- One step replayed per sample: the batch's samples by group through
--- `run_batch`, then the l2 term.
+-- The graph for batches of size n: inputs are each sample's nin inputs, then its label inputs.
+local function graph_for(state, n)
+  local entry = state.graphs[n]
+  if entry then return entry end
+  local nin, width, labels, model = state.nin, state.width, state.labels, state.model
+  local params, alpha = state.params, state.alpha
+  local per = nin + width
+  local widths = {}
+  local graph = mg.compile(function(...)
+    local args, outputs, ys = { ... }, {}, {}
+    for i = 1, n do
+      local base = (i - 1) * per
+      outputs[i] = model({ unpack(args, base + 1, base + nin) })
+      ys[i] = { unpack(args, base + nin + 1, base + per) }
+    end
+    local total = labels.loss(outputs, ys, state)
+    if params then total = total + lossfns.l2(params, alpha) end
+    return flatten(total, outputs, widths)
+  end, n * per)
+  entry = { graph = graph, widths = widths }
+  state.graphs[n] = entry
+  return entry
+end
+
+--- One step replayed from the graph for the batch's size, fed the batch's rows.
 -- @tparam table state from `per_sample`
 -- @param optimizer the Trainer's optimizer
 -- @tparam {integer,...} batch the sample indices
--- @treturn table the outputs, one per sample (reused from step to step)
+-- @treturn table the outputs, one per sample
 -- @treturn number the loss
 function M.sample_step(state, optimizer, batch)
   local n = #batch
-  for _, group in ipairs(state.order) do group.count = 0 end
+  local entry = graph_for(state, n)
+  local row, X, targets, encode = state.row, state.X, state.targets, state.labels.encode
+  local nin, width = state.nin, state.width
   for i = 1, n do
-    local k = batch[i]
-    local group = graph_for(state, k)
-    local c = group.count + 1
-    group.rows[c], group.at[c], group.count = row_of(state, k), i, c
+    local k, base = batch[i], (i - 1) * (nin + width)
+    local x = X[k]
+    for j = 1, nin do row[base + j] = x[j] end
+    encode(row, base + nin + 1, targets[k], state)
   end
+  for j = #row, n * (nin + width) + 1, -1 do row[j] = nil end
+  local flat = entry.graph(row)
   optimizer:zero_grad()
-  local total, outputs = 0, state.outputs
-  for _, group in ipairs(state.order) do
-    local c = group.count
-    if c > 0 then
-      for j = #group.rows, c + 1, -1 do group.rows[j] = nil end
-      group.options.scale = 1 / n
-      total = total + group.graph:run_batch(group.rows, group.options)
-      for j = 1, c do outputs[group.at[j]] = group.outputs[j] end
-    end
-  end
-  for i = #outputs, n + 1, -1 do outputs[i] = nil end
-  if state.l2 then
-    total = total + state.l2()
-    state.l2:backward()
-  end
-  return outputs, total
+  entry.graph:backward()
+  return unflatten(flat, entry.widths), flat[1]
 end
 
 return M
