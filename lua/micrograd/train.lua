@@ -235,12 +235,30 @@ local function check_data(X, y)
   return n
 end
 
+-- A copy of the array rows whose elements that are plain tables (rows of
+-- inputs, arrays of targets) are copied too: a Trainer trains on the data as
+-- it was given, compiled or not, whatever is edited in place later.
+local function snapshot(rows)
+  local out = {}
+  for i = 1, #rows do
+    local r = rows[i]
+    if type(r) == "table" and getmetatable(r) == nil then
+      local c = {}
+      for k, v in pairs(r) do c[k] = v end
+      r = c
+    end
+    out[i] = r
+  end
+  return out
+end
+
 local function new_trainer(model, X, y, opts, allowed)
   if not callable(model) then
     return nil, 1, "model (a module or function) expected, got " .. type_name(model)
   end
   local n, data_arg, why = check_data(X, y)
   if not n then return nil, data_arg + 1, why end
+  X, y = snapshot(X), snapshot(y)
   if opts == nil then opts = {} end
   if type(opts) ~= "table" then return nil, 4, "table of options expected, got " .. type_name(opts) end
   for name in pairs(opts) do
@@ -387,6 +405,8 @@ local function new_trainer(model, X, y, opts, allowed)
 end
 
 --- A training run that works in slices (see the module's description).
+-- It keeps its own copy of `X` and `y` (and of their rows): editing them in
+-- place afterwards changes nothing, compiled or not; `set_data` gives it new data.
 -- @tparam table|function model a module (`nn.MLP`, ...) or any callable
 --   `model(x)`; it needs a `parameters()` method unless `optimizer` is given
 --   and `l2` is not
@@ -426,12 +446,11 @@ end
 --   - `history`: false to keep no history (a training that never ends, in a
 --     game); `last_loss` and `last_accuracy` still tell the last step's
 --   - `compile`: true to trace the step's graph once with `mg.compile` and
---     replay it in C from then on. Full-batch training in a fixed order
---     replays the whole batch's graph (the same losses and gradients, bit
---     for bit, but for "cross_entropy": to rounding); with mini-batches or `shuffle`, one sample's graph is
---     replayed over the batch with `run_batch` (loss "svm", "bce" or "mse",
---     inputs that are arrays of numbers; the same up to rounding). See
---     `micrograd.train_compiled`.
+--     replay it in C from then on, with the same losses and gradients as the
+--     dynamic step, bit for bit. Full-batch training in a fixed order
+--     replays the whole batch's graph; with mini-batches or `shuffle`, a
+--     graph per batch size is fed each batch's rows (a built-in loss, inputs
+--     that are arrays of numbers). See `micrograd.train_compiled`.
 -- @treturn Trainer with fields `step_count`, `total_steps`, `epoch` (the
 --   epoch of the last step), `samples` (samples trained on so far), `history`
 --   (`{loss = {...}, accuracy = {...}}`, one entry per step; `accuracy` stays
@@ -484,15 +503,16 @@ end
 --- Replaces the training data (new samples in a game, say): the next step
 -- starts a new epoch over `X` and `y`, which are checked and mapped as
 -- `Trainer` does. The batch size stays what was asked (the whole data set
--- when none was), capped at `#X`; the step count and total are kept. A
--- compiled trainer compiles again at its next step when its graph held the
--- data (whole batch).
+-- when none was), capped at `#X`; the step count and total are kept. As at
+-- creation, the Trainer copies `X` and `y`. A compiled trainer compiles again
+-- at its next step.
 -- @tparam {table,...} X the inputs
 -- @tparam table y the labels
 function Trainer:set_data(X, y)
   check_self(self, "set_data", Trainer)
   local n, which, why = check_data(X, y)
   if not n then arg_error(which, "set_data", why) end
+  X, y = snapshot(X), snapshot(y)
   local targets = y
   if self._targets_of then
     local t, msg = self._targets_of(y)
