@@ -852,7 +852,8 @@ describe("errors", function()
       { loss = "mse", y = my, widths = { 6, 1 }, opts = { batch_size = 6 } },
       { loss = "cross_entropy", X = bx, y = by, widths = { 8, 3 }, opts = { batch_size = 7 } },
       { loss = "cross_entropy", X = bx, y = by, widths = { 8, 8, 3 }, opts = { batch_size = 1, l2 = 1e-3 } },
-      { loss = "cross_entropy", X = bx, y = by, widths = { 8, 4 }, opts = { batch_size = 30, shuffle = true } },
+      { loss = "cross_entropy", X = bx, y = by, widths = { 8, 4 },
+        opts = { batch_size = 30, shuffle = true } },
     }
     for _, case in ipairs(cases) do
       local function run(compile)
@@ -890,17 +891,17 @@ describe("errors", function()
     assert_same_history(dynamic, compiled)
   end)
 
-  it("trains on its own copy of the data: editing X or y in place changes nothing, compiled or not", function()
-    local X, y = mg.data.make_blobs(24, { centers = 3, seed = 4 })
+  it("trains on its own copy of X and y: editing them in place changes nothing, compiled or not", function()
+    local X0, y0 = mg.data.make_blobs(24, { centers = 3, seed = 4 })
     local cases = { { batch_size = 24, shuffle = false }, { batch_size = 5 } }
     for _, case in ipairs(cases) do
       local function run(compile, edit)
         mg.seed(6)
         local net = mg.nn.MLP(2, { 6, 3 })
         local Xc, yc = {}, {}
-        for i = 1, #X do Xc[i], yc[i] = { X[i][1], X[i][2] }, y[i] end
-        local t = train.Trainer(net, Xc, yc, { loss = "cross_entropy", steps = 6, seed = 1, compile = compile,
-          batch_size = case.batch_size, shuffle = case.shuffle })
+        for i = 1, #X0 do Xc[i], yc[i] = { X0[i][1], X0[i][2] }, y0[i] end
+        local t = train.Trainer(net, Xc, yc, { loss = "cross_entropy", steps = 6, seed = 1,
+          compile = compile, batch_size = case.batch_size, shuffle = case.shuffle })
         t:run(3)
         if edit then -- in place: the rows, the labels and the array itself
           for i = 1, #Xc do Xc[i][1], Xc[i][2] = 100, -100 end
@@ -924,7 +925,8 @@ describe("errors", function()
     mentions(error_of(train.Trainer, net, tx, ty, { loss = f, compile = true, batch_size = 1 }),
       "option 'compile': a compiled step with mini-batches (or shuffle) needs a built-in loss " ..
       "('svm', 'bce', 'cross_entropy' or 'mse'), got a loss function")
-    local t = train.Trainer(mg.nn.MLP(2, { 1 }), tx, ty, { loss = "cross_entropy", compile = true, batch_size = 1 })
+    local t = train.Trainer(mg.nn.MLP(2, { 1 }), tx, ty,
+      { loss = "cross_entropy", compile = true, batch_size = 1 })
     mentions(error_of(t.step, t), "loss 'cross_entropy' expects an array of logits per sample")
     t = train.Trainer(net, tx, { 1, 3 }, { loss = "cross_entropy", compile = true, batch_size = 1 })
     mentions(error_of(t.step, t), "loss 'cross_entropy': class 3 is out of the 2 outputs of the model")
