@@ -18,7 +18,7 @@ local binary = { "+", "-", "*", "/" }
 local function random_program(gen, nin, nparams, length)
   local steps = {}
   for s = 1, length do
-    local kind = gen:random(1, 6)
+    local kind = gen:random(1, 7)
     local pick = function() return gen:random(1, nin + nparams + s - 1) end
     if kind <= 3 then
       local k = gen:random() < 0.2 and gen:uniform(0.5, 2)
@@ -27,6 +27,8 @@ local function random_program(gen, nin, nparams, length)
       steps[s] = { "un", unary[gen:random(1, #unary)], pick() }
     elseif kind == 5 then
       steps[s] = { "sum", pick(), pick(), pick() }
+    elseif kind == 6 then
+      steps[s] = { "lse", pick(), pick(), pick() }
     else
       steps[s] = { "dot", pick(), pick(), pick(), pick(), pick() }
     end
@@ -46,6 +48,8 @@ local function run_program(steps, values)
       r = v[st[3]][st[2]](v[st[3]] * 0.5)
     elseif st[1] == "sum" then
       r = mg.sum({ v[st[2]], v[st[3]], 0.5, v[st[4]] })
+    elseif st[1] == "lse" then
+      r = mg.logsumexp({ v[st[2]], -1.5, v[st[3]] * 40, v[st[4]] })
     else
       r = mg.dot({ v[st[2]], v[st[3]] }, { v[st[4]], 2 }, v[st[5]])
     end
@@ -267,6 +271,63 @@ describe("mg.compile", function()
     for i, p in ipairs(params) do want[i] = p.grad; p.grad = 0.125 end
     g:run_batch(rows, { mean = true })
     for i, p in ipairs(params) do assert.are.equal(want[i], p.grad) end
+  end)
+
+  it("compiles cross-entropy to the dynamic bits, whole batch and through run_batch", function()
+    -- logsumexp shifts by the largest logit at every replay: traced at 0, replayed at
+    -- logits in the hundreds and thousands (exp overflows without the shift): the same bits
+    mg.seed(21)
+    local model = nn.MLP(2, { 6, 3 })
+    local params = model:parameters()
+    local X, classes = {}, {}
+    for i = 1, 9 do
+      local scale = i % 3 == 0 and 3000 or 1
+      X[i], classes[i] = { mg.uniform(-1, 1) * scale, mg.uniform(-1, 1) * scale }, i % 3 + 1
+    end
+    local function dynamic(rows, cs, seed_grad)
+      for _, p in ipairs(params) do p.grad = seed_grad end
+      local logits = {}
+      for i, x in ipairs(rows) do logits[i] = model(x) end
+      local l = loss.cross_entropy(logits, cs)
+      l:backward()
+      local want = {}
+      for i, p in ipairs(params) do want[i] = p.grad; p.grad = seed_grad end
+      return l.data, want
+    end
+    local function same(a, b, what)
+      assert(string.pack("d", a) == string.pack("d", b), string.format("%s: %.17g vs %.17g", what, a, b))
+    end
+    -- whole batch, the inputs fed at every call
+    local whole = mg.compile(function(...)
+      local xs, logits = { ... }, {}
+      for i = 1, #X do logits[i] = model({ xs[2 * i - 1], xs[2 * i] }) end
+      return loss.cross_entropy(logits, classes)
+    end, 2 * #X)
+    local flat = {}
+    for i, x in ipairs(X) do flat[2 * i - 1], flat[2 * i] = x[1], x[2] end
+    local want_loss, want = dynamic(X, classes, 0.25)
+    assert.is_true(want_loss > 10 and want_loss < math.huge)
+    same(want_loss, whole(flat), "whole batch loss")
+    whole:backward()
+    for i, p in ipairs(params) do same(want[i], p.grad, "whole batch grad " .. i) end
+    -- one graph per class through run_batch: the bits of a dynamic backward per row
+    for c = 1, 3 do
+      local g = mg.compile(function(x1, x2) return loss.cross_entropy({ model({ x1, x2 }) }, { c }) end, 2)
+      local rows = {}
+      for i, x in ipairs(X) do
+        if classes[i] == c then rows[#rows + 1] = x end
+      end
+      for _, p in ipairs(params) do p.grad = 0.5 end
+      local total = 0
+      for _, x in ipairs(rows) do
+        local l = loss.cross_entropy({ model(x) }, { c })
+        total = total + l.data
+        l:backward()
+      end
+      for i, p in ipairs(params) do want[i] = p.grad; p.grad = 0.5 end
+      same(total, g:run_batch(rows), "run_batch loss, class " .. c)
+      for i, p in ipairs(params) do same(want[i], p.grad, "run_batch grad " .. i .. ", class " .. c) end
+    end
   end)
 
   it("scales run_batch's gradients and hands back each row's other outputs", function()
