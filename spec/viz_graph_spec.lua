@@ -228,6 +228,18 @@ describe("viz_graph.dot structure", function()
     assert.is_nil(g.edges[1].label)
   end)
 
+  it("draws a logsumexp as one op node over all its operands", function()
+    local a, b = Value(1, "a"), Value(2, "b")
+    local g = parse(dot(mg.logsumexp({ a, 3, b, a })))
+    assert.equal(1, count(g.ops))
+    assert.equal("logsumexp", label_of(g.ops[g.op_list[1]]))
+    local into = edges_into(g, g.op_list[1])
+    assert.equal(4, #into) -- a twice, the constant, b
+    assert.equal(into[1], into[4])
+    assert.equal(find_value(g, "a |"), into[1])
+    assert.equal(find_value(g, "b |"), into[3])
+  end)
+
   it("draws a lone leaf as the root alone", function()
     local g = parse(dot(Value(1.5, "only")))
     assert.equal(1, count(g.values))
