@@ -381,18 +381,18 @@ local function new_trainer(model, X, y, opts, allowed)
   if keep_history == nil then keep_history = true end
   if type(keep_history) ~= "boolean" then return bad("history", "boolean") end
 
-  local compile, per_sample = opts.compile, nil
+  local compile, per_batch = opts.compile, nil
   if compile ~= nil and type(compile) ~= "boolean" then return bad("compile", "boolean") end
   if compile and (batch_size < n or shuffle) then
     local msg
-    per_sample, msg = compiled.per_sample(model, X, targets, loss_name, loss, params, l2)
-    if not per_sample then return nil, 4, "option 'compile': " .. msg end
+    per_batch, msg = compiled.per_batch(model, X, targets, loss_name, params, l2)
+    if not per_batch then return nil, 4, "option 'compile': " .. msg end
   end
 
   local order = {}
   for i = 1, n do order[i] = i end
   return setmetatable({
-    _compile = compile or nil, _per_sample = per_sample, _loss_name = loss_name, _targets_of = targets_of,
+    _compile = compile or nil, _per_batch = per_batch, _loss_name = loss_name, _targets_of = targets_of,
     _whole_batch = whole_batch, _batch_request = requested,
     model = model, X = X, y = y, optimizer = optimizer, schedule = schedule,
     loss_name = loss_name, batch_size = batch_size, steps_per_epoch = per_epoch, shuffle = shuffle,
@@ -519,11 +519,11 @@ function Trainer:set_data(X, y)
     if not t then arg_error(2, "set_data", msg) end
     targets = t
   end
-  if self._per_sample then
-    local state, msg = compiled.per_sample(self.model, X, targets, self._loss_name, self._loss, self._params,
+  if self._per_batch then
+    local state, msg = compiled.per_batch(self.model, X, targets, self._loss_name, self._params,
       self._l2)
     if not state then arg_error(1, "set_data", msg) end
-    self._per_sample = state
+    self._per_batch = state
   end
   self.X, self.y, self._targets, self._graph = X, y, targets, nil
   self.batch_size = self._whole_batch and n or math.min(self._batch_request, n)
@@ -546,8 +546,8 @@ function Trainer:step()
   local batch = next_batch(self)
   local opt = self.optimizer
   local outputs, value
-  if self._per_sample then
-    outputs, value = compiled.sample_step(self._per_sample, opt, batch)
+  if self._per_batch then
+    outputs, value = compiled.batch_step(self._per_batch, opt, batch)
   elseif self._compile then
     outputs, value = compiled.whole_step(self, batch_loss, batch)
   else

@@ -175,14 +175,12 @@ LABELS.bce_logits = LABELS.bce
 -- @param model the model
 -- @tparam {table,...} X the inputs (arrays of numbers, all the same length)
 -- @tparam table targets the labels the loss trains on (as the Trainer mapped them)
--- @tparam string loss_name the built-in loss
--- @tparam function loss `(outputs, targets) -> Value` (unused: the graph
---   builds the loss itself, see above)
+-- @tparam string loss_name the built-in loss (the graph builds it itself, see above)
 -- @tparam ?table params the parameters for the l2 term, with `alpha`
 -- @tparam ?number alpha
 -- @treturn ?table
 -- @treturn ?string
-function M.per_sample(model, X, targets, loss_name, _loss, params, alpha)
+function M.per_batch(model, X, targets, loss_name, params, alpha)
   local labels = LABELS[loss_name]
   if not labels then
     return nil, "a compiled step with mini-batches (or shuffle) needs a built-in loss ('svm', 'bce', " ..
@@ -248,12 +246,12 @@ local function graph_for(state, n)
 end
 
 --- One step replayed from the graph for the batch's size, fed the batch's rows.
--- @tparam table state from `per_sample`
+-- @tparam table state from `per_batch`
 -- @param optimizer the Trainer's optimizer
 -- @tparam {integer,...} batch the sample indices
 -- @treturn table the outputs, one per sample
 -- @treturn number the loss
-function M.sample_step(state, optimizer, batch)
+function M.batch_step(state, optimizer, batch)
   local n = #batch
   local entry = graph_for(state, n)
   local row, X, targets, encode = state.row, state.X, state.targets, state.labels.encode
