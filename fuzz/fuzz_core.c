@@ -222,7 +222,7 @@ static int add_op(prog *p, reader *r, int traced, int hi) {
     return i;
   }
   int nargs = arity(op), bias = 0;
-  if (op == MG_OP_SUM) nargs = (int)(u8(r) % 17);
+  if (op == MG_OP_SUM || op == MG_OP_LOGSUMEXP) nargs = (int)(u8(r) % 17);
   if (op == MG_OP_DOT) {
     unsigned d = u8(r);
     bias = d & 1, nargs = bias + 2 * (int)((d >> 1) % 9);
@@ -269,6 +269,21 @@ static int near(double got, long double want, long double mag, long double rel) 
 
 static long double sigmoidl(long double a) { return 1 / (1 + expl(-a)); }
 
+/* The largest operand m of logsumexp node i and s = sum e^(aj - m), in long
+ * double; m is NaN when an operand is, -inf with no operands. */
+static void lse_ref(const prog *p, int i, long double *m, long double *s) {
+  long double mm = -INFINITY, ss = 0;
+  for (int j = 0; j < p->nargs[i]; j++) {
+    long double a = operand(p, i, j);
+    if (isnan(a) || isnan(mm))
+      mm = NAN;
+    else if (a > mm)
+      mm = a;
+  }
+  for (int j = 0; j < p->nargs[i]; j++) ss += expl(operand(p, i, j) - mm);
+  *m = mm, *s = ss;
+}
+
 static void check_forward(const prog *p) {
   const long double ulp = DBL_EPSILON;
   for (int i = 0; i < p->n; i++) {
@@ -287,6 +302,14 @@ static void check_forward(const prog *p) {
       if (p->exact && mag <= 0x1p50L) CHECK(same(got, (double)s));
       /* (past 1e300 a double partial sum may overflow where long double does not) */
       if (mag <= 1e300L) CHECK(near(got, s, mag, (k + 2) * ulp));
+      continue;
+    }
+    if (op == MG_OP_LOGSUMEXP) { /* m + ln s: s >= 1 is off by about k ulps, ln s by as many */
+      long double m, s;
+      lse_ref(p, i, &m, &s);
+      long double want = isfinite(m) ? m + logl(s) : m;
+      seen.node = i, seen.op = op, seen.a = (double)m, seen.b = (double)s, seen.got = got, seen.want = want;
+      CHECK(near(got, want, fabsl(want) + 2 * (k + 2), 2 * ulp));
       continue;
     }
     long double a = operand(p, i, 0), b = k > 1 ? operand(p, i, 1) : 0, want;
@@ -358,6 +381,12 @@ static int partial(const prog *p, int i, int j, long double *d, long double *m) 
   case MG_OP_SQRT: x = 1 / (2 * out), ok = tame(p, out); break;
   case MG_OP_SOFTPLUS: x = sigmoidl(a), ok = tame(p, a); break;
   case MG_OP_SUM: x = 1; break;
+  case MG_OP_LOGSUMEXP: { /* e^(aj - m) / s: e^ of a difference off by |aj - m| ulps, and s by k */
+    long double lm, ls, aj = operand(p, i, j);
+    lse_ref(p, i, &lm, &ls);
+    x = expl(aj - lm) / ls, extra = 4 + 2 * p->nargs[i] + fabsl(aj - lm), ok = isfinite(lm) && tame(p, lm);
+    break;
+  }
   default: /* dot: the bias, then w1 x1 w2 x2 ...: d/dw = x, d/dx = w */
     if (p->bias[i] && j == 0)
       x = 1;

@@ -209,7 +209,10 @@ return function(bytes, light, full, verbose)
     function(depth) return target()[pick(METHODS)](any(depth), any(depth)) end,
     function() return target()[pick(FIELDS)] end,
     function(depth) target()[pick(FIELDS)] = any(depth) end,
-    function(depth) return mg.sum(byte() % 2 == 0 and any(depth) or array(depth, any)) end,
+    function(depth)
+      local nary = ({ mg.sum, mg.logsumexp, mg.softmax })[byte() % 3 + 1]
+      return nary(byte() % 2 == 0 and any(depth) or array(depth, any))
+    end,
     function(depth) return mg.dot(any(depth), any(depth), any(depth)) end,
     function(depth)
       local v = mg.vector(any(depth))

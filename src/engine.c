@@ -8,7 +8,7 @@
 
 static const char *const op_names[MG_OP_COUNT] = {
     "",    "+",   "-",       "*",   "/",    "^",        "neg", "relu", "tanh",
-    "exp", "log", "sigmoid", "abs", "sqrt", "softplus", "sum", "dot", "logsumexp",
+    "exp", "log", "sigmoid", "abs", "sqrt", "softplus", "sum", "dot",  "logsumexp",
 };
 
 const char *mg_op_name(mg_op op) { return (unsigned)op < MG_OP_COUNT ? op_names[op] : "?"; }
@@ -184,7 +184,8 @@ SWEEP_INLINE int sweep_node(mg_nodes *ready, mg_node *n, mg_anomaly *bad) {
   case MG_OP_LOGSUMEXP:
     lse_args(args, n->nargs, &a, &b); /* m, s */
     for (i = 0; i < n->nargs; i++)
-      if (args[i].node && send(ready, &args[i], bwd_logsumexp(arg_value(&args[i]), a, b, gn), bad, n)) return 1;
+      if (args[i].node && send(ready, &args[i], bwd_logsumexp(arg_value(&args[i]), a, b, gn), bad, n))
+        return 1;
     return 0;
   default:
     if (bad)

@@ -41,7 +41,8 @@ typedef enum mg_op {
   MG_OP_SOFTPLUS, /* ln(1 + e^a) */
   MG_OP_SUM,      /* a1 + a2 + ... left to right */
   MG_OP_DOT,      /* [bias +] w1*x1 + w2*x2 + ... left to right; args interleaved */
-  MG_OP_LOGSUMEXP, /* ln(e^a1 + e^a2 + ...), shifted by the largest ai */
+  /* ln(e^a1 + e^a2 + ...), shifted by the largest ai */
+  MG_OP_LOGSUMEXP,
   MG_OP_COUNT
 } mg_op;
 

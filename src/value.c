@@ -294,7 +294,8 @@ static int nary_op(lua_State *L, mg_op op, const char *fname) {
   const mg_ctx *ctx = mg_context(L);
   uint32_t len = check_array(L, 1, fname);
   int table;
-  if (len == 0 && op == MG_OP_LOGSUMEXP) mg_arg_error(L, 1, fname, "non-empty array expected, got an empty one");
+  if (len == 0 && op == MG_OP_LOGSUMEXP)
+    mg_arg_error(L, 1, fname, "non-empty array expected, got an empty one");
   lua_settop(L, 1);
   mg_node *n = new_nary(L, ctx, len, &table);
   mg_op_init(n, op, len, 0);
@@ -561,12 +562,9 @@ static int value_detach(lua_State *L) {
 /* ---- registration --------------------------------------------------------- */
 
 void mg_register_value(lua_State *L, int module, int upvalues) {
-  static const luaL_Reg functions[] = {{"Value", value_new},
-                                       {"is_value", value_is_value},
-                                       {"sum", value_sum},
-                                       {"logsumexp", value_logsumexp},
-                                       {"dot", value_dot},
-                                       {NULL, NULL}};
+  static const luaL_Reg functions[] = {{"Value", value_new}, {"is_value", value_is_value},
+                                       {"sum", value_sum},   {"logsumexp", value_logsumexp},
+                                       {"dot", value_dot},   {NULL, NULL}};
   static const luaL_Reg metamethods[] = {{"__add", value_add},
                                          {"__sub", value_sub},
                                          {"__mul", value_mul},

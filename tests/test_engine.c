@@ -369,6 +369,31 @@ static void test_tape(void) {
   free(out), free(t), free(s), free(m), free(c), free(w), free(x);
 }
 
+/* logsumexp: shifted by the largest operand (no overflow at 1000), the softmax
+ * as its gradient, a constant and a repeated operand, IEEE edge cases. */
+static void test_logsumexp(void) {
+  mg_node *a = leaf(1000.0), *b = leaf(-1000.0);
+  mg_node *l = malloc(mg_node_size(4));
+  mg_op_init(l, MG_OP_LOGSUMEXP, 4, 0);
+  mg_set_arg(l, 0, a), mg_set_const(l, 1, 1000.0), mg_set_arg(l, 2, b), mg_set_arg(l, 3, a);
+  mg_forward(l);
+  CHECK(l->data == 1000.0 + log(3.0));
+  CHECK(backward(l) == MG_OK);
+  CHECK(a->grad == 2.0 / 3.0); /* two slots of e^0 / 3 */
+  CHECK(b->grad == 0.0);
+  CHECK(strcmp(mg_op_name(MG_OP_LOGSUMEXP), "logsumexp") == 0);
+  double cases[][3] = {{INFINITY, 1, INFINITY}, {-INFINITY, -INFINITY, -INFINITY}, {NAN, INFINITY, NAN}};
+  for (int c = 0; c < 3; c++) {
+    mg_node *e = malloc(mg_node_size(2));
+    mg_op_init(e, MG_OP_LOGSUMEXP, 2, 0);
+    mg_set_const(e, 0, cases[c][0]), mg_set_const(e, 1, cases[c][1]);
+    mg_forward(e);
+    CHECK(isnan(cases[c][2]) ? isnan(e->data) : e->data == cases[c][2]);
+    free(e);
+  }
+  free(l), free(a), free(b);
+}
+
 static void test_op_names(void) {
   CHECK(strcmp(mg_op_name(MG_OP_LEAF), "") == 0);
   CHECK(strcmp(mg_op_name(MG_OP_POW), "^") == 0);
@@ -390,6 +415,7 @@ int main(void) {
   test_rng();
   test_tape();
   test_op_names();
+  test_logsumexp();
   if (failures) {
     fprintf(stderr, "%d check(s) failed\n", failures);
     return 1;
