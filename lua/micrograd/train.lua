@@ -72,8 +72,23 @@ end
 
 -- ---- losses and accuracies -------------------------------------------------
 
--- The labels a loss trains on, from the caller's y: nil and a message when y
--- does not suit the loss.
+-- The labels a two-class loss trains on, read from y at every use (so that a
+-- label edited in place counts from the next step): 1 stays 1, 0 and -1 become neg.
+local function live_labels(y, name, neg)
+  return setmetatable({}, {
+    __index = function(_, k)
+      local v = y[k]
+      if v == 1 then return 1 end
+      if v == 0 or v == -1 then return neg end
+      error(format("labels 0/1 or -1/1 expected for loss '%s', got %s at index %s", name, show(v),
+        tostring(k)), 0)
+    end,
+    __len = function() return #y end,
+  })
+end
+
+-- The labels a loss trains on, from the caller's y (read live): nil and a
+-- message when y does not suit the loss.
 local function two_labels(y, name, neg)
   local seen = {}
   for i = 1, #y do
@@ -86,11 +101,7 @@ local function two_labels(y, name, neg)
   if seen[0] and seen[-1] then
     return nil, format("labels 0/1 or -1/1 expected for loss '%s', got 0 and -1 both", name)
   end
-  local out = {}
-  for i = 1, #y do
-    out[i] = (y[i] == 1) and 1 or neg
-  end
-  return out, nil, not seen[-1]
+  return live_labels(y, name, neg)
 end
 
 local function one_output(name, outputs)
@@ -106,11 +117,7 @@ end
 -- "argmax" or false).
 local LOSSES = {
   svm = {
-    targets = function(y)
-      local t, msg, binary = two_labels(y, "svm", -1)
-      if binary then return data.signs(y) end -- 0/1 labels, as the README's loop does
-      return t, msg
-    end,
+    targets = function(y) return two_labels(y, "svm", -1) end, -- 0/1 labels as data.signs maps them
     fn = function(outputs, targets)
       one_output("svm", outputs)
       return lossfns.svm(outputs, targets)
@@ -235,30 +242,12 @@ local function check_data(X, y)
   return n
 end
 
--- A copy of the array rows whose elements that are plain tables (rows of
--- inputs, arrays of targets) are copied too: a Trainer trains on the data as
--- it was given, compiled or not, whatever is edited in place later.
-local function snapshot(rows)
-  local out = {}
-  for i = 1, #rows do
-    local r = rows[i]
-    if type(r) == "table" and getmetatable(r) == nil then
-      local c = {}
-      for k, v in pairs(r) do c[k] = v end
-      r = c
-    end
-    out[i] = r
-  end
-  return out
-end
-
 local function new_trainer(model, X, y, opts, allowed)
   if not callable(model) then
     return nil, 1, "model (a module or function) expected, got " .. type_name(model)
   end
   local n, data_arg, why = check_data(X, y)
   if not n then return nil, data_arg + 1, why end
-  X, y = snapshot(X), snapshot(y)
   if opts == nil then opts = {} end
   if type(opts) ~= "table" then return nil, 4, "table of options expected, got " .. type_name(opts) end
   for name in pairs(opts) do
@@ -383,10 +372,10 @@ local function new_trainer(model, X, y, opts, allowed)
 
   local compile, per_batch = opts.compile, nil
   if compile ~= nil and type(compile) ~= "boolean" then return bad("compile", "boolean") end
-  if compile and (batch_size < n or shuffle) then
+  if compile then -- one graph per batch size when it can, else (whole batch only) one graph of it
     local msg
     per_batch, msg = compiled.per_batch(model, X, targets, loss_name, params, l2)
-    if not per_batch then return nil, 4, "option 'compile': " .. msg end
+    if not per_batch and (batch_size < n or shuffle) then return nil, 4, "option 'compile': " .. msg end
   end
 
   local order = {}
@@ -405,8 +394,8 @@ local function new_trainer(model, X, y, opts, allowed)
 end
 
 --- A training run that works in slices (see the module's description).
--- It keeps its own copy of `X` and `y` (and of their rows): editing them in
--- place afterwards changes nothing, compiled or not; `set_data` gives it new data.
+-- It reads `X` and `y` at every step, compiled or not: a sample edited in
+-- place (a game's ring buffer) is trained on from the next step.
 -- @tparam table|function model a module (`nn.MLP`, ...) or any callable
 --   `model(x)`; it needs a `parameters()` method unless `optimizer` is given
 --   and `l2` is not
@@ -447,10 +436,11 @@ end
 --     game); `last_loss` and `last_accuracy` still tell the last step's
 --   - `compile`: true to trace the step's graph once with `mg.compile` and
 --     replay it in C from then on, with the same losses and gradients as the
---     dynamic step, bit for bit. Full-batch training in a fixed order
---     replays the whole batch's graph; with mini-batches or `shuffle`, a
---     graph per batch size is fed each batch's rows (a built-in loss, inputs
---     that are arrays of numbers). See `micrograd.train_compiled`.
+--     dynamic step, bit for bit: a graph per batch size, fed each step's rows
+--     and labels (a built-in loss and inputs that are arrays of numbers; for
+--     mini-batches and `shuffle` these are needed), else one graph of the
+--     whole batch, compiled again when the data has changed. See
+--     `micrograd.train_compiled`.
 -- @treturn Trainer with fields `step_count`, `total_steps`, `epoch` (the
 --   epoch of the last step), `samples` (samples trained on so far), `history`
 --   (`{loss = {...}, accuracy = {...}}`, one entry per step; `accuracy` stays
@@ -503,30 +493,29 @@ end
 --- Replaces the training data (new samples in a game, say): the next step
 -- starts a new epoch over `X` and `y`, which are checked and mapped as
 -- `Trainer` does. The batch size stays what was asked (the whole data set
--- when none was), capped at `#X`; the step count and total are kept. As at
--- creation, the Trainer copies `X` and `y`. A compiled trainer compiles again
--- at its next step.
+-- when none was), capped at `#X`; the step count and total are kept. A
+-- compiled trainer compiles again at its next step.
 -- @tparam {table,...} X the inputs
 -- @tparam table y the labels
 function Trainer:set_data(X, y)
   check_self(self, "set_data", Trainer)
   local n, which, why = check_data(X, y)
   if not n then arg_error(which, "set_data", why) end
-  X, y = snapshot(X), snapshot(y)
   local targets = y
   if self._targets_of then
     local t, msg = self._targets_of(y)
     if not t then arg_error(2, "set_data", msg) end
     targets = t
   end
-  if self._per_batch then
+  local batch_size = self._whole_batch and n or math.min(self._batch_request, n)
+  if self._compile then
     local state, msg = compiled.per_batch(self.model, X, targets, self._loss_name, self._params,
       self._l2)
-    if not state then arg_error(1, "set_data", msg) end
+    if not state and (batch_size < n or self.shuffle) then arg_error(1, "set_data", msg) end
     self._per_batch = state
   end
   self.X, self.y, self._targets, self._graph = X, y, targets, nil
-  self.batch_size = self._whole_batch and n or math.min(self._batch_request, n)
+  self.batch_size = batch_size
   self.steps_per_epoch = ceil(n / self.batch_size)
   local order = {}
   for i = 1, n do order[i] = i end

@@ -2,20 +2,21 @@
 --
 -- Two ways, chosen by the Trainer; both give the dynamic step's losses and
 -- gradients bit for bit (but for the sign of a zero), because they replay
--- the graph the dynamic step builds:
+-- the graph the dynamic step builds, and both read the data at every step,
+-- as the dynamic step does:
 --
--- - **whole batch** (every sample, in a fixed order): the batch's loss (the
---   l2 term included) is traced once with `mg.compile`, the samples' inputs
---   and labels as constants, and replayed. The Trainer keeps its own copy of
---   the data (see `Trainer`), so they cannot change under the graph.
--- - **per batch** (mini-batches, or a shuffled order): one graph per batch
---   size is traced with the batch's inputs and labels as the graph's inputs
---   (a label as a number: -y for "svm", y for "bce", the target for "mse", a
---   one-hot row for "cross_entropy"), and every step feeds it the rows of the
---   step's batch. The loss is built as the dynamic one is, with the label
---   entering as a factor (`y * z` where the dynamic loss branches on y,
---   `dot(one_hot, z)` where it picks `z[class]`): the same values and the
---   same gradients in the same order.
+-- - **per batch** (a built-in loss, inputs that are arrays of numbers): one
+--   graph per batch size is traced with the batch's inputs and labels as the
+--   graph's inputs (a label as numbers: -y for "svm", y for "bce", the
+--   target for "mse", a one-hot row for "cross_entropy"), and every step
+--   feeds it the rows of the step's batch. The loss is built as the dynamic
+--   one is, with the label entering as a factor (`y * z` where the dynamic
+--   loss branches on y, `dot(one_hot, z)` where it picks `z[class]`): the
+--   same values and the same gradients in the same order.
+-- - **whole batch** (any other data or loss function, every sample in a
+--   fixed order): the batch's loss (the l2 term included) is traced with
+--   `mg.compile`, the samples' inputs and labels as constants, and replayed;
+--   it is traced again at the first step that finds them changed.
 --
 -- Both return the model's outputs as numbers (arrays of numbers for a model
 -- with several outputs) and the loss, with the gradients in the parameters.
@@ -58,20 +59,67 @@ local function unflatten(flat, widths)
   return outputs
 end
 
---- A step replayed from the whole batch's graph, compiled at the first call.
+-- What a whole-batch graph holds of sample k: its row and label, and the
+-- elements of those that are tables (one level: rows of numbers, arrays of targets).
+local function remember_one(x)
+  if type(x) ~= "table" then return { x } end
+  local copy = { x }
+  for key, v in pairs(x) do copy[#copy + 1], copy[#copy + 2] = key, v end
+  return copy
+end
+
+local function same(a, b) return a == b or (a ~= a and b ~= b) end -- NaN is NaN
+
+local function same_one(copy, x)
+  if not same(copy[1], x) then return false end
+  if type(x) ~= "table" then return true end
+  local count = 0
+  for _ in pairs(x) do count = count + 1 end
+  if 2 * count ~= #copy - 1 then return false end
+  for i = 2, #copy, 2 do
+    if not same(x[copy[i]], copy[i + 1]) then return false end
+  end
+  return true
+end
+
+--- What the whole batch's graph holds of the data (see `same_data`).
+function M.remember(X, targets, batch)
+  local seen = {}
+  for i = 1, #batch do
+    local k = batch[i]
+    seen[2 * i - 1], seen[2 * i] = remember_one(X[k]), remember_one(targets[k])
+  end
+  return seen
+end
+
+--- Whether the batch's rows and labels are still what `remember` saw (NaN equals NaN).
+function M.same_data(seen, X, targets, batch)
+  for i = 1, #batch do
+    local k = batch[i]
+    if not same_one(seen[2 * i - 1], X[k]) or not same_one(seen[2 * i], targets[k]) then return false end
+  end
+  return true
+end
+
+--- A step replayed from the whole batch's graph, compiled at the first call
+-- and again when the batch's rows or labels have changed since.
 -- @tparam table trainer the Trainer (fields `_graph`, `_widths` are kept in it)
 -- @tparam function batch_loss `(trainer, batch) -> outputs, loss Value`
 -- @tparam {integer,...} batch the sample indices (the same every step)
 -- @treturn table the outputs, one per sample
 -- @treturn number the loss
 function M.whole_step(trainer, batch_loss, batch)
+  local seen = trainer._seen
+  if trainer._graph and not M.same_data(seen, trainer.X, trainer._targets, batch) then
+    trainer._graph = nil
+  end
   if not trainer._graph then
     local widths = {}
     trainer._graph = mg.compile(function()
       local outputs, total = batch_loss(trainer, batch)
       return flatten(total, outputs, widths)
     end, 0)
-    trainer._widths = widths
+    trainer._widths, trainer._seen = widths, M.remember(trainer.X, trainer._targets, batch)
   end
   local graph = trainer._graph
   local flat = graph()
@@ -90,9 +138,9 @@ local function one_output(name, o)
 end
 
 --- Per built-in loss: `width(state)` (the label inputs per sample), `encode(row,
--- pos, target, state)` (writes them at row[pos ..]) and `loss(outputs, labels,
--- state)` (the batch's loss from the outputs and each sample's label inputs),
--- built as `micrograd.loss` builds it from numbers.
+-- pos, target, state, k)` (writes them at row[pos ..]; sample k's) and
+-- `loss(outputs, labels, state)` (the batch's loss from the outputs and each
+-- sample's label inputs), built as `micrograd.loss` builds it from numbers.
 local LABELS = {
   svm = { -- relu(1 + -y * s): the factor -y is the input
     width = function() return 1 end,
@@ -121,6 +169,20 @@ local LABELS = {
   },
   cross_entropy = { -- logsumexp(z) - dot(one_hot, z), where the dynamic loss has z[class]
     width = function(state) return state.classes end,
+    prepare = function(state, batch) -- checks the classes; one higher than any seen needs new graphs
+      local targets, top = state.targets, state.classes
+      for i = 1, #batch do
+        local k = batch[i]
+        local class = targets[k]
+        class = type(class) == "number" and math.tointeger(class)
+        if not class or class < 1 then
+          error(format("classes 1..k expected for loss 'cross_entropy', got %s at index %d",
+            tostring(targets[k]), k), 0)
+        end
+        if class > top then top = class end
+      end
+      if top > state.classes then state.classes, state.width, state.graphs = top, top, {} end
+    end,
     encode = function(row, pos, class, state)
       for j = 1, state.classes do row[pos + j - 1] = j == class and 1 or 0 end
     end,
@@ -142,15 +204,23 @@ local LABELS = {
   },
   mse = { -- the target is an input: (p - t)^2 as the dynamic loss
     width = function(state) return state.target_width end,
-    encode = function(row, pos, t, state)
-      if state.target_width == 1 and type(t) == "number" then
+    encode = function(row, pos, t, state, k)
+      local w = state.target_width
+      if type(t) == "number" and w == 1 and not state.target_arrays then
         row[pos] = t
+      elseif type(t) == "table" and not is_value(t) and #t == w and state.target_arrays then
+        for j = 1, w do row[pos + j - 1] = t[j] end
       else
-        for j = 1, state.target_width do row[pos + j - 1] = t[j] end
+        error(format("loss 'mse': a compiled step needs targets of one shape (%s), got %s at index %d",
+          state.target_arrays and "arrays of " .. w or "numbers",
+          type(t) == "table" and "an array of " .. #t or type(t), k), 0)
       end
     end,
     loss = function(outputs, labels, state)
       if type(outputs[1]) ~= "table" or is_value(outputs[1]) then
+        if state.target_arrays then
+          error("bad argument #2 to 'mse' (number or Value expected at index 1, got table)", 0)
+        end
         local targets = {}
         for i = 1, #labels do targets[i] = labels[i][1] end
         return lossfns.mse(outputs, targets)
@@ -206,11 +276,11 @@ function M.per_batch(model, X, targets, loss_name, params, alpha)
     for k = 1, #targets do state.classes = max(state.classes, targets[k]) end
   elseif loss_name == "mse" then
     local t1 = targets[1]
-    state.target_width = type(t1) == "table" and #t1 or 1
+    state.target_width, state.target_arrays = type(t1) == "table" and #t1 or 1, type(t1) == "table"
     for k = 1, #targets do
       local t = targets[k]
       local w = type(t) == "table" and #t or 1
-      if w ~= state.target_width or (w == 1 and type(t) == "table" and type(t1) ~= "table") then
+      if w ~= state.target_width or (type(t) == "table") ~= state.target_arrays then
         return nil, format("a compiled step with mini-batches needs targets of one shape, " ..
           "got %s at index 1 and %s at index %d", type(t1) == "table" and "an array of " .. #t1 or "a number",
           type(t) == "table" and "an array of " .. #t or "a number", k)
@@ -253,14 +323,26 @@ end
 -- @treturn number the loss
 function M.batch_step(state, optimizer, batch)
   local n = #batch
+  if state.labels.prepare then state.labels.prepare(state, batch) end
   local entry = graph_for(state, n)
   local row, X, targets, encode = state.row, state.X, state.targets, state.labels.encode
   local nin, width = state.nin, state.width
   for i = 1, n do
     local k, base = batch[i], (i - 1) * (nin + width)
     local x = X[k]
-    for j = 1, nin do row[base + j] = x[j] end
-    encode(row, base + nin + 1, targets[k], state)
+    if type(x) ~= "table" then
+      error(format("a compiled step needs inputs that are arrays of %d numbers, got %s at index %d", nin,
+        type(x), k), 0)
+    end
+    for j = 1, nin do
+      local v = x[j]
+      if type(v) ~= "number" then
+        error(format("a compiled step needs numbers as inputs, got %s at [%d][%d]",
+          is_value(v) and "a Value" or type(v), k, j), 0)
+      end
+      row[base + j] = v
+    end
+    encode(row, base + nin + 1, targets[k], state, k)
   end
   for j = #row, n * (nin + width) + 1, -1 do row[j] = nil end
   local flat = entry.graph(row)
