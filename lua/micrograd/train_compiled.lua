@@ -82,8 +82,8 @@ local function same_one(copy, x)
   return true
 end
 
---- What the whole batch's graph holds of the data (see `same_data`).
-function M.remember(X, targets, batch)
+-- What the whole batch's graph holds of the data (see same_data).
+local function remember(X, targets, batch)
   local seen = {}
   for i = 1, #batch do
     local k = batch[i]
@@ -92,8 +92,8 @@ function M.remember(X, targets, batch)
   return seen
 end
 
---- Whether the batch's rows and labels are still what `remember` saw (NaN equals NaN).
-function M.same_data(seen, X, targets, batch)
+-- Whether the batch's rows and labels are still what remember saw (NaN equals NaN).
+local function same_data(seen, X, targets, batch)
   for i = 1, #batch do
     local k = batch[i]
     if not same_one(seen[2 * i - 1], X[k]) or not same_one(seen[2 * i], targets[k]) then return false end
@@ -110,7 +110,7 @@ end
 -- @treturn number the loss
 function M.whole_step(trainer, batch_loss, batch)
   local seen = trainer._seen
-  if trainer._graph and not M.same_data(seen, trainer.X, trainer._targets, batch) then
+  if trainer._graph and not same_data(seen, trainer.X, trainer._targets, batch) then
     trainer._graph = nil
   end
   if not trainer._graph then
@@ -119,7 +119,7 @@ function M.whole_step(trainer, batch_loss, batch)
       local outputs, total = batch_loss(trainer, batch)
       return flatten(total, outputs, widths)
     end, 0)
-    trainer._widths, trainer._seen = widths, M.remember(trainer.X, trainer._targets, batch)
+    trainer._widths, trainer._seen = widths, remember(trainer.X, trainer._targets, batch)
   end
   local graph = trainer._graph
   local flat = graph()
