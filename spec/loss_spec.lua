@@ -258,6 +258,21 @@ describe("loss.cross_entropy", function()
     assert_near(-0.5, z[2].grad, 1e-12)
   end)
 
+  it("is one logsumexp node minus the class logit, with the shifted formula's bits", function()
+    local got = loss.cross_entropy(logit_values(), classes)
+    local losses = {}
+    for i, z in ipairs(raw) do
+      local m = math.max(table.unpack(z))
+      local s = 0
+      for j, x in ipairs(z) do s = j == 1 and math.exp(x - m) or s + math.exp(x - m) end
+      losses[i] = (m + math.log(s)) - z[classes[i]]
+    end
+    assert_same_bits(((losses[1] + losses[2]) + losses[3]) * (1.0 / 3), got.data)
+    local term = loss.cross_entropy({ values(raw[1]) }, { 3 }):children()[1]:children()[1] -- mean, sum, term
+    assert.equal("-", term.op)
+    assert.equal("logsumexp", term:children()[1].op)
+  end)
+
   it("accepts numbers as logits, and a single class", function()
     assert_same_bits(loss.cross_entropy(logit_values(), classes).data, loss.cross_entropy(raw, classes).data)
     assert.equal(0.0, loss.cross_entropy({ { 3.5 } }, { 1 }).data)
