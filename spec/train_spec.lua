@@ -931,6 +931,21 @@ describe("errors", function()
     end
   end)
 
+  it("compiles a whole batch too large for a graph's inputs as one graph of it", function()
+    local bx, by = {}, {}
+    for i = 1, 34000 do bx[i], by[i] = { (i % 17) / 17, (i % 5) / 5 }, i % 2 end
+    local function run(compile)
+      mg.seed(3)
+      local t = train.Trainer(mg.nn.MLP(2, { 1 }), bx, by, { steps = 2, compile = compile })
+      t:run()
+      return t.history
+    end
+    assert_same_history(run(false), run(true))
+    mentions(error_of(train.Trainer, mg.nn.MLP(2, { 1 }), bx, by, { compile = true, batch_size = 34000,
+      shuffle = true }), "option 'compile': a compiled step takes at most 100000 inputs, and 34000 samples " ..
+      "of 2 inputs and 1 label inputs are more (use a smaller batch_size)")
+  end)
+
   it("refuses compile = true with mini-batches it cannot replay per batch", function()
     local tx, ty = { { 0, 0 }, { 1, 1 } }, { 1, 2 }
     local net = mg.nn.MLP(2, { 2 })

@@ -374,7 +374,7 @@ local function new_trainer(model, X, y, opts, allowed)
   if compile ~= nil and type(compile) ~= "boolean" then return bad("compile", "boolean") end
   if compile then -- one graph per batch size when it can, else (whole batch only) one graph of it
     local msg
-    per_batch, msg = compiled.per_batch(model, X, targets, loss_name, params, l2)
+    per_batch, msg = compiled.per_batch(model, X, targets, loss_name, params, l2, batch_size)
     if not per_batch and (batch_size < n or shuffle) then return nil, 4, "option 'compile': " .. msg end
   end
 
@@ -510,7 +510,7 @@ function Trainer:set_data(X, y)
   local batch_size = self._whole_batch and n or math.min(self._batch_request, n)
   if self._compile then
     local state, msg = compiled.per_batch(self.model, X, targets, self._loss_name, self._params,
-      self._l2)
+      self._l2, batch_size)
     if not state and (batch_size < n or self.shuffle) then arg_error(1, "set_data", msg) end
     self._per_batch = state
   end

@@ -29,6 +29,9 @@ local format, max = string.format, math.max
 
 local M = {}
 
+--- The most inputs `mg.compile` takes: a batch's rows and labels must fit.
+M.MAX_INPUTS = 100000
+
 --- The graph's outputs, flattened: the loss, then each sample's output (or
 -- its outputs one after the other); widths[i] is 0 for a single output, else
 -- the sample's number of outputs.
@@ -248,9 +251,10 @@ LABELS.bce_logits = LABELS.bce
 -- @tparam string loss_name the built-in loss (the graph builds it itself, see above)
 -- @tparam ?table params the parameters for the l2 term, with `alpha`
 -- @tparam ?number alpha
+-- @tparam integer batch_size the samples per step
 -- @treturn ?table
 -- @treturn ?string
-function M.per_batch(model, X, targets, loss_name, params, alpha)
+function M.per_batch(model, X, targets, loss_name, params, alpha, batch_size)
   local labels = LABELS[loss_name]
   if not labels then
     return nil, "a compiled step with mini-batches (or shuffle) needs a built-in loss ('svm', 'bce', " ..
@@ -288,6 +292,10 @@ function M.per_batch(model, X, targets, loss_name, params, alpha)
     end
   end
   state.width = labels.width(state)
+  if batch_size * (nin + state.width) > M.MAX_INPUTS then
+    return nil, format("a compiled step takes at most %d inputs, and %d samples of %d inputs and %d label " ..
+      "inputs are more (use a smaller batch_size)", M.MAX_INPUTS, batch_size, nin, state.width)
+  end
   return state
 end
 
