@@ -941,8 +941,9 @@ describe("errors", function()
       return t.history
     end
     assert_same_history(run(false), run(true))
-    mentions(error_of(train.Trainer, mg.nn.MLP(2, { 1 }), bx, by, { compile = true, batch_size = 34000,
-      shuffle = true }), "option 'compile': a compiled step takes at most 100000 inputs, and 34000 samples " ..
+    local big = { compile = true, batch_size = 34000, shuffle = true }
+    mentions(error_of(train.Trainer, mg.nn.MLP(2, { 1 }), bx, by, big),
+      "option 'compile': a compiled step takes at most 100000 inputs, and 34000 samples " ..
       "of 2 inputs and 1 label inputs are more (use a smaller batch_size)")
   end)
 
