@@ -25,7 +25,7 @@ local mg = require("micrograd")
 local lossfns = require("micrograd.loss")
 
 local is_value, unpack, sum, dot, logsumexp = mg.is_value, table.unpack, mg.sum, mg.dot, mg.logsumexp
-local format, max = string.format, math.max
+local format, max, tointeger = string.format, math.max, math.tointeger
 
 local M = {}
 
@@ -141,12 +141,14 @@ local function one_output(name, o)
 end
 
 --- Per built-in loss: `width(state)` (the label inputs per sample), `encode(row,
--- pos, target, state, k)` (writes them at row[pos ..]; sample k's) and
+-- pos, target, state, k)` (writes them at row[pos ..]; sample k's; `factor`:
+-- a number label's one input is factor * label), `prepare(state, batch)` and
 -- `loss(outputs, labels, state)` (the batch's loss from the outputs and each
 -- sample's label inputs), built as `micrograd.loss` builds it from numbers.
 local LABELS = {
   svm = { -- relu(1 + -y * s): the factor -y is the input
     width = function() return 1 end,
+    factor = -1,
     encode = function(row, pos, y) row[pos] = -y end,
     loss = function(outputs, labels)
       local losses = {}
@@ -159,6 +161,7 @@ local LABELS = {
   },
   bce = { -- softplus(z) - y * z, where the dynamic loss has softplus(z) - z or softplus(z)
     width = function() return 1 end,
+    factor = 1,
     encode = function(row, pos, y) row[pos] = y end,
     loss = function(outputs, labels)
       local losses = {}
@@ -330,30 +333,38 @@ end
 -- @treturn table the outputs, one per sample
 -- @treturn number the loss
 function M.batch_step(state, optimizer, batch)
-  local n = #batch
-  if state.labels.prepare then state.labels.prepare(state, batch) end
+  local n, labels = #batch, state.labels
+  if labels.prepare then labels.prepare(state, batch) end
   local entry = graph_for(state, n)
-  local row, X, targets, encode = state.row, state.X, state.targets, state.labels.encode
+  local row, X, targets, encode, factor = state.row, state.X, state.targets, labels.encode, labels.factor
   local nin, width = state.nin, state.width
+  local pos = 0
   for i = 1, n do
-    local k, base = batch[i], (i - 1) * (nin + width)
+    local k = batch[i]
     local x = X[k]
     if type(x) ~= "table" then
       error(format("a compiled step needs inputs that are arrays of %d numbers, got %s at index %d", nin,
         type(x), k), 0)
     end
-    for j = 1, nin do
-      local v = x[j]
-      if type(v) ~= "number" then
-        error(format("a compiled step needs numbers as inputs, got %s at [%d][%d]",
-          is_value(v) and "a Value" or type(v), k, j), 0)
-      end
-      row[base + j] = v
+    for j = 1, nin do row[pos + j] = x[j] end -- checked by the graph (see below)
+    pos = pos + nin
+    if factor and type(targets[k]) == "number" then
+      row[pos + 1] = factor * targets[k] -- exact: factor is 1 or -1
+    else
+      encode(row, pos + 1, targets[k], state, k)
     end
-    encode(row, base + nin + 1, targets[k], state, k)
+    pos = pos + width
   end
-  for j = #row, n * (nin + width) + 1, -1 do row[j] = nil end
-  local flat = entry.graph(row)
+  for j = #row, pos + 1, -1 do row[j] = nil end
+  local ok, flat = pcall(entry.graph, row)
+  if not ok then -- say which sample's input is not a number
+    local at = type(flat) == "string" and tointeger(flat:match("number expected at index (%d+)"))
+    if not at then error(flat, 0) end
+    local i, j = (at - 1) // (nin + width) + 1, (at - 1) % (nin + width) + 1
+    local v = row[at]
+    error(format("a compiled step needs numbers as inputs, got %s at [%d][%d]",
+      is_value(v) and "a Value" or type(v), batch[i], j), 0)
+  end
   optimizer:zero_grad()
   entry.graph:backward()
   return unflatten(flat, entry.widths), flat[1]
