@@ -959,6 +959,18 @@ describe("errors", function()
     mentions(error_of(t.step, t), "loss 'cross_entropy' expects an array of logits per sample")
     t = train.Trainer(net, tx, { 1, 3 }, { loss = "cross_entropy", compile = true, batch_size = 1 })
     mentions(error_of(t.step, t), "loss 'cross_entropy': class 3 is out of the 2 outputs of the model")
+    -- data edited in place into something a graph cannot take: the sample is named
+    local ex, ey = { { 0, 0 }, { 1, 1 }, { 2, 2 } }, { 1, 2, 1 }
+    t = train.Trainer(net, ex, ey, { loss = "cross_entropy", compile = true, batch_size = 2,
+      shuffle = false })
+    t:step()
+    ex[3][2] = "x"
+    mentions(error_of(t.step, t), "a compiled step needs numbers as inputs, got string at [3][2]")
+    ex[3], ey[1] = 7, 0
+    mentions(error_of(t.step, t), "classes 1..k expected for loss 'cross_entropy', got 0 at index 1")
+    ey[1] = 1
+    mentions(error_of(t.step, t),
+      "a compiled step needs inputs that are arrays of 2 numbers, got number at index 3")
     mentions(error_of(train.Trainer, mg.nn.MLP(2, { 1 }), { { 0, 0 }, { 1 } }, { 0, 1 },
       { compile = true, batch_size = 1 }),
       "needs inputs that are arrays of 2 numbers, got an array of 1 at index 2")
