@@ -301,7 +301,8 @@ describe("nn.MLP", function()
   it("is shown on one line: sizes, activations (the last layer linear), parameter count", function()
     assert.equal("MLP(2 -> 32 relu -> 32 relu -> 3), 1,251 parameters", tostring(nn.MLP(2, { 32, 32, 3 })))
     assert.equal("MLP(2 -> 16 relu -> 16 relu -> 1), 337 parameters", tostring(nn.MLP(2, { 16, 16, 1 })))
-    assert.equal("MLP(1 -> 2 tanh -> 1), 7 parameters", tostring(nn.MLP(1, { 2, 1 }, { activation = "tanh" })))
+    assert.equal("MLP(1 -> 2 tanh -> 1), 7 parameters",
+      tostring(nn.MLP(1, { 2, 1 }, { activation = "tanh" })))
     assert.equal("MLP(3 -> 1), 4 parameters", tostring(nn.MLP(3, { 1 })))
     assert.equal("MLP(1 -> 1000 -> 1000 -> 1), 1,004,001 parameters",
       tostring(nn.MLP(1, { 1000, 1000, 1 }, { activation = "linear" })))
