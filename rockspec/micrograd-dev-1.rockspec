@@ -45,6 +45,7 @@ build = {
       libraries = { "m" },
     },
     ["micrograd"] = "lua/micrograd/init.lua",
+    ["micrograd._names"] = "lua/micrograd/_names.lua",
     ["micrograd.data"] = "lua/micrograd/data.lua",
     ["micrograd.gradcheck"] = "lua/micrograd/gradcheck.lua",
     ["micrograd.loss"] = "lua/micrograd/loss.lua",

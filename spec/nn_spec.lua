@@ -608,8 +608,9 @@ describe("nn modules refuse bad inputs", function()
     end)
     assert.is_false(ok)
     local line = debug.getinfo(1, "l").currentline - 4
-    assert.equal("spec/nn_spec.lua:" .. line .. ": Sequential: module 3 (Linear(15, 1), 16 parameters)"
-      .. " expects 15 inputs, got 16 from module 2 (ReLU())", err)
+    local expected = "nn_spec.lua:" .. line .. ": Sequential: module 3 (Linear(15, 1), 16 parameters)"
+      .. " expects 15 inputs, got 16 from module 2 (ReLU())"
+    assert.equal(expected, err:sub(-#expected))
     -- nested: still the caller's line, naming the inner module
     local outer = nn.Sequential(nn.Linear(2, 3), nn.Sequential(nn.Tanh(), nn.MLP(4, { 1 })))
     ok, err = pcall(function()
@@ -617,7 +618,7 @@ describe("nn modules refuse bad inputs", function()
       return y
     end)
     assert.is_false(ok)
-    assert.matches("^spec/nn_spec.lua:%d+: Sequential: module 2 %(MLP%(4 %-> 1%), 5 parameters%)"
+    assert.matches("nn_spec.lua:%d+: Sequential: module 2 %(MLP%(4 %-> 1%), 5 parameters%)"
       .. " expects 4 inputs, got 3 from module 1 %(Tanh%(%)%)$", err)
   end)
 end)

@@ -668,4 +668,4 @@ function M.signs(y)
   return out
 end
 
-return M
+return require("micrograd._names").strict(M, "micrograd.data")

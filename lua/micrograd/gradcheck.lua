@@ -102,4 +102,4 @@ function M.check(fn, inputs, opts)
   return report.worst <= tol, report
 end
 
-return M
+return require("micrograd._names").strict(M, "micrograd.gradcheck")

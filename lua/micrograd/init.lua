@@ -21,6 +21,13 @@ function M.gradcheck(fn, inputs, opts)
   return require("micrograd.gradcheck").check(fn, inputs, opts)
 end
 
+--- A name no submodule... has: "micrograd has no 'MLP' (did you mean 'nn.MLP'?)".
+local function elsewhere(name)
+  for _, sub in ipairs({ "nn", "loss", "optim", "data", "train", "viz" }) do
+    if rawget(M[sub], name) ~= nil then return sub .. "." .. name end
+  end
+end
+
 setmetatable(M, {
   __index = function(t, name)
     if submodules[name] then
@@ -28,6 +35,11 @@ setmetatable(M, {
       rawset(t, name, module)
       return module
     end
+    -- a misspelt name is an error suggesting the right one (micrograd._names)
+    local names = require("micrograd._names")
+    local candidates = names.names(t)
+    for sub in pairs(submodules) do candidates[#candidates + 1] = sub end
+    names.missing("micrograd", name, candidates, 2, elsewhere)
   end,
 })
 

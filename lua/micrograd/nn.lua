@@ -626,4 +626,4 @@ function M.load(path)
   return M.parse(model_io.read_file(path), path)
 end
 
-return M
+return require("micrograd._names").strict(M, "micrograd.nn")

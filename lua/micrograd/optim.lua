@@ -586,4 +586,4 @@ function Schedule:__tostring()
   return format("Schedule (%s, step %d, lr %s)", self.kind, self.k, tostring(self:lr()))
 end
 
-return M
+return require("micrograd._names").strict(M, "micrograd.optim")
