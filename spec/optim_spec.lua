@@ -592,7 +592,8 @@ describe("exponential, warmup and plateau schedules", function()
     assert.has_error(function() p:load_state(state) end,
       "bad argument #1 to 'load_state' (field 'patience': integer >= 0 expected, got -1)")
     local w = optim.warmup(opt, 2)
-    assert.has_error(function() w:load_state({ kind = "warmup", step = 1, steps = 2, to = 1, after = {} }) end,
+    local with_after = { kind = "warmup", step = 1, steps = 2, to = 1, after = {} }
+    assert.has_error(function() w:load_state(with_after) end,
       "bad argument #1 to 'load_state' (field 'after' given to a warmup with no next schedule)")
     assert.matches("Warmup %(step 0 of 2", tostring(w))
     assert.matches("Plateau %(step 0", tostring(p))
