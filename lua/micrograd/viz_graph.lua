@@ -60,10 +60,11 @@ end
 
 -- ---- options -------------------------------------------------------------
 
-local DEFAULTS = { rankdir = "LR", legend = true, max_nodes = 500, count_limit = 100000, format = "%.4f" }
+local DEFAULTS = { rankdir = "LR", legend = true, max_nodes = 500, count_limit = 100000, format = "%.4f",
+  width = 900 }
 local RANKDIRS = { LR = true, TB = true, RL = true, BT = true }
 local DOT_OPTIONS = { rankdir = true, legend = true, params = true, max_nodes = true, count_limit = true,
-  format = true }
+  format = true, width = true }
 local RENDER_OPTIONS = { program = true }
 for k in pairs(DOT_OPTIONS) do RENDER_OPTIONS[k] = true end
 
@@ -128,6 +129,7 @@ local function check_opts(fname, arg, opts, allowed)
     end
     o.format = opts.format
   end
+  if opts.width ~= nil then o.width = check_count(fname, arg, "width", opts.width, 72) end
   o.params = opts.params ~= nil and check_params(fname, arg, opts.params) or {}
   o.program = opts.program
   return o
@@ -241,6 +243,11 @@ local function build(root, o)
     '  edge [fontname="Helvetica", fontsize=9];',
   }
   local function add(s) out[#out + 1] = s end
+  if o.width < math.huge then
+    -- a wider drawing is scaled down to width points (size is in inches, written
+    -- with integer arithmetic: no locale changes its decimal point)
+    add(format('  graph [size="%d.%04d,1000"];', o.width // 72, o.width % 72 * 10000 // 72))
+  end
 
   -- The Values and their op nodes, in walk order.
   for i, v in ipairs(nodes) do
@@ -294,11 +301,19 @@ local function build(root, o)
   end
 
   if o.legend then
+    -- the legend's entries in one row, not a tall column: across the ranks
+    -- (invisible edges) when the graph runs sideways, in one rank otherwise
     add("  subgraph cluster_legend {")
     add('    label="legend"; fontname="Helvetica"; fontsize=11; style=rounded; color="#999999";')
+    if not lr then add("    rank=same;") end
+    local previous
     for _, entry in ipairs(LEGEND) do
       local kind, text = entry[1], entry[2]
-      if used[kind] then add(format('    legend_%s [%s, label="%s"];', kind, STYLES[kind], text)) end
+      if used[kind] then
+        add(format('    legend_%s [%s, label="%s"];', kind, STYLES[kind], text))
+        if lr and previous then add(format("    legend_%s -> legend_%s [style=invis];", previous, kind)) end
+        previous = kind
+      end
     end
     add("  }")
   end
@@ -320,7 +335,10 @@ end
 --   `params` (an array of Values, or a module: drawn as parameters);
 --   `max_nodes` (default 500: Values drawn, constants included; `math.huge` for all);
 --   `count_limit` (default 100000: left-out Values counted for the note);
---   `format` (default "%.4f": for data, grad and constants)
+--   `format` (default "%.4f": for data, grad and constants);
+--   `width` (default 900: a drawing wider than this many points is scaled
+--   down to it, an SVG staying sharp when zoomed; `math.huge` keeps the
+--   natural size; `rankdir = "TB"` draws a long chain downwards instead)
 -- @treturn string the DOT text
 function M.dot(root, opts)
   if not is_value(root) then fail("dot", 1, "Value expected, got " .. type(root)) end
