@@ -29,6 +29,11 @@ describe("misspelt names", function()
       { mg.train, "fitt", "micrograd.train has no 'fitt' (did you mean 'fit'?)" },
       { mg.viz, "scater", "micrograd.viz has no 'scater' (did you mean 'scatter'?)" },
       { require("micrograd.gradcheck"), "chek", "micrograd.gradcheck has no 'chek' (did you mean 'check'?)" },
+      { require("micrograd.viz_graph"), "dott", "micrograd.viz_graph has no 'dott' (did you mean 'dot'?)" },
+      { require("micrograd.viz_plot"), "scatte",
+        "micrograd.viz_plot has no 'scatte' (did you mean 'scatter'?)" },
+      { require("micrograd.model_io"), "encod",
+        "micrograd.model_io has no 'encod' (did you mean 'encode'?)" },
     }
     for _, case in ipairs(cases) do
       assert.equal(case[3], missing(case[1], case[2]))
@@ -39,6 +44,8 @@ describe("misspelt names", function()
     assert.equal("micrograd.nn has no 'Transformer'", missing(mg.nn, "Transformer"))
     assert.equal("micrograd has no 'xyz'", missing(mg, "xyz"))
     assert.equal("micrograd.optim has no 1", missing(mg.optim, 1))
+    local train_compiled = require("micrograd.train_compiled")
+    assert.equal("micrograd.train_compiled has no 'zzz'", missing(train_compiled, "zzz"))
   end)
 
   it("leave the real names, rawget and pairs alone", function()

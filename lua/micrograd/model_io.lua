@@ -329,4 +329,4 @@ function M.write_file(path, text)
   if not ok then error(path .. ": " .. tostring(werr), 3) end
 end
 
-return M
+return require("micrograd._names").strict(M, "micrograd.model_io")

@@ -197,4 +197,4 @@ function M.sample_step(state, optimizer, batch)
   return outputs, total
 end
 
-return M
+return require("micrograd._names").strict(M, "micrograd.train_compiled")

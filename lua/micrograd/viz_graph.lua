@@ -383,4 +383,4 @@ function M.render(root, path, opts)
   return path
 end
 
-return M
+return require("micrograd._names").strict(M, "micrograd.viz_graph")

@@ -763,4 +763,4 @@ function M.ascii_boundary(model, X, y, opts)
   return concat(lines, "\n")
 end
 
-return M
+return require("micrograd._names").strict(M, "micrograd.viz_plot")
