@@ -1275,6 +1275,16 @@ describe("nn.Dropout and train/eval modes", function()
     -- a user module without train() inside a Sequential is left alone
     local custom = { forward = function(_, x) return x end, parameters = function() return {} end }
     nn.Sequential(custom, drop):eval()
+    -- one with its own train() is told the mode
+    local told
+    custom.train = function(_, mode) told = mode end
+    nn.Sequential(custom):eval()
+    assert.is_false(told)
+    -- a model that holds itself does not loop
+    local loop = nn.Sequential(nn.Dropout(0.2))
+    loop.modules[2] = loop
+    assert.equal(loop, loop:eval())
+    assert.is_false(loop.modules[1].training)
   end)
 
   it("refuses a p outside [0, 1)", function()

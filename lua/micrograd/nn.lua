@@ -141,6 +141,8 @@ end
 local Module = {}
 Module.__index = Module
 
+local classes = {} -- the metatables of this file's modules (set by class())
+
 --- The module's parameters (the same Values at every call).
 -- @treturn {Value,...}
 function Module:parameters()
@@ -168,10 +170,20 @@ function Module:_children() return {} end
 function Module:train(mode)
   if mode == nil then mode = true end
   if type(mode) ~= "boolean" then fail("train", 1, "boolean or nil expected, got " .. type(mode)) end
-  self.training = mode
-  for _, child in ipairs(self:_children()) do
-    if type(child) == "table" and type(child.train) == "function" then child:train(mode) end
+  local seen = {} -- each module once, even if a model holds one twice (or itself)
+  local function set(m)
+    if seen[m] then return end
+    seen[m] = true
+    m.training = mode
+    for _, child in ipairs(m:_children()) do
+      if classes[getmetatable(child)] then
+        set(child) -- one of ours
+      elseif type(child) == "table" and type(child.train) == "function" then
+        child:train(mode) -- a user's module with its own train()
+      end
+    end
   end
+  set(self)
   return self
 end
 
@@ -219,6 +231,7 @@ local function class(name)
   cls.__name = name
   cls.__call = function(self, x) return self:forward(x) end
   cls.__tostring = Module.__tostring
+  classes[cls] = true
   return cls
 end
 
