@@ -96,6 +96,12 @@ describe("gradcheck opts.params", function()
       { params = params })
     assert(ok, tostring(report))
     assert.equal(2 + #params, #report.errors)
+    assert.equal("parameter 1", report.names[3])
+    -- a model as params: its parameters, named
+    ok, report = mg.gradcheck(function(x, y) return model({ x, y }):tanh() end, { 0.3, -0.7 },
+      { params = model })
+    assert(ok, tostring(report))
+    assert.equal(2 + #params, #report.errors)
     assert.equal("parameter 1 (w1)", report.names[3])
     assert.equal("parameter 3 (b)", report.names[5])
     for i, p in ipairs(params) do

@@ -58,6 +58,20 @@ describe("misspelt names", function()
     assert.is_true(n > 5)
   end)
 
+  it("never recurse when a name is missing while a submodule loads", function()
+    local saved_loaded, saved_field = package.loaded["micrograd.train"], rawget(mg, "train")
+    package.loaded["micrograd.train"], package.preload["micrograd.train"] = nil, function()
+      return mg.no_such_name -- missing while "micrograd.train" loads
+    end
+    rawset(mg, "train", nil)
+    local ok, err = pcall(require, "micrograd.train")
+    package.preload["micrograd.train"], package.loaded["micrograd.train"] = nil, saved_loaded
+    rawset(mg, "train", saved_field)
+    assert.is_false(ok)
+    assert.matches("micrograd has no 'no_such_name'$", err)
+    assert.equal("function", type(mg.train.fit))
+  end)
+
   it("measure edit distance with swaps of neighbours as one edit", function()
     assert.equal(0, names.distance("abc", "abc"))
     assert.equal(1, names.distance("MPL", "MLP"))

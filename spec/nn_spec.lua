@@ -1327,14 +1327,21 @@ describe("nn.Dropout and train/eval modes", function()
     end
   end)
 
-  it("labels parameters w1, w2, ..., b (graph drawings show them), changing no number", function()
-    mg.seed(5)
+  it("names parameters w1, w2, ..., b in parameters() order, setting no label", function()
     local n = nn.Neuron(3)
-    assert.same({ "w1", "w2", "w3", "b" }, { n.w[1].label, n.w[2].label, n.w[3].label, n.b.label })
-    mg.seed(5)
-    assert_same_bits(mg.uniform(-1, 1), n.w[1].data)
-    local loaded = nn.parse(nn.dump(nn.MLP(2, { 2, 1 })))
-    assert.equal("w2", loaded.layers[2].neurons[1].w[2].label)
+    assert.same({ "w1", "w2", "w3", "b" }, n:parameter_names())
+    assert.is_nil(n.w[1].label)
+    local mlp = nn.MLP(2, { 2, 1 })
+    assert.same({ "w1", "w2", "b", "w1", "w2", "b", "w1", "w2", "b" }, mlp:parameter_names())
+    assert.same({ "w1", "b", "w1", "b" }, nn.Linear(1, 2):parameter_names())
+    -- a user's module: its own names, or false for each parameter
+    local p = mg.Value(1)
+    local custom = { forward = function(_, x) return x end, parameters = function() return { p, p } end }
+    local s = nn.Sequential(nn.Linear(1, 1), nn.Tanh(), custom, nn.Dropout(0.1))
+    assert.same({ "w1", "b", false, false }, s:parameter_names())
+    custom.parameter_names = function() return { "scale", "shift" } end
+    assert.same({ "w1", "b", "scale", "shift" }, s:parameter_names())
+    assert.equal(#s:parameters(), #s:parameter_names())
   end)
 end)
 

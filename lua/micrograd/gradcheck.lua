@@ -56,8 +56,8 @@ end
 -- @tparam {number,...} inputs the point to check at
 -- @tparam[opt] table opts `eps` (step, default 1e-6), `tol` (largest
 --   relative error accepted, default 1e-5), `params` (an array of Values fn
---   uses, e.g. `model:parameters()`: their gradients are checked too; their
---   `data` and `grad` are left as they were)
+--   uses, or a model: their gradients are checked too, a model's named as
+--   its `parameter_names()` say; their `data` and `grad` are left as they were)
 -- @treturn boolean whether every input's and parameter's relative error is within `tol`
 -- @treturn table the report: `errors`, `analytic`, `numeric` (one entry per
 --   input, then one per parameter), `names` ("input 1", "parameter 2 (w2)"),
@@ -66,6 +66,11 @@ function M.check(fn, inputs, opts)
   local mt = type(fn) == "table" and getmetatable(fn)
   if type(fn) ~= "function" and not (mt and mt.__call) then fail(1, "function expected, got " .. type(fn)) end
   local params = type(opts) == "table" and opts.params or nil
+  local param_names = {}
+  if type(params) == "table" and type(params.parameters) == "function" then -- a module
+    if type(params.parameter_names) == "function" then param_names = params:parameter_names() end
+    params = params:parameters()
+  end
   if params ~= nil then
     if type(params) ~= "table" then
       fail(3, "option 'params': array of Values expected, got " .. type(params))
@@ -137,7 +142,8 @@ function M.check(fn, inputs, opts)
     p.data = x -- the parameter's own bits back, even after an error
     if not up_ok then error(up, 0) end
     if not down_ok then error(down, 0) end
-    local name = format("parameter %d%s", j, p.label and " (" .. p.label .. ")" or "")
+    local label = p.label or param_names[j]
+    local name = format("parameter %d%s", j, label and " (" .. label .. ")" or "")
     record(#inputs + j, name, param_grads[j], up, down)
   end
   return report.worst <= tol, report

@@ -21,11 +21,23 @@ function M.gradcheck(fn, inputs, opts)
   return require("micrograd.gradcheck").check(fn, inputs, opts)
 end
 
---- A name no submodule... has: "micrograd has no 'MLP' (did you mean 'nn.MLP'?)".
+--- The submodule that has name, for "micrograd has no 'MLP' (did you mean
+-- 'nn.MLP'?)". Loading a submodule to look can fail (or meet a name missing
+-- while a submodule loads): that only means no suggestion, never recursion.
+local looking = false
 local function elsewhere(name)
+  if looking then return nil end
+  looking = true
+  local found
   for _, sub in ipairs({ "nn", "loss", "optim", "data", "train", "viz" }) do
-    if rawget(M[sub], name) ~= nil then return sub .. "." .. name end
+    local ok, module = pcall(require, "micrograd." .. sub)
+    if ok and type(module) == "table" and rawget(module, name) ~= nil then
+      found = sub .. "." .. name
+      break
+    end
   end
+  looking = false
+  return found
 end
 
 setmetatable(M, {

@@ -151,6 +151,30 @@ function Module:parameters()
   return list
 end
 
+--- The parameters' names, in parameters() order: each neuron's `w1`, `w2`,
+-- ..., `b` (graph drawings and gradcheck reports show them; no label is set
+-- on the Values, which would cost time at every garbage collection). A
+-- user's module inside a Sequential gives its own `parameter_names()`, or
+-- false for each of its parameters.
+-- @treturn {string|false,...}
+function Module:parameter_names()
+  local names = {}
+  local function walk(m)
+    local mt = getmetatable(m)
+    if mt == classes.Neuron then
+      for i = 1, m.nin do names[#names + 1] = "w" .. i end
+      names[#names + 1] = "b"
+    elseif classes[mt] then
+      for _, child in ipairs(m:_children()) do walk(child) end
+    else
+      local own = type(m.parameter_names) == "function" and m:parameter_names() or {}
+      for i = 1, #m:parameters() do names[#names + 1] = own[i] or false end
+    end
+  end
+  walk(self)
+  return names
+end
+
 --- Sets every parameter's grad to 0.
 function Module:zero_grad()
   for _, p in ipairs(self._params) do p.grad = 0 end
@@ -238,6 +262,7 @@ end
 -- ---- Neuron, Layer, MLP (micrograd's API) ----------------------------------
 
 local Neuron = class("Neuron")
+classes.Neuron = Neuron
 
 --- A neuron: `act(b + w1*x1 + w2*x2 + ...)`, as micrograd's.
 -- @tparam integer nin number of inputs
@@ -252,10 +277,9 @@ end
 
 function Neuron._new(nin, activation, init, nout)
   local w = {}
-  -- labelled w1, w2, ..., b: graph drawings name them (labels change no number)
-  for i = 1, nin do w[i] = Value(init(nin, nout), "w" .. i) end
+  for i = 1, nin do w[i] = Value(init(nin, nout)) end
   -- _wv: the weights as one Vector, which dot reads without a Lua call per weight
-  local self = setmetatable({ w = w, b = Value(0, "b"), nin = nin, activation = activation, _wv = vector(w) },
+  local self = setmetatable({ w = w, b = Value(0), nin = nin, activation = activation, _wv = vector(w) },
     Neuron)
   self._act = activations[activation]
   self._params = { table.unpack(w) }

@@ -78,9 +78,14 @@ local function check_count(fname, arg, name, n, min)
   return k
 end
 
---- The set of parameters (keyed by Value) from an array of Values or a module.
+--- The set of parameters (keyed by Value) from an array of Values or a module;
+-- a module's parameter names (nn's `w1`, `b`) are the values, else true.
 local function check_params(fname, arg, params)
-  if type(params) == "table" and type(params.parameters) == "function" then params = params:parameters() end
+  local names = {}
+  if type(params) == "table" and type(params.parameters) == "function" then
+    if type(params.parameter_names) == "function" then names = params:parameter_names() end
+    params = params:parameters()
+  end
   if type(params) ~= "table" then
     fail(fname, arg, "option 'params' must be an array of Values, got " .. type(params), 2)
   end
@@ -90,7 +95,7 @@ local function check_params(fname, arg, params)
     if not is_value(p) then
       fail(fname, arg, format("option 'params': Value expected at index %d, got %s", i, type(p)), 2)
     end
-    set[p] = true
+    set[p] = type(names[i]) == "string" and names[i] or true
   end
   return set
 end
@@ -260,10 +265,11 @@ local function build(root, o)
       local kind = i == 1 and "root" or params[v] and "param" or op == "" and "leaf" or "value"
       used[kind] = true
       local fields = { "data " .. data, "grad " .. escape_field(format(fmt, v.grad)) }
-      if v.label then table.insert(fields, 1, escape_field(v.label)) end
-      local label = concat(fields, " | ")
-      if lr then label = "{ " .. label .. " }" end -- a row of fields in either direction
-      add(format('  v%d [%s, label="%s"];', i, STYLES[kind], label))
+      local label = v.label or params[v] ~= true and params[v] -- a parameter's name, as a label
+      if label then table.insert(fields, 1, escape_field(label)) end
+      local record = concat(fields, " | ")
+      if lr then record = "{ " .. record .. " }" end -- a row of fields in either direction
+      add(format('  v%d [%s, label="%s"];', i, STYLES[kind], record))
       if op ~= "" then
         local complete = true
         for _, j in ipairs(operands[i]) do complete = complete and j ~= false end
