@@ -789,6 +789,8 @@ describe("data.standardize and data.one_hot", function()
     local _, scaler = data.standardize({ { 1, 2 }, { 3, 4 } })
     assert.has_error(function() scaler:apply({ { 1, 2, 3 } }) end,
       "bad argument #1 to 'apply' (X[1] must be a row of 2 numbers, got 3 values)")
+    assert.has_error(function() scaler.state({}) end, "calling 'state' on bad self (Scaler expected, got table)")
+    assert.has_error(function() scaler.apply(5, {}) end, "calling 'apply' on bad self (Scaler expected, got 5)")
     assert.has_error(function() data.scaler({ mean = { 1 }, std = { 0 } }) end,
       "bad argument #1 to 'scaler' (column 1: finite mean and std > 0 expected)")
   end)
@@ -800,5 +802,7 @@ describe("data.standardize and data.one_hot", function()
       "bad argument #1 to 'one_hot' (y[1] is 0, expected a class 1..k (0/1 labels: add 1))")
     assert.has_error(function() data.one_hot({ 3 }, 2) end,
       "bad argument #2 to 'one_hot' (2 classes, but y has class 3)")
+    assert.has_error(function() data.one_hot({ 1 }, 2 ^ 40) end,
+      "bad argument #2 to 'one_hot' (at most 65536 classes, got 1099511627776)")
   end)
 end)

@@ -762,6 +762,9 @@ end
 --- The scaler as plain numbers: `{mean = {...}, std = {...}}` (copies).
 -- @treturn table
 function Scaler:state()
+  if getmetatable(self) ~= Scaler then
+    error("calling 'state' on bad self (Scaler expected, got " .. describe(self) .. ")", 2)
+  end
   return { mean = move(self.mean, 1, #self.mean, 1, {}), std = move(self.std, 1, #self.std, 1, {}) }
 end
 
@@ -769,9 +772,11 @@ function Scaler:__tostring()
   return format("Scaler (%d columns)", #self.mean)
 end
 
+local MAX_CLASSES = 65536 -- one_hot's rows are k numbers each
+
 --- One-hot rows: class c of k becomes `{0, ..., 1 (at c), ..., 0}`.
 -- @tparam {integer,...} y class labels 1..k (add 1 to 0/1 labels first)
--- @tparam[opt] integer k the number of classes (default: the largest label)
+-- @tparam[opt] integer k the number of classes (default: the largest label; at most 65536)
 -- @treturn table an array of rows of k numbers
 function M.one_hot(y, k)
   if type(y) ~= "table" then argerror("one_hot", 1, "table expected, got " .. describe(y)) end
@@ -786,6 +791,7 @@ function M.one_hot(y, k)
   end
   if k == nil then k = largest end
   k = check_count("one_hot", 2, k)
+  if k > MAX_CLASSES then argerror("one_hot", 2, format("at most %d classes, got %d", MAX_CLASSES, k)) end
   if largest > k then argerror("one_hot", 2, format("%d classes, but y has class %d", k, largest)) end
   local out = {}
   for i = 1, #y do
