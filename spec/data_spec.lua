@@ -789,8 +789,10 @@ describe("data.standardize and data.one_hot", function()
     local _, scaler = data.standardize({ { 1, 2 }, { 3, 4 } })
     assert.has_error(function() scaler:apply({ { 1, 2, 3 } }) end,
       "bad argument #1 to 'apply' (X[1] must be a row of 2 numbers, got 3 values)")
-    assert.has_error(function() scaler.state({}) end, "calling 'state' on bad self (Scaler expected, got table)")
-    assert.has_error(function() scaler.apply(5, {}) end, "calling 'apply' on bad self (Scaler expected, got 5)")
+    assert.has_error(function() scaler.state({}) end,
+      "calling 'state' on bad self (Scaler expected, got table)")
+    assert.has_error(function() scaler.apply(5, {}) end,
+      "calling 'apply' on bad self (Scaler expected, got 5)")
     assert.has_error(function() data.scaler({ mean = { 1 }, std = { 0 } }) end,
       "bad argument #1 to 'scaler' (column 1: finite mean and std > 0 expected)")
   end)
