@@ -225,7 +225,7 @@ for f in $LUA_MODULES; do
 done
 ok "$ROCKSPEC lists every C source of the engine and binding and every Lua module"
 run luarocks --lua-version=5.4 lint "$ROCKSPEC"
-# Build from a copy, so the builtin build's objects stay out of the repository.
+# Build from a copy of the checkout (as a user's clean clone).
 SRC=$WORK/rock-src
 TREE=$WORK/rocks
 rm -rf "$SRC" "$TREE"
@@ -238,7 +238,15 @@ ok "dkjson $DKJSON_VERSION from the system, declared to LuaRocks in $WORK/luaroc
 (cd "$SRC" && run env LUAROCKS_CONFIG="$WORK/luarocks-config.lua" \
   luarocks --lua-version=5.4 --tree "$TREE" make "$ROCKSPEC") >"$WORK/luarocks.log" 2>&1 ||
   { cat "$WORK/luarocks.log"; fail "luarocks make"; }
-grep -E '^gcc' "$WORK/luarocks.log" | sed 's/^/    /'
+grep -E '^mkdir -p build/luarocks' "$WORK/luarocks.log" | sed 's/^/    /'
+# The rockspec's command build writes only under build/luarocks/: no src/*.o,
+# no ./micrograd/core.so that a lua5.4 started in the checkout would load.
+leftovers=$(cd "$SRC" && find . -path ./build -prune -o \( -name '*.o' -o -name '*.so' \) -print)
+[ -z "$leftovers" ] || fail "luarocks make left build files in the checkout: $leftovers"
+ok "luarocks make left no objects or core.so in the checkout (only build/luarocks/)"
+if grep -q "Missing dependencies" "$WORK/luarocks.log"; then
+  fail "luarocks make says dkjson is missing though $WORK/luarocks-config.lua declares it provided"
+fi
 luarocks --lua-version=5.4 --tree "$TREE" list --porcelain | grep -q "^micrograd	dev-1	installed	$TREE" ||
   fail "luarocks list does not show micrograd dev-1 in $TREE"
 ok "luarocks list: micrograd dev-1 installed in $TREE"

@@ -29,33 +29,42 @@ dependencies = {
   "dkjson >= 2.5",
 }
 
+-- The C files of micrograd.core (those of micrograd_core_objects and
+-- micrograd_binding in CMakeLists.txt): compiled and linked in one command
+-- into build/luarocks/, so that `luarocks make` leaves no objects and no
+-- micrograd/core.so in the checkout (LuaRocks' builtin backend writes
+-- src/*.o and ./micrograd/core.so, which a `lua5.4` started at the
+-- repository root would then load instead of the build's). Plain C11, no Lua
+-- library linked; LuaRocks' CC, CFLAGS ("-O2 -fPIC") and LIBFLAG.
+local core_sources = {
+  "src/engine.c", "src/rng.c", "src/tape.c", "src/tape_schedule.c", "src/tape_replay.c", "src/tape_check.c",
+  "src/module.c", "src/value.c", "src/random.c", "src/params.c",
+  "src/vector.c", "src/system.c", "src/compile.c", "src/anomaly.c",
+}
+local sources = ""
+for i = 1, #core_sources do sources = sources .. " " .. core_sources[i] end
+
 build = {
-  type = "builtin",
-  modules = {
-    -- The engine and its Lua binding (the C files of micrograd_core_objects
-    -- and micrograd_binding in CMakeLists.txt). Plain C11, no Lua library
-    -- linked; builds with LuaRocks' CFLAGS ("-O2 -fPIC").
-    ["micrograd.core"] = {
-      sources = {
-        "src/engine.c", "src/rng.c", "src/tape.c", "src/tape_schedule.c", "src/tape_replay.c", "src/tape_check.c",
-        "src/module.c", "src/value.c", "src/random.c", "src/params.c",
-        "src/vector.c", "src/system.c", "src/compile.c", "src/anomaly.c",
-      },
-      incdirs = { "src" },
-      libraries = { "m" },
+  type = "command",
+  build_command = "mkdir -p build/luarocks/micrograd && $(CC) $(CFLAGS) -std=c11 -Isrc -I$(LUA_INCDIR)"
+    .. sources .. " $(LIBFLAG) -o build/luarocks/micrograd/core.so -lm",
+  install = {
+    lib = { ["micrograd.core"] = "build/luarocks/micrograd/core.so" },
+    lua = {
+      ["micrograd.init"] = "lua/micrograd/init.lua", -- require("micrograd") finds micrograd/init.lua
+      ["micrograd._names"] = "lua/micrograd/_names.lua",
+      ["micrograd.data"] = "lua/micrograd/data.lua",
+      ["micrograd.gradcheck"] = "lua/micrograd/gradcheck.lua",
+      ["micrograd.loss"] = "lua/micrograd/loss.lua",
+      ["micrograd.model_io"] = "lua/micrograd/model_io.lua",
+      ["micrograd.nn"] = "lua/micrograd/nn.lua",
+      ["micrograd.optim"] = "lua/micrograd/optim.lua",
+      ["micrograd.train"] = "lua/micrograd/train.lua",
+      ["micrograd.train_compiled"] = "lua/micrograd/train_compiled.lua",
+      ["micrograd.viz"] = "lua/micrograd/viz.lua",
+      ["micrograd.viz_graph"] = "lua/micrograd/viz_graph.lua",
+      ["micrograd.viz_plot"] = "lua/micrograd/viz_plot.lua",
     },
-    ["micrograd"] = "lua/micrograd/init.lua",
-    ["micrograd.data"] = "lua/micrograd/data.lua",
-    ["micrograd.gradcheck"] = "lua/micrograd/gradcheck.lua",
-    ["micrograd.loss"] = "lua/micrograd/loss.lua",
-    ["micrograd.model_io"] = "lua/micrograd/model_io.lua",
-    ["micrograd.nn"] = "lua/micrograd/nn.lua",
-    ["micrograd.optim"] = "lua/micrograd/optim.lua",
-    ["micrograd.train"] = "lua/micrograd/train.lua",
-    ["micrograd.train_compiled"] = "lua/micrograd/train_compiled.lua",
-    ["micrograd.viz"] = "lua/micrograd/viz.lua",
-    ["micrograd.viz_graph"] = "lua/micrograd/viz_graph.lua",
-    ["micrograd.viz_plot"] = "lua/micrograd/viz_plot.lua",
   },
   copy_directories = { "examples" },
 }

@@ -750,3 +750,61 @@ describe("bad arguments", function()
     assert.equal(4, #X)
   end)
 end)
+
+describe("data.standardize and data.one_hot", function()
+  it("scales each column to mean 0 and standard deviation 1, and the scaler repeats it", function()
+    local X = { { 1, 10 }, { 2, 20 }, { 3, 30 }, { 6, 40 } }
+    local Xs, scaler = data.standardize(X)
+    assert.same({ 3, 25 }, scaler.mean)
+    local sd1 = math.sqrt(((1 - 3) ^ 2 + (2 - 3) ^ 2 + 0 + (6 - 3) ^ 2) / 4)
+    assert.equal(sd1, scaler.std[1])
+    for j = 1, 2 do
+      local sum, sq = 0, 0
+      for i = 1, 4 do sum = sum + Xs[i][j] end
+      for i = 1, 4 do sq = sq + Xs[i][j] ^ 2 end
+      assert.is_true(math.abs(sum) < 1e-12)
+      assert.is_true(math.abs(sq / 4 - 1) < 1e-12)
+    end
+    assert.equal((1 - 3) / sd1, Xs[1][1])
+    assert.same({ 1, 10 }, X[1]) -- X is not modified
+    -- apply scales new rows the same way, bit for bit
+    assert.same({ Xs[2] }, scaler:apply({ { 2, 20 } }))
+    -- state round trip
+    local again = data.scaler(scaler:state())
+    assert.same(Xs, again:apply(X))
+    assert.equal("Scaler (2 columns)", tostring(again))
+    -- a constant column is only centred
+    local C, cs = data.standardize({ { 5, 1 }, { 5, 2 } })
+    assert.same({ 0, 0 }, { C[1][1], C[2][1] })
+    assert.equal(1, cs.std[1])
+  end)
+
+  it("refuses ragged, empty or non-numeric rows", function()
+    assert.has_error(function() data.standardize({}) end,
+      "bad argument #1 to 'standardize' (non-empty array of rows expected, got table)")
+    assert.has_error(function() data.standardize({ { 1, 2 }, { 1 } }) end,
+      "bad argument #1 to 'standardize' (X[2] must be a row of 2 numbers, got 1 values)")
+    assert.has_error(function() data.standardize({ { 1, 0 / 0 } }) end,
+      "bad argument #1 to 'standardize' (X[1][2] must be a finite number, got " .. tostring(0 / 0) .. ")")
+    local _, scaler = data.standardize({ { 1, 2 }, { 3, 4 } })
+    assert.has_error(function() scaler:apply({ { 1, 2, 3 } }) end,
+      "bad argument #1 to 'apply' (X[1] must be a row of 2 numbers, got 3 values)")
+    assert.has_error(function() scaler.state({}) end,
+      "calling 'state' on bad self (Scaler expected, got table)")
+    assert.has_error(function() scaler.apply(5, {}) end,
+      "calling 'apply' on bad self (Scaler expected, got 5)")
+    assert.has_error(function() data.scaler({ mean = { 1 }, std = { 0 } }) end,
+      "bad argument #1 to 'scaler' (column 1: finite mean and std > 0 expected)")
+  end)
+
+  it("one_hot turns classes 1..k into rows", function()
+    assert.same({ { 0, 1, 0 }, { 1, 0, 0 }, { 0, 0, 1 } }, data.one_hot({ 2, 1, 3 }))
+    assert.same({ { 0, 1, 0, 0 } }, data.one_hot({ 2 }, 4))
+    assert.has_error(function() data.one_hot({ 0, 1 }) end,
+      "bad argument #1 to 'one_hot' (y[1] is 0, expected a class 1..k (0/1 labels: add 1))")
+    assert.has_error(function() data.one_hot({ 3 }, 2) end,
+      "bad argument #2 to 'one_hot' (2 classes, but y has class 3)")
+    assert.has_error(function() data.one_hot({ 1 }, 2 ^ 40) end,
+      "bad argument #2 to 'one_hot' (at most 65536 classes, got 1099511627776)")
+  end)
+end)

@@ -86,3 +86,51 @@ describe("mg.gradcheck", function()
     assert.truthy(error_of(mg.gradcheck, bad, { 1 }):find("must return a Value", 1, true))
   end)
 end)
+
+describe("gradcheck opts.params", function()
+  it("checks the gradients of parameters a function uses, and leaves them as they were", function()
+    mg.seed(3)
+    local model = mg.nn.MLP(2, { 3, 1 }, { activation = "tanh" })
+    local params = model:parameters()
+    params[1].grad = 42
+    local before = {}
+    for i, p in ipairs(params) do before[i] = string.pack("<dd", p.data, p.grad) end
+    local ok, report = mg.gradcheck(function(x, y) return model({ x, y }):tanh() end, { 0.3, -0.7 },
+      { params = params })
+    assert(ok, tostring(report))
+    assert.equal(2 + #params, #report.errors)
+    assert.equal("parameter 1", report.names[3])
+    -- a model as params: its parameters, named
+    ok, report = mg.gradcheck(function(x, y) return model({ x, y }):tanh() end, { 0.3, -0.7 },
+      { params = model })
+    assert(ok, tostring(report))
+    assert.equal(2 + #params, #report.errors)
+    assert.equal("parameter 1 (w1)", report.names[3])
+    assert.equal("parameter 3 (b)", report.names[5])
+    for i, p in ipairs(params) do
+      assert.equal(before[i], string.pack("<dd", p.data, p.grad), "parameter " .. i)
+    end
+    -- parameters alone: no inputs
+    local ok2 = mg.gradcheck(function() return model({ 1, 2 }) * 2 end, {}, { params = params })
+    assert.is_true(ok2)
+  end)
+
+  it("finds a parameter whose gradient backward gets wrong", function()
+    local p = mg.Value(1.5, "p")
+    -- p.data read as a number is a constant to backward: dfn/dp is 1 to backward, x + 1 really
+    local ok, report = mg.gradcheck(function(x) return x * p.data + p end, { 2.0 }, { params = { p } })
+    assert.is_false(ok)
+    assert.equal(2, report.worst_input)
+    assert.equal(1, report.analytic[2])
+    assert.is_true(math.abs(report.numeric[2] - 3) < 1e-6)
+    assert.matches("at parameter 1 %(p%)", tostring(report))
+    assert.equal(1.5, p.data)
+  end)
+
+  it("refuses params that are not Values", function()
+    assert.has_error(function() mg.gradcheck(function(x) return x end, { 1 }, { params = { 1 } }) end,
+      "bad argument #3 to 'gradcheck' (option 'params': Value expected at index 1, got number)")
+    assert.has_error(function() mg.gradcheck(function(x) return x end, { 1 }, { params = 5 }) end,
+      "bad argument #3 to 'gradcheck' (option 'params': array of Values expected, got number)")
+  end)
+end)

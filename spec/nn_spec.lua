@@ -233,11 +233,11 @@ describe("nn.Layer", function()
     end
   end)
 
-  it("is shown as micrograd shows it", function()
-    assert.equal("Layer of [ReLUNeuron(2), ReLUNeuron(2), ReLUNeuron(2)]", tostring(nn.Layer(2, 3)))
-    assert.equal("Layer of [SigmoidNeuron(4)]", tostring(nn.Layer(4, 1, { activation = "sigmoid" })))
-    assert.equal("Layer of [LinearNeuron(1), LinearNeuron(1)]",
-      tostring(nn.Layer(1, 2, { activation = "linear" })))
+  it("is shown on one line with its parameter count, never a line per neuron", function()
+    assert.equal("Layer(2 -> 3 relu), 9 parameters", tostring(nn.Layer(2, 3)))
+    assert.equal("Layer(4 -> 1 sigmoid), 5 parameters",
+      tostring(nn.Layer(4, 1, { activation = "sigmoid" })))
+    assert.equal("Layer(1 -> 2), 4 parameters", tostring(nn.Layer(1, 2, { activation = "linear" })))
   end)
 end)
 
@@ -298,14 +298,15 @@ describe("nn.MLP", function()
     assert_same_datas(a, b)
   end)
 
-  it("is shown as micrograd shows it, the last layer linear", function()
-    local relu16 = string.rep("ReLUNeuron(2), ", 15) .. "ReLUNeuron(2)"
-    local relu16b = string.rep("ReLUNeuron(16), ", 15) .. "ReLUNeuron(16)"
-    assert.equal("MLP of [Layer of [" .. relu16 .. "], Layer of [" .. relu16b
-      .. "], Layer of [LinearNeuron(16)]]", tostring(nn.MLP(2, { 16, 16, 1 })))
-    assert.equal("MLP of [Layer of [TanhNeuron(1), TanhNeuron(1)], Layer of [LinearNeuron(2)]]",
+  it("is shown on one line: sizes, activations (the last layer linear), parameter count", function()
+    assert.equal("MLP(2 -> 32 relu -> 32 relu -> 3), 1,251 parameters", tostring(nn.MLP(2, { 32, 32, 3 })))
+    assert.equal("MLP(2 -> 16 relu -> 16 relu -> 1), 337 parameters", tostring(nn.MLP(2, { 16, 16, 1 })))
+    assert.equal("MLP(1 -> 2 tanh -> 1), 7 parameters",
       tostring(nn.MLP(1, { 2, 1 }, { activation = "tanh" })))
-    assert.equal("MLP of [Layer of [LinearNeuron(3)]]", tostring(nn.MLP(3, { 1 })))
+    assert.equal("MLP(3 -> 1), 4 parameters", tostring(nn.MLP(3, { 1 })))
+    assert.equal("MLP(1 -> 1000 -> 1000 -> 1), 1,004,001 parameters",
+      tostring(nn.MLP(1, { 1000, 1000, 1 }, { activation = "linear" })))
+    assert.equal("MLP(1 -> 1), 2 parameters", tostring(nn.MLP(1, { 1 })))
   end)
 
   for _, act in ipairs({ "relu", "tanh", "sigmoid", "linear" }) do
@@ -596,9 +597,29 @@ describe("nn modules refuse bad inputs", function()
     end
   end)
 
-  it("Sequential passes bad inputs to its first module's check", function()
+  it("Sequential names the module given the wrong number of inputs, at the caller's line", function()
     local s = nn.Sequential(nn.Linear(2, 2), nn.ReLU())
-    assert_mentions(error_of(s, { 1 }), "Linear", "array of 2")
+    assert_mentions(error_of(s, { 1 }), "Sequential: module 1 (Linear(2, 2), 6 parameters)",
+      "expects 2 inputs, got 1")
+    local bad = nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Linear(15, 1))
+    local ok, err = pcall(function()
+      local y = bad({ 1, 2 }) -- the line the error must point at
+      return y
+    end)
+    assert.is_false(ok)
+    local line = debug.getinfo(1, "l").currentline - 4
+    local expected = "nn_spec.lua:" .. line .. ": Sequential: module 3 (Linear(15, 1), 16 parameters)"
+      .. " expects 15 inputs, got 16 from module 2 (ReLU())"
+    assert.equal(expected, err:sub(-#expected))
+    -- nested: still the caller's line, naming the inner module
+    local outer = nn.Sequential(nn.Linear(2, 3), nn.Sequential(nn.Tanh(), nn.MLP(4, { 1 })))
+    ok, err = pcall(function()
+      local y = outer({ 1, 2 })
+      return y
+    end)
+    assert.is_false(ok)
+    assert.matches("nn_spec.lua:%d+: Sequential: module 2 %(MLP%(4 %-> 1%), 5 parameters%)"
+      .. " expects 4 inputs, got 3 from module 1 %(Tanh%(%)%)$", err)
   end)
 end)
 
@@ -609,7 +630,7 @@ describe("composable modules", function()
     mg.seed(31)
     local l = nn.Linear(3, 2)
     assert.equal(8, #l:parameters())
-    assert.equal("Linear(3, 2)", tostring(l))
+    assert.equal("Linear(3, 2), 8 parameters", tostring(l))
     local x = { -1.5, 0.5, 2 }
     local y = l(x)
     assert.equal(2, #y)
@@ -681,10 +702,19 @@ describe("composable modules", function()
     assert.is_false(rawequal(ps, s:parameters()))
   end)
 
-  it("Sequential is shown with its modules, nested too", function()
+  it("Sequential is shown one line per module, nested ones indented, with parameter counts", function()
     local s = nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Sequential(nn.Linear(16, 1), nn.Sigmoid()))
-    assert.equal("Sequential(Linear(2, 16), ReLU(), Sequential(Linear(16, 1), Sigmoid()))", tostring(s))
-    assert.equal("Sequential(MLP of [Layer of [LinearNeuron(1)]])", tostring(nn.Sequential(nn.MLP(1, { 1 }))))
+    assert.equal(table.concat({
+      "Sequential(3 modules), 65 parameters",
+      "  (1) Linear(2, 16), 48 parameters",
+      "  (2) ReLU()",
+      "  (3) Sequential(2 modules), 17 parameters",
+      "      (1) Linear(16, 1), 17 parameters",
+      "      (2) Sigmoid()",
+    }, "\n"), tostring(s))
+    assert.equal("Sequential(1 module), 2 parameters\n  (1) MLP(1 -> 1), 2 parameters",
+      tostring(nn.Sequential(nn.MLP(1, { 1 }))))
+    assert.equal("Sequential(0 modules)", tostring(nn.Sequential()))
   end)
 
   it("Sequential takes a module with one output after a one-output module", function()
@@ -876,7 +906,8 @@ describe("nn.dump and nn.parse", function()
     assert.same({ 0.5, -0.25, 0.125 }, datas(m:parameters()))
     local l = nn.parse(model_doc('{"type": "Sequential", "modules": [{"type": "Linear", "nin": 1, "nout": 1},'
       .. ' {"type": "Tanh"}]}', "[2, 1]"))
-    assert.equal("Sequential(Linear(1, 1), Tanh())", tostring(l))
+    assert.equal("Sequential(2 modules), 2 parameters\n  (1) Linear(1, 1), 2 parameters\n  (2) Tanh()",
+      tostring(l))
     assert.equal(Value(2.0):tanh().data, l({ 0.5 }).data)
   end)
 
@@ -935,14 +966,15 @@ describe("nn.save and nn.load", function()
 
   it("load the stored version-1 documents of spec/fixtures/models", function()
     local m = nn.load("spec/fixtures/models/mlp_tanh_v1.json")
-    assert.equal("MLP of [Layer of [TanhNeuron(2), TanhNeuron(2)], Layer of [LinearNeuron(2)]]", tostring(m))
+    assert.equal("MLP(2 -> 2 tanh -> 1), 9 parameters", tostring(m))
     assert.same({ 0.5, -0.25, 0.125, 1.5, 0.75, -0.5, 2.0, -1.0, 0.0625 }, datas(m:parameters()))
     local h1 = mg.dot({ 0.5, -0.25 }, { 1, 2 }, 0.125):tanh()
     local h2 = mg.dot({ 1.5, 0.75 }, { 1, 2 }, -0.5):tanh()
     assert_same_bits(mg.dot({ 2.0, -1.0 }, { h1, h2 }, 0.0625).data, m({ 1, 2 }).data)
 
     local s = nn.load("spec/fixtures/models/sequential_v1.json")
-    assert.equal("Sequential(Linear(1, 2), Sigmoid(), Linear(2, 1))", tostring(s))
+    assert.equal("Sequential(3 modules), 7 parameters", tostring(s):match("^[^\n]*"))
+    assert.equal("  (3) Linear(2, 1), 3 parameters", tostring(s):match("[^\n]*$"))
     assert_same_datas({ 0.1, -0.0, 1e-310, 3.0, -1.7976931348623157e308, 5e-324, 123456789.12345678 },
       datas(s:parameters()))
     local again = nn.parse(nn.dump(s))
@@ -1164,6 +1196,154 @@ describe("nn.parse refuses bad documents with a clear message", function()
 end)
 
 -- ---- micrograd parity -----------------------------------------------------------------
+
+-- ---- Dropout, train() and eval() ----------------------------------------------------
+
+describe("nn.Dropout and train/eval modes", function()
+  it("zeroes each input with probability p and scales the others by 1/(1-p), from mg.random", function()
+    local xs = { 0.5, -1.25, 2.0, 3.0, -0.75, 1.0, 4.0, -2.5 }
+    local d = nn.Dropout(0.25)
+    mg.seed(7)
+    local ys = d(xs)
+    mg.seed(7)
+    for i, x in ipairs(xs) do
+      local expected = mg.random() < 0.25 and x * 0 or x * (1 / (1 - 0.25))
+      assert_same_bits(expected, ys[i], "output " .. i)
+    end
+    -- the same seed gives the same masks; Values keep the graph to every input
+    mg.seed(7)
+    local vs = {}
+    for i, x in ipairs(xs) do vs[i] = Value(x) end
+    local out = d(vs)
+    local total = out[1]
+    for i = 2, #out do total = total + out[i] end
+    total:backward()
+    for i = 1, #xs do
+      assert_same_bits(ys[i], out[i].data, "Value output " .. i)
+      local expected_grad = ys[i] == 0 and 0 or 1 / (1 - 0.25)
+      assert.equal(expected_grad, vs[i].grad)
+    end
+  end)
+
+  it("drops about p of the inputs and keeps the mean (inverted dropout)", function()
+    mg.seed(3)
+    local d, n, dropped, sum = nn.Dropout(0.3), 20000, 0, 0
+    local xs = {}
+    for i = 1, n do xs[i] = 1.0 end
+    for _, y in ipairs(d(xs)) do
+      if y == 0 then dropped = dropped + 1 end
+      sum = sum + y
+    end
+    assert.is_true(math.abs(dropped / n - 0.3) < 0.015, "dropped " .. dropped / n)
+    assert.is_true(math.abs(sum / n - 1) < 0.03, "mean " .. sum / n)
+  end)
+
+  it("passes its input through in evaluation mode, and when p = 0", function()
+    local d = nn.Dropout(0.5)
+    assert.is_true(d.training)
+    assert.equal(d, d:eval())
+    assert.is_false(d.training)
+    local xs = { 1, 2, 3 }
+    assert.equal(xs, d(xs))
+    local v = Value(2)
+    assert.equal(v, d(v))
+    d:train()
+    mg.seed(1)
+    local draws = 0
+    for _ = 1, 20 do if d(v).data == 0 then draws = draws + 1 end end
+    assert.is_true(draws > 0 and draws < 20)
+    assert.equal(xs, nn.Dropout(0)(xs))
+    assert.equal("Dropout(0.5)", tostring(d))
+    assert.equal("Dropout(0.5) (eval)", tostring(d:eval()))
+  end)
+
+  it("train() and eval() reach every module inside, and return the module", function()
+    local drop = nn.Dropout(0.1)
+    local mlp = nn.MLP(2, { 3, 1 })
+    local s = nn.Sequential(nn.Linear(2, 2), nn.Sequential(drop, mlp))
+    assert.equal(s, s:eval())
+    local inside = { s, s.modules[1], s.modules[2], drop, mlp, mlp.layers[1], mlp.layers[1].neurons[1] }
+    for _, m in ipairs(inside) do
+      assert.is_false(m.training)
+    end
+    assert.equal(s, s:train())
+    assert.is_true(drop.training)
+    assert.is_true(mlp.layers[2].neurons[1].training)
+    s:train(false)
+    assert.is_false(drop.training)
+    assert_mentions(error_of(s.train, s, "yes"), "bad argument #1 to 'train'", "boolean")
+    -- a user module without train() inside a Sequential is left alone
+    local custom = { forward = function(_, x) return x end, parameters = function() return {} end }
+    nn.Sequential(custom, drop):eval()
+    -- one with its own train() is told the mode
+    local told
+    custom.train = function(_, mode) told = mode end
+    nn.Sequential(custom):eval()
+    assert.is_false(told)
+    -- a model that holds itself does not loop
+    local loop = nn.Sequential(nn.Dropout(0.2))
+    loop.modules[2] = loop
+    assert.equal(loop, loop:eval())
+    assert.is_false(loop.modules[1].training)
+  end)
+
+  it("refuses a p outside [0, 1)", function()
+    for _, p in ipairs({ -0.1, 1, 1.5, 0 / 0, "0.5", true }) do
+      assert_mentions(error_of(nn.Dropout, p), "bad argument #1 to 'Dropout'", "0 <= p < 1")
+    end
+    assert_mentions(error_of(nn.Dropout(0.5), "x"), "Dropout", "string")
+    assert_mentions(error_of(nn.Dropout(0.5), { 1, {} }), "Dropout", "table", "index 2")
+  end)
+
+  it("mg.compile of a model with dropout in training mode is an error saying so", function()
+    local model = nn.Sequential(nn.Linear(2, 4), nn.ReLU(), nn.Dropout(0.5), nn.Linear(4, 1))
+    assert.is_false(mg.is_tracing())
+    local ok, err = pcall(function()
+      local g = mg.compile(function(a, b) return model({ a, b }) end, 2)
+      return g
+    end)
+    assert.is_false(ok)
+    assert_mentions(err, "Dropout in training mode cannot be compiled", "model:eval()")
+    assert.is_false(mg.is_tracing())
+    -- in evaluation mode it compiles, and gives the dynamic bits
+    model:eval()
+    local seen
+    local g = mg.compile(function(a, b)
+      seen = mg.is_tracing()
+      return model({ a, b })
+    end, 2)
+    assert.is_true(seen)
+    assert_same_bits(model({ 0.5, -1.5 }).data, g(0.5, -1.5))
+  end)
+
+  it("round-trips through dump and parse (a loaded model is in training mode)", function()
+    local s = nn.Sequential(nn.Linear(2, 3), nn.Dropout(0.1 + 0.2), nn.Linear(3, 1)):eval()
+    local again = nn.parse(nn.dump(s))
+    assert_same_bits(0.1 + 0.2, again.modules[2].p)
+    assert.is_true(again.modules[2].training)
+    assert_same_datas(datas(s:parameters()), datas(again:parameters()))
+    for _, p in ipairs({ "1", "-0.5", "\"a\"", "null" }) do
+      parse_error(model_doc('{"type": "Dropout", "p": ' .. p .. '}'), "<string>", "p must be a number")
+    end
+  end)
+
+  it("names parameters w1, w2, ..., b in parameters() order, setting no label", function()
+    local n = nn.Neuron(3)
+    assert.same({ "w1", "w2", "w3", "b" }, n:parameter_names())
+    assert.is_nil(n.w[1].label)
+    local mlp = nn.MLP(2, { 2, 1 })
+    assert.same({ "w1", "w2", "b", "w1", "w2", "b", "w1", "w2", "b" }, mlp:parameter_names())
+    assert.same({ "w1", "b", "w1", "b" }, nn.Linear(1, 2):parameter_names())
+    -- a user's module: its own names, or false for each parameter
+    local p = mg.Value(1)
+    local custom = { forward = function(_, x) return x end, parameters = function() return { p, p } end }
+    local s = nn.Sequential(nn.Linear(1, 1), nn.Tanh(), custom, nn.Dropout(0.1))
+    assert.same({ "w1", "b", false, false }, s:parameter_names())
+    custom.parameter_names = function() return { "scale", "shift" } end
+    assert.same({ "w1", "b", "scale", "shift" }, s:parameter_names())
+    assert.equal(#s:parameters(), #s:parameter_names())
+  end)
+end)
 
 describe("micrograd parity", function()
   it("trains micrograd's moons MLP to micrograd's losses, bit for bit", function()

@@ -475,6 +475,131 @@ describe("schedules", function()
   end)
 end)
 
+describe("exponential, warmup and plateau schedules", function()
+  local function sgd(lr) return optim.SGD(quadratic(), { lr = lr }) end
+
+  -- A copy of t with every number through "%.17g" text, as a checkpoint's JSON has them.
+  local function through_text(t)
+    if type(t) == "number" then return tonumber(string.format("%.17g", t)) end
+    if type(t) ~= "table" then return t end
+    local out = {}
+    for k, v in pairs(t) do out[k] = through_text(v) end
+    return out
+  end
+
+  local function bits(x) return string.pack("<d", x) end
+
+  it("exponential multiplies by gamma every step, from the optimizer's lr or `from`", function()
+    local opt = sgd(0.5)
+    local sched = optim.exponential(opt, { gamma = 0.9 })
+    assert.equal(0.5, opt.lr)
+    for k = 1, 20 do
+      assert.equal(0.5 * 0.9 ^ k, sched:step())
+      assert.equal(0.5 * 0.9 ^ k, opt.lr)
+    end
+    assert.equal(2 * 0.5 ^ 3, optim.exponential(sgd(1), { from = 2, gamma = 0.5 }):lr(3))
+    assert.same({ kind = "exponential", step = 20, from = 0.5, gamma = 0.9 }, sched:state())
+    assert.has_error(function() optim.exponential(opt, {}) end,
+      "bad argument #2 to 'exponential' (option 'gamma': finite number >= 0 expected, got nil)")
+  end)
+
+  it("warmup rises linearly to the target, then hands over to the next schedule", function()
+    local opt = sgd(0.1)
+    local after = optim.cosine(opt, { from = 1.0, to = 0.0, steps = 10 })
+    local w = optim.warmup(opt, 4, after)
+    local want = { 1 / 5, 2 / 5, 3 / 5, 4 / 5 }
+    assert.equal(want[1], opt.lr)
+    for k = 1, 3 do assert.equal(want[k + 1], w:step()) end
+    assert.equal(1.0, w:step()) -- step 4: the cosine's step 0
+    local reference = optim.cosine(sgd(0.1), { from = 1.0, to = 0.0, steps = 10 })
+    for _ = 1, 12 do assert.equal(reference:step(), w:step()) end
+    -- without a next schedule: the optimizer's lr, then held
+    local opt2 = sgd(0.3)
+    local w2 = optim.warmup(opt2, 2)
+    assert.same({ 0.3 / 3, 0.3 * 2 / 3, 0.3, 0.3 }, { opt2.lr, w2:step(), w2:step(), w2:step() })
+    assert.has_error(function() optim.warmup(opt2, 0) end,
+      "bad argument #2 to 'warmup' (integer >= 1 expected, got 0)")
+    assert.has_error(function() optim.warmup(opt2, 3, optim.exponential(sgd(1), { gamma = 0.5 })) end,
+      "bad argument #3 to 'warmup' (schedule of another optimizer)")
+  end)
+
+  it("plateau lowers the rate by factor after `patience` losses without a new best", function()
+    local opt = sgd(1.0)
+    local p = optim.plateau(opt, { factor = 0.5, patience = 2, min_lr = 0.2 })
+    local losses = { 5, 4, 4, 4, 4.5, 3, 3, 3, 3, 3, 3, 3, 3, 3 }
+    local want = { 1, 1, 1, 1, 0.5, 0.5, 0.5, 0.5, 0.25, 0.25, 0.25, 0.2, 0.2, 0.2 }
+    for i, l in ipairs(losses) do assert.equal(want[i], p:step(l), "step " .. i) end
+    assert.equal(0.2, opt.lr)
+    assert.equal(3, p:state().best)
+    -- a Value is read as its number; no loss is an error saying what to pass
+    assert.equal(0.2, p:step(mg.Value(1)))
+    assert.equal(1, p.best)
+    assert.has_error(function() p:step() end,
+      "bad argument #1 to 'step' (the loss (a number or a Value) expected, got nil: plateau:step(loss))")
+    assert.has_error(function() optim.plateau(opt, { factor = 1 }) end,
+      "bad argument #2 to 'plateau' (option 'factor': number in (0, 1) expected, got 1)")
+  end)
+
+  -- Each case: a fresh optimizer and schedule, and the loss fed to step k.
+  local function loss_at(k) return 1 / (1 + (k % 7)) + k * 1e-3 end
+  local cases = {
+    linear = function(opt) return optim.linear(opt, 1.0, 0.1, 17) end,
+    step = function(opt) return optim.step(opt, { every = 3, gamma = 0.7 }) end,
+    cosine = function(opt) return optim.cosine(opt, { from = 0.9, to = 0.01, steps = 23 }) end,
+    exponential = function(opt) return optim.exponential(opt, { gamma = 0.93 }) end,
+    plateau = function(opt) return optim.plateau(opt, { factor = 0.3, patience = 1 }) end,
+    warmup = function(opt) return optim.warmup(opt, 5) end,
+    ["warmup + cosine"] = function(opt)
+      return optim.warmup(opt, 5, optim.cosine(opt, { from = 0.8, steps = 20 }))
+    end,
+    ["warmup + plateau"] = function(opt)
+      return optim.warmup(opt, 3, optim.plateau(opt, { factor = 0.5, patience = 0 }))
+    end,
+  }
+  for name, make in pairs(cases) do
+    it(name .. ": a schedule restored from its state continues to the same lr bits", function()
+      for _, stop in ipairs({ 0, 1, 4, 5, 6, 12 }) do
+        local opt = sgd(0.37)
+        local sched = make(opt)
+        local rates = {}
+        for k = 1, 30 do rates[k] = sched:step(loss_at(k)) end
+        -- stop at step `stop`, save, restore into fresh objects, go on
+        local opt1 = sgd(0.37)
+        local first = make(opt1)
+        for k = 1, stop do first:step(loss_at(k)) end
+        local saved = through_text(first:state())
+        local opt2 = sgd(5)
+        local second = make(opt2)
+        second:load_state(saved)
+        assert.equal(bits(opt1.lr), bits(opt2.lr), "lr after load_state at step " .. stop)
+        for k = stop + 1, 30 do
+          local lr = second:step(loss_at(k))
+          assert.equal(bits(rates[k]), bits(lr), string.format("%s: stop %d, step %d", name, stop, k))
+          assert.equal(bits(rates[k]), bits(opt2.lr))
+        end
+        assert.same(sched:state(), second:state())
+      end
+    end)
+  end
+
+  it("load_state refuses another kind's state and bad fields", function()
+    local opt = sgd(1)
+    local p = optim.plateau(opt, {})
+    assert.has_error(function() p:load_state({ kind = "cosine", step = 1 }) end,
+      "bad argument #1 to 'load_state' (plateau schedule state expected, got kind 'cosine')")
+    local state = p:state()
+    state.patience = -1
+    assert.has_error(function() p:load_state(state) end,
+      "bad argument #1 to 'load_state' (field 'patience': integer >= 0 expected, got -1)")
+    local w = optim.warmup(opt, 2)
+    local with_after = { kind = "warmup", step = 1, steps = 2, to = 1, after = {} }
+    assert.has_error(function() w:load_state(with_after) end,
+      "bad argument #1 to 'load_state' (field 'after' given to a warmup with no next schedule)")
+    assert.matches("Warmup %(step 0 of 2", tostring(w))
+    assert.matches("Plateau %(step 0", tostring(p))
+  end)
+end)
+
 describe("state and load_state", function()
   local configs = {
     SGD = function(ps)

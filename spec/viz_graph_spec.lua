@@ -12,7 +12,8 @@ local error_of, assert_mentions = check.error_of, check.assert_mentions
 --- Parses the DOT text made by dot(): value nodes, op nodes, edges, legend
 -- entries and the note, each with its attribute text.
 local function parse(text)
-  local g = { values = {}, ops = {}, edges = {}, legend = {}, value_list = {}, op_list = {} }
+  local g = { values = {}, ops = {}, edges = {}, legend = {}, legend_edges = {}, value_list = {},
+    op_list = {} }
   for line in text:gmatch("[^\n]+") do
     local name, attrs = line:match("^%s*(v%d+) %[(.*)%];$")
     if name then
@@ -25,7 +26,11 @@ local function parse(text)
       g.op_list[#g.op_list + 1] = name
     end
     local from, to, rest = line:match("^%s*([%w_]+) %-> ([%w_]+)(.-);$")
-    if from then g.edges[#g.edges + 1] = { from = from, to = to, label = rest:match('label="(.-)"') } end
+    if from and from:match("^legend_") then
+      g.legend_edges[#g.legend_edges + 1] = { from = from, to = to, attrs = rest } -- the legend's layout
+    elseif from then
+      g.edges[#g.edges + 1] = { from = from, to = to, label = rest:match('label="(.-)"') }
+    end
     name, attrs = line:match("^%s*legend_(%w+) %[(.*)%];$")
     if name then g.legend[name] = attrs end
     attrs = line:match("^%s*note %[(.*)%];$")
@@ -357,7 +362,11 @@ describe("viz_graph.dot styles", function()
       if fill(g.values[name]) == param_fill then marked = marked + 1 end
     end
     assert.equal(3, marked) -- two weights and the bias
-    assert.same(parse(dot(out, { params = n:parameters() })), g)
+    -- the same drawing as from the array of parameters, but for their names
+    local from_array = dot(out, { params = n:parameters() })
+    assert.falsy(from_array:find("w1 |", 1, true))
+    local named = dot(out, { params = n }):gsub("{ w%d | ", "{ "):gsub("{ b | ", "{ ")
+    assert.equal(from_array, named)
   end)
 
   it("has a legend of the kinds drawn, which opts.legend = false removes", function()
@@ -625,5 +634,66 @@ describe("viz_graph.dot errors", function()
       assert.is_false(ok)
       assert_blames_caller(err)
     end
+  end)
+end)
+
+describe("viz_graph.dot layout: width, legend row, nn parameter labels", function()
+  local function svg_size(text)
+    local w, h = text:match('<svg width="([%d.]+)pt" height="([%d.]+)pt"')
+    return tonumber(w), tonumber(h)
+  end
+
+  it("scales a drawing wider than opts.width points (default 900) down to it", function()
+    local L = lecture()
+    assert.truthy(dot(L):find('graph [size="12.5000,1000"];', 1, true))
+    assert.truthy(dot(L, { width = 600 }):find('graph [size="8.3333,1000"];', 1, true))
+    assert.falsy(dot(L, { width = math.huge }):find("graph [size=", 1, true))
+    assert_mentions(error_of(dot, L, { width = 10 }), "option 'width' must be an integer >= 72, got 10")
+  end)
+
+  it("lays the legend out in one row: invisible edges sideways, one rank downwards", function()
+    local L = lecture()
+    local g = parse(dot(L))
+    local n = count(g.legend)
+    assert.is_true(n >= 3)
+    assert.equal(n - 1, #g.legend_edges)
+    for _, e in ipairs(g.legend_edges) do assert.matches("style=invis", e.attrs) end
+    local tb = dot(L, { rankdir = "TB" })
+    assert.truthy(tb:find("rank=same;", 1, true))
+    assert.equal(0, #parse(tb).legend_edges)
+  end)
+
+  it("shows an nn model's parameters by their labels (w1, w2, b)", function()
+    mg.seed(2)
+    local model = mg.nn.Neuron(2)
+    local g = parse(dot(model({ 1, 2 }), { params = model }))
+    for _, name in ipairs({ "w1", "w2", "b" }) do
+      local found
+      for _, attrs in pairs(g.values) do
+        if label_of(attrs):find("{ " .. name .. " |", 1, true) then found = attrs end
+      end
+      assert.truthy(found, name)
+      assert.equal(fill(g.legend.param), fill(found))
+    end
+  end)
+
+  it("renders an MLP's graph at most 900 points wide (about 1,900 without the limit)", function()
+    mg.seed(1)
+    local model = mg.nn.MLP(2, { 4, 4, 1 })
+    local y = model({ 0.5, -1 })
+    local path = os.tmpname() .. ".svg"
+    local ok, err = pcall(render, y, path, { params = model })
+    if not ok and err:find("needs Graphviz", 1, true) then
+      os.remove(path)
+      pending("Graphviz is not installed")
+      return
+    end
+    assert(ok, err)
+    local w = svg_size(read_all(path))
+    render(y, path, { params = model, width = math.huge })
+    local natural = svg_size(read_all(path))
+    os.remove(path)
+    assert.is_true(w <= 900.5, "width " .. w)
+    assert.is_true(natural > 1200, "natural width " .. natural)
   end)
 end)

@@ -639,3 +639,40 @@ describe("viz_plot pictures in a browser", function()
     end
   end)
 end)
+
+describe("viz_plot equal_axes", function()
+  -- The centres of the circles drawn, in order.
+  local function circles(svg)
+    local out = {}
+    for cx, cy in svg:gmatch('<circle cx="([%d.%-]+)" cy="([%d.%-]+)"') do
+      out[#out + 1] = { tonumber(cx), tonumber(cy) }
+    end
+    return out
+  end
+
+  local X = { { 0, 0 }, { 4, 0 }, { 0, 1 } } -- wide data: 4 by 1
+  local y = { 0, 1, 1 }
+
+  for _, case in ipairs({
+    { "scatter", function(opts) return plot.scatter(X, y, opts) end },
+    { "decision_boundary", function(opts) return plot.decision_boundary(by_x1, X, y, opts) end },
+  }) do
+    it(case[1] .. " draws a unit as long on both axes with equal_axes = true", function()
+      for _, size in ipairs({ { 640, 480 }, { 300, 700 } }) do
+        local c = circles(case[2]({ equal_axes = true, width = size[1], height = size[2] }))
+        local unit_x = (c[2][1] - c[1][1]) / 4
+        local unit_y = c[1][2] - c[3][2]
+        assert.is_true(math.abs(unit_x - unit_y) < 0.02, unit_x .. " vs " .. unit_y)
+        -- every point is inside the picture
+        for _, p in ipairs(c) do
+          assert.is_true(p[1] > 0 and p[1] < size[1] and p[2] > 0 and p[2] < size[2])
+        end
+      end
+      -- by default the axes stretch to the plot area
+      local c = circles(case[2]({}))
+      assert.is_true(math.abs((c[2][1] - c[1][1]) / 4 - (c[1][2] - c[3][2])) > 10)
+      local err = error_here(case[2], { equal_axes = 1 })
+      assert.truthy(err:find("option 'equal_axes' must be a boolean, got number", 1, true))
+    end)
+  end
+end)

@@ -412,8 +412,15 @@ static int graph_tostring(lua_State *L) {
   return 1;
 }
 
+/* mg.is_tracing(): true while mg.compile runs the function it compiles (nn's Dropout asks). */
+static int compile_is_tracing(lua_State *L) {
+  lua_pushboolean(L, mg_context(L)->tracing > 0);
+  return 1;
+}
+
 void mg_register_compile(lua_State *L, int module, int upvalues) {
-  static const luaL_Reg functions[] = {{"compile", compile_new}, {NULL, NULL}};
+  static const luaL_Reg functions[] = {
+      {"compile", compile_new}, {"is_tracing", compile_is_tracing}, {NULL, NULL}};
   static const luaL_Reg metamethods[] = {
       {"__gc", graph_gc},       {"__close", graph_gc},          {"__call", graph_forward},
       {"__index", graph_index}, {"__tostring", graph_tostring}, {NULL, NULL}};

@@ -668,4 +668,139 @@ function M.signs(y)
   return out
 end
 
-return M
+-- ---- scaling and one-hot rows -------------------------------------------
+
+local Scaler = {}
+Scaler.__index = Scaler
+
+--- Checks that X is a non-empty array of rows of finite numbers, each of
+-- width (or of the first row's width when width is nil); returns the width.
+local function check_rows(fname, X, width)
+  if type(X) ~= "table" or #X == 0 then
+    argerror(fname, 1, "non-empty array of rows expected, got " .. describe(X), 2)
+  end
+  width = width or (type(X[1]) == "table" and #X[1])
+  for i = 1, #X do
+    local row = X[i]
+    if type(row) ~= "table" or #row ~= width or width == 0 then
+      argerror(fname, 1, format("X[%d] must be a row of %d numbers, got %s", i, width or 0,
+        type(row) == "table" and #row .. " values" or describe(row)), 2)
+    end
+    for j = 1, width do
+      if not is_finite(row[j]) then
+        argerror(fname, 1, format("X[%d][%d] must be a finite number, got %s", i, j, describe(row[j])), 2)
+      end
+    end
+  end
+  return width
+end
+
+--- Scales each column of X to mean 0 and standard deviation 1, as sklearn's
+-- `StandardScaler` (the population standard deviation; a constant column is
+-- only centred). Returns the scaled rows (new arrays) and the scaler, whose
+-- `scaler:apply(X2)` scales other rows (a test set, new inputs) the same way;
+-- `scaler:state()` gives `{mean = {...}, std = {...}}` and
+-- `data.scaler(state)` rebuilds it (to scale inputs after a model is loaded).
+-- @tparam {{number,...},...} X rows of numbers, all of the same width
+-- @treturn table the scaled rows
+-- @treturn Scaler the scaler
+function M.standardize(X)
+  local width, n = check_rows("standardize", X), #X
+  local mean, std = {}, {}
+  for j = 1, width do
+    local sum = 0
+    for i = 1, n do sum = sum + X[i][j] end
+    local m = sum / n
+    local sq = 0
+    for i = 1, n do
+      local d = X[i][j] - m
+      sq = sq + d * d
+    end
+    local sd = math.sqrt(sq / n)
+    mean[j], std[j] = m, sd > 0 and sd or 1
+  end
+  local scaler = setmetatable({ mean = mean, std = std }, Scaler)
+  return scaler:apply(X), scaler
+end
+
+--- Rebuilds a scaler from `scaler:state()`.
+-- @tparam table state `{mean = {...}, std = {...}}` (arrays of the same length)
+-- @treturn Scaler
+function M.scaler(state)
+  if type(state) ~= "table" or type(state.mean) ~= "table" or type(state.std) ~= "table"
+      or #state.mean == 0 or #state.mean ~= #state.std then
+    argerror("scaler", 1, "state with arrays 'mean' and 'std' of the same length expected")
+  end
+  local mean, std = {}, {}
+  for j = 1, #state.mean do
+    mean[j], std[j] = state.mean[j], state.std[j]
+    if not is_finite(mean[j]) or not is_finite(std[j]) or std[j] <= 0 then
+      argerror("scaler", 1, format("column %d: finite mean and std > 0 expected", j))
+    end
+  end
+  return setmetatable({ mean = mean, std = std }, Scaler)
+end
+
+--- New rows `(x - mean) / std`, column by column.
+-- @tparam {{number,...},...} X rows as wide as the data the scaler was made from
+-- @treturn table
+function Scaler:apply(X)
+  if getmetatable(self) ~= Scaler then
+    error("calling 'apply' on bad self (Scaler expected, got " .. describe(self) .. ")", 2)
+  end
+  local mean, std = self.mean, self.std
+  check_rows("apply", X, #mean)
+  local out = {}
+  for i = 1, #X do
+    local row, scaled = X[i], {}
+    for j = 1, #mean do scaled[j] = (row[j] - mean[j]) / std[j] end
+    out[i] = scaled
+  end
+  return out
+end
+
+--- The scaler as plain numbers: `{mean = {...}, std = {...}}` (copies).
+-- @treturn table
+function Scaler:state()
+  if getmetatable(self) ~= Scaler then
+    error("calling 'state' on bad self (Scaler expected, got " .. describe(self) .. ")", 2)
+  end
+  return { mean = move(self.mean, 1, #self.mean, 1, {}), std = move(self.std, 1, #self.std, 1, {}) }
+end
+
+function Scaler:__tostring()
+  return format("Scaler (%d columns)", #self.mean)
+end
+
+local MAX_CLASSES = 65536 -- one_hot's rows are k numbers each
+
+--- One-hot rows: class c of k becomes `{0, ..., 1 (at c), ..., 0}`.
+-- @tparam {integer,...} y class labels 1..k (add 1 to 0/1 labels first)
+-- @tparam[opt] integer k the number of classes (default: the largest label; at most 65536)
+-- @treturn table an array of rows of k numbers
+function M.one_hot(y, k)
+  if type(y) ~= "table" then argerror("one_hot", 1, "table expected, got " .. describe(y)) end
+  local largest = 0
+  for i = 1, #y do
+    local c = y[i]
+    if not is_integer(c) or c < 1 then
+      argerror("one_hot", 1, format("y[%d] is %s, expected a class 1..k%s", i, describe(c),
+        c == 0 and " (0/1 labels: add 1)" or ""))
+    end
+    if c > largest then largest = c end
+  end
+  if k == nil then k = largest end
+  k = check_count("one_hot", 2, k)
+  if k > MAX_CLASSES then argerror("one_hot", 2, format("at most %d classes, got %d", MAX_CLASSES, k)) end
+  if largest > k then argerror("one_hot", 2, format("%d classes, but y has class %d", k, largest)) end
+  local out = {}
+  for i = 1, #y do
+    local row = {}
+    for j = 1, k do row[j] = 0 end
+    row[tointeger(y[i])] = 1
+    out[i] = row
+  end
+  return out
+end
+
+return require("micrograd._names").strict(M, "micrograd.data")

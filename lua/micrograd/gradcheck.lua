@@ -3,6 +3,9 @@
 --     local ok, report = mg.gradcheck(function(x, y) return (x * y):tanh() end, { 0.5, -1.2 })
 --     assert(ok, tostring(report))
 --
+-- `opts.params` checks parameters too: Values that fn uses (a model's
+-- `m:parameters()`), whose gradients are compared the same way.
+--
 -- @module micrograd.gradcheck
 local mg = require("micrograd")
 
@@ -12,7 +15,7 @@ local format, concat, type = string.format, table.concat, type
 
 local M = {}
 
-local OPTIONS = { eps = true, tol = true }
+local OPTIONS = { eps = true, tol = true, params = true }
 
 local function fail(arg, msg)
   error(format("bad argument #%d to 'gradcheck' (%s)", arg, msg), 3)
@@ -35,13 +38,13 @@ end
 local Report = {}
 Report.__index = Report
 
---- One line per input: analytic and numeric gradients and their relative error.
+--- One line per input and parameter: analytic and numeric gradients and their relative error.
 function Report:__tostring()
-  local lines = { format("gradcheck: worst relative error %.3g (tolerance %g) at input %d",
-    self.worst, self.tol, self.worst_input) }
+  local lines = { format("gradcheck: worst relative error %.3g (tolerance %g) at %s",
+    self.worst, self.tol, self.names[self.worst_input]) }
   for i = 1, #self.errors do
-    lines[#lines + 1] = format("  input %d: backward %.17g, finite differences %.17g, relative error %.3g",
-      i, self.analytic[i], self.numeric[i], self.errors[i])
+    lines[#lines + 1] = format("  %s: backward %.17g, finite differences %.17g, relative error %.3g",
+      self.names[i], self.analytic[i], self.numeric[i], self.errors[i])
   end
   return concat(lines, "\n")
 end
@@ -52,14 +55,36 @@ end
 -- @tparam function fn takes one Value per input, returns a Value (a scalar)
 -- @tparam {number,...} inputs the point to check at
 -- @tparam[opt] table opts `eps` (step, default 1e-6), `tol` (largest
---   relative error accepted, default 1e-5)
--- @treturn boolean whether every input's relative error is within `tol`
+--   relative error accepted, default 1e-5), `params` (an array of Values fn
+--   uses, or a model: their gradients are checked too, a model's named as
+--   its `parameter_names()` say; their `data` and `grad` are left as they were)
+-- @treturn boolean whether every input's and parameter's relative error is within `tol`
 -- @treturn table the report: `errors`, `analytic`, `numeric` (one entry per
---   input), `worst`, `worst_input`, `tol`; `tostring(report)` explains it
+--   input, then one per parameter), `names` ("input 1", "parameter 2 (w2)"),
+--   `worst`, `worst_input` (its index), `tol`; `tostring(report)` explains it
 function M.check(fn, inputs, opts)
   local mt = type(fn) == "table" and getmetatable(fn)
   if type(fn) ~= "function" and not (mt and mt.__call) then fail(1, "function expected, got " .. type(fn)) end
-  if type(inputs) ~= "table" or #inputs == 0 then fail(2, "non-empty array of numbers expected") end
+  local params = type(opts) == "table" and opts.params or nil
+  local param_names = {}
+  if type(params) == "table" and type(params.parameters) == "function" then -- a module
+    if type(params.parameter_names) == "function" then param_names = params:parameter_names() end
+    params = params:parameters()
+  end
+  if params ~= nil then
+    if type(params) ~= "table" then
+      fail(3, "option 'params': array of Values expected, got " .. type(params))
+    end
+    for i = 1, #params do
+      if not is_value(params[i]) then
+        fail(3, format("option 'params': Value expected at index %d, got %s", i, type(params[i])))
+      end
+    end
+  end
+  local nparams = params and #params or 0
+  if type(inputs) ~= "table" or (#inputs == 0 and nparams == 0) then
+    fail(2, "non-empty array of numbers expected")
+  end
   for i = 1, #inputs do
     local x = inputs[i]
     if type(x) ~= "number" or x ~= x or abs(x) == huge then
@@ -77,15 +102,27 @@ function M.check(fn, inputs, opts)
   end
   if type(tol) ~= "number" or tol ~= tol or tol < 0 then fail(3, "option 'tol': number >= 0 expected") end
 
-  -- analytic: one backward from zeroed grads
+  -- analytic: one backward from zeroed grads (the parameters' grads are put back after)
+  local saved_grads = {}
+  for j = 1, nparams do saved_grads[j], params[j].grad = params[j].grad, 0 end
   local values = {}
   for i, x in ipairs(inputs) do values[i] = Value(x) end
-  local out = fn(table.unpack(values))
+  local ok, out = pcall(fn, table.unpack(values))
+  if ok and is_value(out) then ok = pcall(out.backward, out) end
+  local param_grads = {}
+  for j = 1, nparams do param_grads[j], params[j].grad = params[j].grad, saved_grads[j] end
+  if not ok then error(out, 0) end
   if not is_value(out) then fail(1, "fn must return a Value, got " .. type(out)) end
-  out:backward()
 
-  local report = { errors = {}, analytic = {}, numeric = {}, worst = 0, worst_input = 1, tol = tol }
-  setmetatable(report, Report)
+  local report = setmetatable({ errors = {}, analytic = {}, numeric = {}, names = {}, worst = 0,
+    worst_input = 1, tol = tol }, Report)
+  local function record(i, name, a, up, down)
+    local n = (up - down) / (2 * eps)
+    local err = abs(a - n) / max(1, abs(a), abs(n))
+    if err ~= err then err = huge end -- a NaN on either side fails
+    report.analytic[i], report.numeric[i], report.errors[i], report.names[i] = a, n, err, name
+    if err > report.worst or i == 1 then report.worst, report.worst_input = err, i end
+  end
   local xs = { table.unpack(inputs) }
   for i, x in ipairs(inputs) do
     xs[i] = x + eps
@@ -93,13 +130,23 @@ function M.check(fn, inputs, opts)
     xs[i] = x - eps
     local down = value_at(fn, xs)
     xs[i] = x
-    local a, n = values[i].grad, (up - down) / (2 * eps)
-    local err = abs(a - n) / max(1, abs(a), abs(n))
-    if err ~= err then err = huge end -- a NaN on either side fails
-    report.analytic[i], report.numeric[i], report.errors[i] = a, n, err
-    if err > report.worst or i == 1 then report.worst, report.worst_input = err, i end
+    record(i, "input " .. i, values[i].grad, up, down)
+  end
+  for j = 1, nparams do
+    local p = params[j]
+    local x = p.data
+    p.data = x + eps
+    local up_ok, up = pcall(value_at, fn, xs)
+    p.data = x - eps
+    local down_ok, down = pcall(value_at, fn, xs)
+    p.data = x -- the parameter's own bits back, even after an error
+    if not up_ok then error(up, 0) end
+    if not down_ok then error(down, 0) end
+    local label = p.label or param_names[j]
+    local name = format("parameter %d%s", j, label and " (" .. label .. ")" or "")
+    record(#inputs + j, name, param_grads[j], up, down)
   end
   return report.worst <= tol, report
 end
 
-return M
+return require("micrograd._names").strict(M, "micrograd.gradcheck")

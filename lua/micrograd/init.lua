@@ -46,6 +46,25 @@ function M.softmax(values)
   return out
 end
 
+--- The submodule that has name, for "micrograd has no 'MLP' (did you mean
+-- 'nn.MLP'?)". Loading a submodule to look can fail (or meet a name missing
+-- while a submodule loads): that only means no suggestion, never recursion.
+local looking = false
+local function elsewhere(name)
+  if looking then return nil end
+  looking = true
+  local found
+  for _, sub in ipairs({ "nn", "loss", "optim", "data", "train", "viz" }) do
+    local ok, module = pcall(require, "micrograd." .. sub)
+    if ok and type(module) == "table" and rawget(module, name) ~= nil then
+      found = sub .. "." .. name
+      break
+    end
+  end
+  looking = false
+  return found
+end
+
 setmetatable(M, {
   __index = function(t, name)
     if submodules[name] then
@@ -53,6 +72,11 @@ setmetatable(M, {
       rawset(t, name, module)
       return module
     end
+    -- a misspelt name is an error suggesting the right one (micrograd._names)
+    local names = require("micrograd._names")
+    local candidates = names.names(t)
+    for sub in pairs(submodules) do candidates[#candidates + 1] = sub end
+    names.missing("micrograd", name, candidates, 2, elsewhere)
   end,
 })
 

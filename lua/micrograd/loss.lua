@@ -138,4 +138,4 @@ function M.l2(params, alpha)
   return alpha * dot(params, params)
 end
 
-return M
+return require("micrograd._names").strict(M, "micrograd.loss")

@@ -227,6 +227,12 @@ local checkers = {
   ReLU = function() return 0.0 end,
   Tanh = function() return 0.0 end,
   Sigmoid = function() return 0.0 end,
+  Dropout = function(name, s, where)
+    if type(s.p) ~= "number" or not (s.p >= 0 and s.p < 1) then
+      bad(name, "%s.p must be a number from 0 to below 1, got %s", where, shown(s.p))
+    end
+    return 0.0
+  end,
   Sequential = function(name, s, where)
     check_list(name, where .. ".modules", s.modules, 0)
     local count = 0.0
@@ -323,4 +329,4 @@ function M.write_file(path, text)
   if not ok then error(path .. ": " .. tostring(werr), 3) end
 end
 
-return M
+return require("micrograd._names").strict(M, "micrograd.model_io")

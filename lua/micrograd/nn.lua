@@ -2,14 +2,17 @@
 --
 -- Every module has `m:parameters()` (the same Value objects at every call:
 -- layer by layer, neuron by neuron, a neuron's weights then its bias),
--- `m:zero_grad()`, `tostring(m)`, and is called as `m(x)` with `x` an array of
--- numbers or Values: a single-output module returns a Value, otherwise an
--- array. Saving and loading (`dump`, `parse`, `save`, `load`) are at the end.
+-- `m:zero_grad()`, `m:train()` / `m:eval()` (the mode only `Dropout` reads),
+-- `tostring(m)` (a summary: one line per layer or module, with the parameter
+-- count), and is called as `m(x)` with `x` an array of numbers or Values: a
+-- single-output module returns a Value, otherwise an array. Saving and
+-- loading (`dump`, `parse`, `save`, `load`) are at the end.
 -- @module micrograd.nn
 local mg = require("micrograd")
 local model_io = require("micrograd.model_io")
 
 local dot, vector, is_value, uniform, normal = mg.dot, mg.vector, mg.is_value, mg.uniform, mg.normal
+local random, is_tracing = mg.random, mg.is_tracing
 local Value = mg.Value
 local sqrt, type, select, tostring = math.sqrt, type, select, tostring
 local concat, format = table.concat, string.format
@@ -99,6 +102,34 @@ local function activate(act, v)
   return v
 end
 
+local getinfo = debug and debug.getinfo -- absent in a host's sandbox: errors then blame our caller
+local this_source = getinfo and getinfo(1, "S").source
+
+--- For `error(msg, level)` in the function calling this one: the level of the
+-- first Lua function outside this file (the user's line, through nested modules).
+local function user_level()
+  if not getinfo then return 2 end
+  local level = 3 -- 1: user_level, 2: the function raising, 3: its caller
+  while true do
+    local info = getinfo(level, "S")
+    if not info then return 2 end
+    if info.source ~= this_source and info.what ~= "C" then return level - 1 end
+    level = level + 1
+  end
+end
+
+--- "1 parameter", "1,251 parameters".
+local function count_text(n)
+  local digits = tostring(n)
+  local grouped = digits:reverse():gsub("(%d%d%d)", "%1,"):reverse():gsub("^,", "")
+  return grouped .. (n == 1 and " parameter" or " parameters")
+end
+
+--- The first line of tostring(m): how a module is named in summaries and errors.
+local function headline(m)
+  return (tostring(m):match("^[^\n]*"))
+end
+
 --- Appends the parameters of module m to list.
 local function collect(m, list)
   for _, p in ipairs(m:parameters()) do list[#list + 1] = p end
@@ -110,6 +141,8 @@ end
 local Module = {}
 Module.__index = Module
 
+local classes = {} -- the metatables of this file's modules (set by class())
+
 --- The module's parameters (the same Values at every call).
 -- @treturn {Value,...}
 function Module:parameters()
@@ -118,9 +151,77 @@ function Module:parameters()
   return list
 end
 
+--- The parameters' names, in parameters() order: each neuron's `w1`, `w2`,
+-- ..., `b` (graph drawings and gradcheck reports show them; no label is set
+-- on the Values, which would cost time at every garbage collection). A
+-- user's module inside a Sequential gives its own `parameter_names()`, or
+-- false for each of its parameters.
+-- @treturn {string|false,...}
+function Module:parameter_names()
+  local names = {}
+  local function walk(m)
+    local mt = getmetatable(m)
+    if mt == classes.Neuron then
+      for i = 1, m.nin do names[#names + 1] = "w" .. i end
+      names[#names + 1] = "b"
+    elseif classes[mt] then
+      for _, child in ipairs(m:_children()) do walk(child) end
+    else
+      local own = type(m.parameter_names) == "function" and m:parameter_names() or {}
+      for i = 1, #m:parameters() do names[#names + 1] = own[i] or false end
+    end
+  end
+  walk(self)
+  return names
+end
+
 --- Sets every parameter's grad to 0.
 function Module:zero_grad()
   for _, p in ipairs(self._params) do p.grad = 0 end
+end
+
+--- Modules are in training mode when made: `Dropout` drops inputs then.
+Module.training = true
+
+--- The modules inside this one (none by default).
+function Module:_children() return {} end
+
+--- Sets training mode (`mode` true, the default) or evaluation mode (false)
+-- on this module and every module inside it. Only `Dropout` behaves
+-- differently: in evaluation mode it passes its input through.
+-- @tparam[opt=true] boolean mode
+-- @return the module itself
+function Module:train(mode)
+  if mode == nil then mode = true end
+  if type(mode) ~= "boolean" then fail("train", 1, "boolean or nil expected, got " .. type(mode)) end
+  local seen = {} -- each module once, even if a model holds one twice (or itself)
+  local function set(m)
+    if seen[m] then return end
+    seen[m] = true
+    m.training = mode
+    for _, child in ipairs(m:_children()) do
+      if classes[getmetatable(child)] then
+        set(child) -- one of ours
+      elseif type(child) == "table" and type(child.train) == "function" then
+        child:train(mode) -- a user's module with its own train()
+      end
+    end
+  end
+  set(self)
+  return self
+end
+
+--- Evaluation mode: `m:train(false)`.
+-- @return the module itself
+function Module:eval()
+  return self:train(false)
+end
+
+--- The summary line: the module's name and shape, and its parameter count.
+function Module:__tostring()
+  local n = #self._params
+  if n == 0 then return self:describe() end
+  return self:describe() .. ", " .. count_text(n)
 end
 
 --- Parameters as plain numbers, in parameters() order.
@@ -153,13 +254,15 @@ local function class(name)
   cls.__index = cls
   cls.__name = name
   cls.__call = function(self, x) return self:forward(x) end
-  cls.__tostring = function(self) return self:describe() end
+  cls.__tostring = Module.__tostring
+  classes[cls] = true
   return cls
 end
 
 -- ---- Neuron, Layer, MLP (micrograd's API) ----------------------------------
 
 local Neuron = class("Neuron")
+classes.Neuron = Neuron
 
 --- A neuron: `act(b + w1*x1 + w2*x2 + ...)`, as micrograd's.
 -- @tparam integer nin number of inputs
@@ -196,6 +299,9 @@ end
 function Neuron:describe()
   return format("%sNeuron(%d)", activation_names[self.activation], self.nin)
 end
+
+-- As micrograd's repr: no parameter count.
+function Neuron:__tostring() return self:describe() end
 
 function Neuron:spec()
   return { type = "Neuron", nin = self.nin, activation = self.activation }
@@ -245,10 +351,11 @@ function Layer:forward(x)
 end
 
 function Layer:describe()
-  local parts = {}
-  for j, n in ipairs(self.neurons) do parts[j] = n:describe() end
-  return "Layer of [" .. concat(parts, ", ") .. "]"
+  local act = self.activation ~= "linear" and " " .. self.activation or ""
+  return format("Layer(%d -> %d%s)", self.nin, self.nout, act)
 end
+
+function Layer:_children() return self.neurons end
 
 function Layer:spec()
   return { type = "Layer", nin = self.nin, nout = self.nout, activation = self.activation }
@@ -295,10 +402,15 @@ function MLP:forward(x)
 end
 
 function MLP:describe()
-  local parts = {}
-  for i, layer in ipairs(self.layers) do parts[i] = layer:describe() end
-  return "MLP of [" .. concat(parts, ", ") .. "]"
+  local parts = { tostring(self.nin) }
+  for i, layer in ipairs(self.layers) do
+    local act = layer.activation ~= "linear" and " " .. layer.activation or ""
+    parts[i + 1] = layer.nout .. act
+  end
+  return "MLP(" .. concat(parts, " -> ") .. ")"
 end
+
+function MLP:_children() return self.layers end
 
 function MLP:spec()
   local nouts = { table.unpack(self.sizes, 2) }
@@ -334,6 +446,8 @@ end
 
 function Linear:describe() return format("Linear(%d, %d)", self.nin, self.nout) end
 
+function Linear:_children() return { self.layer } end
+
 function Linear:spec() return { type = "Linear", nin = self.nin, nout = self.nout } end
 
 --- An activation module: applies `op` to a Value or to every Value of an array.
@@ -367,6 +481,59 @@ M.ReLU = activation_module("ReLU", "relu")
 M.Tanh = activation_module("Tanh", "tanh")
 M.Sigmoid = activation_module("Sigmoid", "sigmoid")
 
+local Dropout = class("Dropout")
+
+--- Dropout: in training mode (modules start in it; see `m:train()` and
+-- `m:eval()`) each input is zeroed with probability `p` and the others are
+-- scaled by `1 / (1 - p)` ("inverted" dropout: evaluation needs no scaling);
+-- in evaluation mode the input passes through unchanged. The masks are drawn
+-- from the engine's generator (`mg.random`), so `mg.seed` makes them
+-- repeatable. A model in training mode with dropout cannot be compiled:
+-- `mg.compile` raises an error saying so (call `m:eval()` first).
+-- @tparam[opt=0.5] number p the probability of dropping an input, 0 <= p < 1
+-- @treturn Dropout
+function M.Dropout(p)
+  if p == nil then p = 0.5 end
+  if type(p) ~= "number" or not (p >= 0 and p < 1) then
+    fail("Dropout", 1, "probability p with 0 <= p < 1 expected, got " .. tostring(p))
+  end
+  return setmetatable({ p = p, _params = {} }, Dropout)
+end
+
+function Dropout:forward(x)
+  if not self.training or self.p == 0 then return x end
+  if is_tracing() then
+    error("Dropout in training mode cannot be compiled (mg.compile would freeze one random mask):"
+      .. " call model:eval() before compiling, or train without compile", user_level())
+  end
+  local p, scale = self.p, 1 / (1 - self.p)
+  if type(x) == "number" or is_value(x) then
+    if random() < p then return x * 0 end
+    return x * scale
+  end
+  if type(x) ~= "table" then
+    error(format("Dropout expects a Value or an array of numbers or Values, got %s", type(x)), 2)
+  end
+  local out = {}
+  for i = 1, #x do
+    local xi = x[i]
+    if type(xi) ~= "number" and not is_value(xi) then
+      error(format("Dropout expects numbers or Values, got %s at index %d", type(xi), i), 2)
+    end
+    -- dropped inputs are multiplied by 0, so the graph (and its gradient, 0) still reaches them
+    if random() < p then out[i] = xi * 0 else out[i] = xi * scale end
+  end
+  return out
+end
+
+Dropout._forward = Dropout.forward
+
+function Dropout:describe()
+  return format("Dropout(%s)%s", tostring(self.p), self.training and "" or " (eval)")
+end
+
+function Dropout:spec() return { type = "Dropout", p = self.p } end
+
 local Sequential = class("Sequential")
 
 --- Modules applied one after the other: `Sequential(Linear(2, 16), ReLU(), Linear(16, 1))`.
@@ -385,15 +552,42 @@ function M.Sequential(...)
   return setmetatable({ modules = modules, _params = params }, Sequential)
 end
 
+-- The number of inputs x holds (a single number or Value counts as 1), or nil.
+local function input_size(x)
+  if type(x) == "number" or is_value(x) then return 1 end
+  if type(x) == "table" then return #x end
+end
+
 function Sequential:forward(x)
-  for _, m in ipairs(self.modules) do x = m:forward(x) end
+  local modules = self.modules
+  for i = 1, #modules do
+    local m = modules[i]
+    -- a wrong size is reported here, naming the module, at the caller's line
+    local nin, n = rawget(m, "nin"), input_size(x)
+    if type(nin) == "number" and n and n ~= nin then
+      local from = i > 1 and format(" from module %d (%s)", i - 1, headline(modules[i - 1])) or ""
+      error(format("Sequential: module %d (%s) expects %d inputs, got %d%s", i, headline(m), nin, n, from),
+        user_level())
+    end
+    x = m:forward(x)
+  end
   return x
 end
 
 function Sequential:describe()
-  local parts = {}
-  for i, m in ipairs(self.modules) do parts[i] = tostring(m) end
-  return "Sequential(" .. concat(parts, ", ") .. ")"
+  return format("Sequential(%d module%s)", #self.modules, #self.modules == 1 and "" or "s")
+end
+
+function Sequential:_children() return self.modules end
+
+--- The summary line, then one line per module (indented, nested ones too).
+function Sequential:__tostring()
+  local lines = { Module.__tostring(self) }
+  for i, m in ipairs(self.modules) do
+    local text = tostring(m):gsub("\n", "\n    ")
+    lines[#lines + 1] = format("  (%d) %s", i, text)
+  end
+  return concat(lines, "\n")
 end
 
 function Sequential:spec()
@@ -416,6 +610,7 @@ local builders = {
   ReLU = function() return M.ReLU() end,
   Tanh = function() return M.Tanh() end,
   Sigmoid = function() return M.Sigmoid() end,
+  Dropout = function(s) return M.Dropout(s.p) end,
 }
 builders.Sequential = function(s)
   local modules = {}
@@ -468,4 +663,4 @@ function M.load(path)
   return M.parse(model_io.read_file(path), path)
 end
 
-return M
+return require("micrograd._names").strict(M, "micrograd.nn")

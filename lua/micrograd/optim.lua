@@ -79,6 +79,12 @@ local RULES = {
   gamma = { "finite number >= 0", finite_nonneg },
   steps = { "integer >= 1", count },
   every = { "integer >= 1", count },
+  factor = { "number in (0, 1)", function(x) return type(x) == "number" and x > 0 and x < 1 end },
+  patience = { "integer >= 0", function(x) return is_integer(x, 0) end },
+  min_lr = { "finite number >= 0", finite_nonneg },
+  lr_now = { "finite number >= 0", finite_nonneg },
+  best = { "nil or number", function(x) return x == nil or type(x) == "number" end },
+  bad_steps = { "integer >= 0", function(x) return is_integer(x, 0) end },
 }
 
 -- nil when x follows the rule for name, else "<rule> expected, got <x>".
@@ -449,6 +455,10 @@ local KINDS = {
       return s.to + (s.from - s.to) * (1 + cos(pi * k / s.steps)) / 2
     end,
   },
+  exponential = {
+    fields = { "from", "gamma" },
+    lr = function(s, k) return s.from * s.gamma ^ k end,
+  },
 }
 
 -- A new schedule of kind over opt from the fields in t (already checked).
@@ -526,6 +536,28 @@ function M.cosine(opt, opts)
   return schedule("cosine", opt, t)
 end
 
+--- Exponential decay, as PyTorch's `ExponentialLR`: step k's rate is
+-- `from * gamma ^ k`. Sets `opt.lr = from` now.
+-- @tparam table opt an optimizer
+-- @tparam table opts `gamma` (required: a number >= 0, usually just below 1),
+--   `from` (default: the optimizer's `lr`)
+-- @treturn Schedule
+function M.exponential(opt, opts)
+  local bad_opt = bad_optimizer(opt)
+  if bad_opt then arg_error(1, "exponential", bad_opt) end
+  if opts == nil then arg_error(2, "exponential", "table of options expected, got nil") end
+  opts = check_options(opts, { from = true, gamma = true }, 2, "exponential")
+  local t = { from = opts.from, gamma = opts.gamma }
+  if t.from == nil then
+    t.from = opt.lr
+    local msg = bad("from", t.from)
+    if msg then arg_error(1, "exponential", "field 'lr': " .. msg) end
+  end
+  local msg = bad_fields(t, KINDS.exponential.fields, "option")
+  if msg then arg_error(2, "exponential", msg) end
+  return schedule("exponential", opt, t)
+end
+
 --- The rate at step k, changing nothing.
 -- @tparam[opt] integer k a step (>= 0); default: the current one
 -- @treturn number
@@ -586,4 +618,197 @@ function Schedule:__tostring()
   return format("Schedule (%s, step %d, lr %s)", self.kind, self.k, tostring(self:lr()))
 end
 
-return M
+-- ---- warmup and plateau: schedules with their own state ----------------------
+
+-- nil when state can be a load_state's state of a schedule of kind, else a message.
+local function bad_state(state, kind)
+  if type(state) ~= "table" then return format("state table expected, got %s", type_name(state)) end
+  if state.kind ~= kind then
+    return format("%s schedule state expected, got kind %s", kind,
+      type(state.kind) == "string" and format("'%s'", state.kind) or show(state.kind))
+  end
+  if not is_integer(state.step, 0) then
+    return format("field 'step': integer >= 0 expected, got %s", show(state.step))
+  end
+end
+
+local Warmup = {}
+Warmup.__index = Warmup
+
+-- The warmup's rate at step k (< steps): rising linearly to `to`.
+local function warmup_lr(w, k)
+  return w.to * (k + 1) / (w.steps + 1)
+end
+
+--- Linear warmup: for the first `steps` steps the rate rises linearly to the
+-- target, step k's rate being `target * (k + 1) / (steps + 1)`; from step
+-- `steps` on, `after` (a schedule made on the same optimizer) takes over from
+-- its own step 0. The target is `after`'s first rate, or without `after` the
+-- optimizer's `lr` now (then held). Sets `opt.lr` to step 0's rate now.
+-- `warmup:step(loss)` passes the loss on to `after` (for `plateau`).
+-- @tparam table opt an optimizer
+-- @tparam integer steps the number of warmup steps (>= 1)
+-- @param[opt] after a schedule over `opt` (made before the warmup)
+-- @treturn Warmup
+function M.warmup(opt, steps, after)
+  local bad_opt = bad_optimizer(opt)
+  if bad_opt then arg_error(1, "warmup", bad_opt) end
+  if not count(steps) then arg_error(2, "warmup", format("integer >= 1 expected, got %s", show(steps))) end
+  if after ~= nil and (type(after) ~= "table" or type(after.step) ~= "function"
+      or type(after.state) ~= "function" or type(after.load_state) ~= "function") then
+    arg_error(3, "warmup", format("schedule expected, got %s", type_name(after)))
+  end
+  if after ~= nil and after.opt ~= opt then arg_error(3, "warmup", "schedule of another optimizer") end
+  local to = opt.lr
+  local msg = bad("to", to)
+  if msg then arg_error(1, "warmup", "field 'lr': " .. msg) end
+  local w = { kind = "warmup", opt = opt, k = 0, steps = tointeger(steps), to = to, after = after }
+  setmetatable(w, Warmup)
+  opt.lr = warmup_lr(w, 0)
+  return w
+end
+
+--- The current rate.
+-- @treturn number
+function Warmup:lr()
+  if getmetatable(self) ~= Warmup then self_error("lr", "Warmup", self) end
+  return self.opt.lr
+end
+
+--- Moves to the next step and sets the optimizer's `lr`.
+-- @param[opt] loss passed on to `after` once the warmup is over
+-- @treturn number the new rate
+function Warmup:step(loss)
+  if getmetatable(self) ~= Warmup then self_error("step", "Warmup", self) end
+  local k = self.k + 1
+  self.k = k
+  if k < self.steps then
+    self.opt.lr = warmup_lr(self, k)
+  elseif k == self.steps then
+    self.opt.lr = self.to -- the target: after's rate at its step 0
+  elseif self.after then
+    self.after:step(loss)
+  end
+  return self.opt.lr
+end
+
+--- `kind` ("warmup"), `step`, `steps`, `to` and `after`'s state (if any).
+-- @treturn table
+function Warmup:state()
+  if getmetatable(self) ~= Warmup then self_error("state", "Warmup", self) end
+  return { kind = "warmup", step = self.k, steps = self.steps, to = self.to,
+    after = self.after and self.after:state() or nil }
+end
+
+--- Restores a state from `:state()` of a warmup (with an `after` of the same
+-- kind), and sets the optimizer's `lr` to the rate of its step.
+-- @tparam table state
+function Warmup:load_state(state)
+  if getmetatable(self) ~= Warmup then self_error("load_state", "Warmup", self) end
+  local msg = bad_state(state, "warmup") or bad_fields(state, { "steps", "to" }, "field")
+  if msg then arg_error(1, "load_state", msg) end
+  if (state.after == nil) ~= (self.after == nil) then
+    arg_error(1, "load_state", self.after and "field 'after' (the next schedule's state) missing"
+      or "field 'after' given to a warmup with no next schedule")
+  end
+  if self.after then self.after:load_state(state.after) end
+  self.k, self.steps, self.to = tointeger(state.step), tointeger(state.steps), state.to
+  if self.k < self.steps then
+    self.opt.lr = warmup_lr(self, self.k)
+  elseif not self.after then
+    self.opt.lr = self.to
+  end -- else after:load_state has set the rate
+end
+
+function Warmup:__tostring()
+  return format("Warmup (step %d of %d, lr %s%s)", self.k, self.steps, tostring(self.opt.lr),
+    self.after and ", then " .. tostring(self.after) or "")
+end
+
+local Plateau = {}
+Plateau.__index = Plateau
+
+--- Reduce on plateau, as PyTorch's `ReduceLROnPlateau` (mode "min"): give
+-- `plateau:step(loss)` a loss (a training or validation loss, a number or a
+-- Value) after each step or evaluation; when `patience` calls in a row bring
+-- no loss below the best so far, the rate is multiplied by `factor` (not
+-- below `min_lr`) and the count starts again.
+-- @tparam table opt an optimizer
+-- @tparam[opt] table opts `factor` (default 0.1, in (0, 1)), `patience`
+--   (default 10), `min_lr` (default 0); the first rate is the optimizer's `lr`
+-- @treturn Plateau
+function M.plateau(opt, opts)
+  local bad_opt = bad_optimizer(opt)
+  if bad_opt then arg_error(1, "plateau", bad_opt) end
+  opts = check_options(opts, { factor = true, patience = true, min_lr = true }, 2, "plateau")
+  local t = { factor = default(opts.factor, 0.1), patience = default(opts.patience, 10),
+    min_lr = default(opts.min_lr, 0), lr_now = opt.lr }
+  local msg = bad("lr_now", t.lr_now)
+  if msg then arg_error(1, "plateau", "field 'lr': " .. msg) end
+  msg = bad_fields(t, { "factor", "patience", "min_lr" }, "option")
+  if msg then arg_error(2, "plateau", msg) end
+  return setmetatable({ kind = "plateau", opt = opt, k = 0, factor = t.factor,
+    patience = tointeger(t.patience), min_lr = t.min_lr, best = nil, bad_steps = 0 }, Plateau)
+end
+
+--- The current rate.
+-- @treturn number
+function Plateau:lr()
+  if getmetatable(self) ~= Plateau then self_error("lr", "Plateau", self) end
+  return self.opt.lr
+end
+
+--- Records a loss; lowers the optimizer's `lr` after `patience` losses in a
+-- row without a new best. A NaN loss counts as no improvement.
+-- @param loss a number or a Value
+-- @treturn number the rate
+function Plateau:step(loss)
+  if getmetatable(self) ~= Plateau then self_error("step", "Plateau", self) end
+  if is_value(loss) then loss = loss.data end
+  if type(loss) ~= "number" then
+    arg_error(1, "step", format("the loss (a number or a Value) expected, got %s: plateau:step(loss)",
+      type_name(loss)))
+  end
+  self.k = self.k + 1
+  if self.best == nil or loss < self.best then
+    self.best, self.bad_steps = loss, 0
+  else
+    self.bad_steps = self.bad_steps + 1
+    if self.bad_steps > self.patience then
+      local lr = self.opt.lr * self.factor
+      if lr < self.min_lr then lr = self.min_lr end
+      self.opt.lr, self.bad_steps = lr, 0
+    end
+  end
+  return self.opt.lr
+end
+
+--- `kind` ("plateau"), `step`, `factor`, `patience`, `min_lr`, `lr` (the
+-- current rate), `best` (absent before the first loss) and `bad_steps`.
+-- @treturn table
+function Plateau:state()
+  if getmetatable(self) ~= Plateau then self_error("state", "Plateau", self) end
+  return { kind = "plateau", step = self.k, factor = self.factor, patience = self.patience,
+    min_lr = self.min_lr, lr = self.opt.lr, best = self.best, bad_steps = self.bad_steps }
+end
+
+--- Restores a state from `:state()` of a plateau, the optimizer's `lr` included.
+-- @tparam table state
+function Plateau:load_state(state)
+  if getmetatable(self) ~= Plateau then self_error("load_state", "Plateau", self) end
+  local msg = bad_state(state, "plateau")
+  if msg then arg_error(1, "load_state", msg) end
+  local t = { factor = state.factor, patience = state.patience, min_lr = state.min_lr, lr_now = state.lr,
+    best = state.best, bad_steps = state.bad_steps }
+  msg = bad_fields(t, { "factor", "patience", "min_lr", "lr_now", "best", "bad_steps" }, "field")
+  if msg then arg_error(1, "load_state", (msg:gsub("'lr_now'", "'lr'"))) end
+  self.k, self.factor, self.patience = tointeger(state.step), t.factor, tointeger(t.patience)
+  self.min_lr, self.best, self.bad_steps, self.opt.lr = t.min_lr, t.best, tointeger(t.bad_steps), t.lr_now
+end
+
+function Plateau:__tostring()
+  return format("Plateau (step %d, lr %s, best %s, %d of %d without improvement)", self.k,
+    tostring(self.opt.lr), tostring(self.best), self.bad_steps, self.patience)
+end
+
+return require("micrograd._names").strict(M, "micrograd.optim")

@@ -798,4 +798,4 @@ function M.fit(model, X, y, opts)
   return t.history, t
 end
 
-return M
+return require("micrograd._names").strict(M, "micrograd.train")

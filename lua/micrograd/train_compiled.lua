@@ -370,4 +370,4 @@ function M.batch_step(state, optimizer, batch)
   return unflatten(flat, entry.widths), flat[1]
 end
 
-return M
+return require("micrograd._names").strict(M, "micrograd.train_compiled")

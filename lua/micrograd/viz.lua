@@ -11,4 +11,4 @@ for _, part in ipairs({ "micrograd.viz_graph", "micrograd.viz_plot" }) do
   for name, fn in pairs(require(part)) do M[name] = fn end
 end
 
-return M
+return require("micrograd._names").strict(M, "micrograd.viz")

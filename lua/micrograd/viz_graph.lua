@@ -60,10 +60,11 @@ end
 
 -- ---- options -------------------------------------------------------------
 
-local DEFAULTS = { rankdir = "LR", legend = true, max_nodes = 500, count_limit = 100000, format = "%.4f" }
+local DEFAULTS = { rankdir = "LR", legend = true, max_nodes = 500, count_limit = 100000, format = "%.4f",
+  width = 900 }
 local RANKDIRS = { LR = true, TB = true, RL = true, BT = true }
 local DOT_OPTIONS = { rankdir = true, legend = true, params = true, max_nodes = true, count_limit = true,
-  format = true }
+  format = true, width = true }
 local RENDER_OPTIONS = { program = true }
 for k in pairs(DOT_OPTIONS) do RENDER_OPTIONS[k] = true end
 
@@ -77,9 +78,14 @@ local function check_count(fname, arg, name, n, min)
   return k
 end
 
---- The set of parameters (keyed by Value) from an array of Values or a module.
+--- The set of parameters (keyed by Value) from an array of Values or a module;
+-- a module's parameter names (nn's `w1`, `b`) are the values, else true.
 local function check_params(fname, arg, params)
-  if type(params) == "table" and type(params.parameters) == "function" then params = params:parameters() end
+  local names = {}
+  if type(params) == "table" and type(params.parameters) == "function" then
+    if type(params.parameter_names) == "function" then names = params:parameter_names() end
+    params = params:parameters()
+  end
   if type(params) ~= "table" then
     fail(fname, arg, "option 'params' must be an array of Values, got " .. type(params), 2)
   end
@@ -89,7 +95,7 @@ local function check_params(fname, arg, params)
     if not is_value(p) then
       fail(fname, arg, format("option 'params': Value expected at index %d, got %s", i, type(p)), 2)
     end
-    set[p] = true
+    set[p] = type(names[i]) == "string" and names[i] or true
   end
   return set
 end
@@ -128,6 +134,7 @@ local function check_opts(fname, arg, opts, allowed)
     end
     o.format = opts.format
   end
+  if opts.width ~= nil then o.width = check_count(fname, arg, "width", opts.width, 72) end
   o.params = opts.params ~= nil and check_params(fname, arg, opts.params) or {}
   o.program = opts.program
   return o
@@ -241,6 +248,11 @@ local function build(root, o)
     '  edge [fontname="Helvetica", fontsize=9];',
   }
   local function add(s) out[#out + 1] = s end
+  if o.width < math.huge then
+    -- a wider drawing is scaled down to width points (size is in inches, written
+    -- with integer arithmetic: no locale changes its decimal point)
+    add(format('  graph [size="%d.%04d,1000"];', o.width // 72, o.width % 72 * 10000 // 72))
+  end
 
   -- The Values and their op nodes, in walk order.
   for i, v in ipairs(nodes) do
@@ -253,10 +265,11 @@ local function build(root, o)
       local kind = i == 1 and "root" or params[v] and "param" or op == "" and "leaf" or "value"
       used[kind] = true
       local fields = { "data " .. data, "grad " .. escape_field(format(fmt, v.grad)) }
-      if v.label then table.insert(fields, 1, escape_field(v.label)) end
-      local label = concat(fields, " | ")
-      if lr then label = "{ " .. label .. " }" end -- a row of fields in either direction
-      add(format('  v%d [%s, label="%s"];', i, STYLES[kind], label))
+      local label = v.label or params[v] ~= true and params[v] -- a parameter's name, as a label
+      if label then table.insert(fields, 1, escape_field(label)) end
+      local record = concat(fields, " | ")
+      if lr then record = "{ " .. record .. " }" end -- a row of fields in either direction
+      add(format('  v%d [%s, label="%s"];', i, STYLES[kind], record))
       if op ~= "" then
         local complete = true
         for _, j in ipairs(operands[i]) do complete = complete and j ~= false end
@@ -294,11 +307,19 @@ local function build(root, o)
   end
 
   if o.legend then
+    -- the legend's entries in one row, not a tall column: across the ranks
+    -- (invisible edges) when the graph runs sideways, in one rank otherwise
     add("  subgraph cluster_legend {")
     add('    label="legend"; fontname="Helvetica"; fontsize=11; style=rounded; color="#999999";')
+    if not lr then add("    rank=same;") end
+    local previous
     for _, entry in ipairs(LEGEND) do
       local kind, text = entry[1], entry[2]
-      if used[kind] then add(format('    legend_%s [%s, label="%s"];', kind, STYLES[kind], text)) end
+      if used[kind] then
+        add(format('    legend_%s [%s, label="%s"];', kind, STYLES[kind], text))
+        if lr and previous then add(format("    legend_%s -> legend_%s [style=invis];", previous, kind)) end
+        previous = kind
+      end
     end
     add("  }")
   end
@@ -320,7 +341,10 @@ end
 --   `params` (an array of Values, or a module: drawn as parameters);
 --   `max_nodes` (default 500: Values drawn, constants included; `math.huge` for all);
 --   `count_limit` (default 100000: left-out Values counted for the note);
---   `format` (default "%.4f": for data, grad and constants)
+--   `format` (default "%.4f": for data, grad and constants);
+--   `width` (default 900: a drawing wider than this many points is scaled
+--   down to it, an SVG staying sharp when zoomed; `math.huge` keeps the
+--   natural size; `rankdir = "TB"` draws a long chain downwards instead)
 -- @treturn string the DOT text
 function M.dot(root, opts)
   if not is_value(root) then fail("dot", 1, "Value expected, got " .. type(root)) end
@@ -365,4 +389,4 @@ function M.render(root, path, opts)
   return path
 end
 
-return M
+return require("micrograd._names").strict(M, "micrograd.viz_graph")

@@ -118,11 +118,12 @@ local option_specs = {
   decision_boundary = {
     width = { "integer", 640, 100, 10000 }, height = { "integer", 480, 100, 10000 },
     resolution = { "integer", 60, 2, 1000 }, title = { "string" },
-    xlabel = { "string", "x1" }, ylabel = { "string", "x2" },
+    xlabel = { "string", "x1" }, ylabel = { "string", "x2" }, equal_axes = { "boolean", false },
   },
   scatter = {
     width = { "integer", 640, 100, 10000 }, height = { "integer", 480, 100, 10000 },
     title = { "string" }, xlabel = { "string", "x1" }, ylabel = { "string", "x2" },
+    equal_axes = { "boolean", false },
   },
   loss_curve = {
     width = { "integer", 640, 100, 10000 }, height = { "integer", 480, 100, 10000 },
@@ -147,9 +148,9 @@ local function check_opts(fname, arg, opts)
     local v = opts[name]
     if v == nil then
       v = spec[2]
-    elseif spec[1] == "string" then
-      if type(v) ~= "string" then
-        fail(fname, arg, format("option '%s' must be a string, got %s", name, type(v)), 2)
+    elseif spec[1] == "string" or spec[1] == "boolean" then
+      if type(v) ~= spec[1] then
+        fail(fname, arg, format("option '%s' must be a %s, got %s", name, spec[1], type(v)), 2)
       end
     else
       local k = type(v) == "number" and tointeger(v)
@@ -284,6 +285,18 @@ local function bounds(X, n, pad)
   local m = pad * max(x1 - x0, y1 - y0)
   if m == 0 then m = 1 end
   return x0 - m, x1 + m, y0 - m, y1 + m
+end
+
+--- The box grown along one axis so that a unit is as long on both axes in the
+-- plot area of page pg (opts.equal_axes), the data staying centred.
+local function equalize(pg, x0, x1, y0, y1)
+  local ux, uy = (x1 - x0) / pg.w, (y1 - y0) / pg.h -- data units per pixel
+  if ux > uy then
+    local extra = (ux * pg.h - (y1 - y0)) / 2
+    return x0, x1, y0 - extra, y1 + extra
+  end
+  local extra = (uy * pg.w - (x1 - x0)) / 2
+  return x0 - extra, x1 + extra, y0, y1
 end
 
 -- ---- SVG pieces ------------------------------------------------------------
@@ -504,7 +517,8 @@ end
 -- @tparam {integer,...} y their labels
 -- @tparam[opt] string path where to write the SVG (may be left out: `opts` then comes fourth)
 -- @tparam[opt] table opts `resolution` (grid cells per side, 60), `width` (640), `height` (480),
---   `title`, `xlabel` ("x1"), `ylabel` ("x2")
+--   `title`, `xlabel` ("x1"), `ylabel` ("x2"), `equal_axes` (false; true: a unit is as long
+--   on both axes, so circles look round)
 -- @treturn string the SVG text
 function M.decision_boundary(model, X, y, path, opts)
   local fname = "decision_boundary"
@@ -515,6 +529,7 @@ function M.decision_boundary(model, X, y, path, opts)
   local classify, n, cls, k, names = check_model_data(fname, model, X, y)
   local x0, x1, y0, y1 = bounds(X, n, 0.2)
   local pg = page(o.width, o.height, 20)
+  if o.equal_axes then x0, x1, y0, y1 = equalize(pg, x0, x1, y0, y1) end
   local px, py = mapping(pg, x0, x1, y0, y1)
   local parts = {}
   svg_open(parts, pg)
@@ -557,7 +572,8 @@ end
 -- @tparam {{number,number},...} X the points
 -- @tparam {integer,...} y their labels: 0/1, -1/+1 or classes 1..k
 -- @tparam[opt] string path where to write the SVG (may be left out: `opts` then comes third)
--- @tparam[opt] table opts `width` (640), `height` (480), `title`, `xlabel` ("x1"), `ylabel` ("x2")
+-- @tparam[opt] table opts `width` (640), `height` (480), `title`, `xlabel` ("x1"), `ylabel` ("x2"),
+--   `equal_axes` (false; true: a unit is as long on both axes)
 -- @treturn string the SVG text
 function M.scatter(X, y, path, opts)
   local fname = "scatter"
@@ -569,6 +585,7 @@ function M.scatter(X, y, path, opts)
   local cls, _, names = classes_of(y, n, zero_one, signs, hi, false)
   local x0, x1, y0, y1 = bounds(X, n, 0.08)
   local pg = page(o.width, o.height, 20)
+  if o.equal_axes then x0, x1, y0, y1 = equalize(pg, x0, x1, y0, y1) end
   local px, py = mapping(pg, x0, x1, y0, y1)
   local parts = {}
   svg_open(parts, pg)
@@ -746,4 +763,4 @@ function M.ascii_boundary(model, X, y, opts)
   return concat(lines, "\n")
 end
 
-return M
+return require("micrograd._names").strict(M, "micrograd.viz_plot")
