@@ -61,6 +61,7 @@ build = {
       ["micrograd.optim"] = "lua/micrograd/optim.lua",
       ["micrograd.train"] = "lua/micrograd/train.lua",
       ["micrograd.train_compiled"] = "lua/micrograd/train_compiled.lua",
+      ["micrograd.train_checkpoint"] = "lua/micrograd/train_checkpoint.lua",
       ["micrograd.viz"] = "lua/micrograd/viz.lua",
       ["micrograd.viz_graph"] = "lua/micrograd/viz_graph.lua",
       ["micrograd.viz_plot"] = "lua/micrograd/viz_plot.lua",

@@ -4,7 +4,7 @@
 # Extra packages can be named as arguments (.ci/run adds its linters).
 set -eu
 
-PACKAGES="lua5.4 liblua5.4-dev lua-busted lua-dkjson graphviz cmake $*"
+PACKAGES="lua5.4 liblua5.4-dev lua-busted lua-dkjson graphviz cmake tmux $*"
 
 [ "${MG_NO_INSTALL:-0}" = 1 ] && exit 0
 if ! command -v dpkg-query >/dev/null 2>&1; then

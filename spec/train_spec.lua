@@ -703,7 +703,7 @@ describe("errors", function()
   it("checks the labels against the loss", function()
     mentions(fit_error(model, X, { 0, 1, 2, 0, 1, 0, 1, 0, 1, 0 }),
       "bad argument #3 to 'fit' (labels 0/1 or -1/1 expected for loss 'svm', got 2 at index 3",
-      "(the default loss; set option 'loss')")
+      "(the default loss for a model with 1 output; set option 'loss')")
     mentions(fit_error(model, X, { 0, 1, -1, 0, 1, 0, 1, 0, 1, 0 }, opts({ loss = "svm" })),
       "bad argument #3 to 'fit' (labels 0/1 or -1/1 expected for loss 'svm', got 0 and -1 both)")
     mentions(fit_error(model, X, { 0, 1, 0.5, 0, 1, 0, 1, 0, 1, 0 }, opts({ loss = "bce" })),
@@ -726,9 +726,9 @@ describe("errors", function()
         "options 'lr' and 'optimizer' cannot both be given" },
       { { lr = -1 }, "option 'lr': finite number >= 0 expected, got -1" },
       { { lr = "fast" }, "option 'lr': finite number >= 0 expected, got 'fast'" },
-      { { steps = 0 }, "option 'steps': positive integer expected, got 0" },
-      { { steps = 2.5 }, "option 'steps': positive integer expected, got 2.5" },
-      { { epochs = -1 }, "option 'epochs': positive integer expected, got -1" },
+      { { steps = 0 }, "option 'steps': positive integer or math.huge expected, got 0" },
+      { { steps = 2.5 }, "option 'steps': positive integer or math.huge expected, got 2.5" },
+      { { epochs = -1 }, "option 'epochs': positive integer or math.huge expected, got -1" },
       { { steps = 5, epochs = 2 }, "options 'steps' and 'epochs' cannot both be given" },
       { { batch_size = 0 }, "option 'batch_size': positive integer expected, got 0" },
       { { shuffle = "yes" }, "option 'shuffle': boolean expected, got 'yes'" },
@@ -770,10 +770,29 @@ describe("errors", function()
 
   it("says when the model's outputs do not suit the loss", function()
     local multi = nn.MLP(2, { 3, 2 })
-    mentions(fit_error(multi, X, y, opts({ steps = 1 })),
-      "loss 'svm' expects one output per sample (a Value), but the model returned an array of 2")
+    -- caught up front, from one sample's outputs
+    mentions(fit_error(multi, X, y, opts({ steps = 1, loss = "svm" })),
+      "bad argument #3 to 'fit' (loss 'svm' needs a model with one output (labels 0/1), but the model " ..
+      "has 2 outputs (for classes 1..k use loss 'cross_entropy'))")
     mentions(fit_error(model, X, { 1, 2, 1, 2, 1, 2, 1, 2, 1, 2 }, opts({ loss = "cross_entropy" })),
-      "loss 'cross_entropy' expects an array of logits per sample")
+      "bad argument #3 to 'fit' (the labels have 2 classes (1..2) but the model has 1 output: loss " ..
+      "'cross_entropy' needs one output per class)")
+    mentions(fit_error(multi, X, { 1, 2, 3, 1, 2, 3, 1, 2, 3, 1 }, opts({ steps = 1 })),
+      "the labels have 3 classes (1..3) but the model has 2 outputs")
+    -- the default loss follows the output width: cross-entropy for several outputs
+    mentions(fit_error(multi, X, y, opts({ steps = 1 })),
+      "classes 1..k expected for loss 'cross_entropy', got 0 at index",
+      "(the default loss for a model with 2 outputs; set option 'loss')")
+    -- a model that fails on the first sample fails in the first step, as before
+    local calls = 0
+    local flaky = function(x)
+      calls = calls + 1
+      if calls == 1 then error("not yet") end
+      return mg.dot({ 1, 1 }, x)
+    end
+    mentions(fit_error(flaky, X, { 1, 2, 1, 2, 1, 2, 1, 2, 1, 2 }, opts({ loss = "cross_entropy",
+      optimizer = optim.SGD({ mg.Value(0) }) })),
+        "loss 'cross_entropy' expects an array of logits per sample")
     mentions(fit_error(model, X, y, opts({ loss = function() return 1 end })),
       "the loss function returned a number, expected a Value")
     mentions(fit_error(multi, X, { 1, 2, 1, 2, 1, 2, 1, 2, 1, 2 }, opts({ loss = "mse", steps = 1 })),
@@ -954,11 +973,23 @@ describe("errors", function()
     mentions(error_of(train.Trainer, net, tx, ty, { loss = f, compile = true, batch_size = 1 }),
       "option 'compile': a compiled step with mini-batches (or shuffle) needs a built-in loss " ..
       "('svm', 'bce', 'cross_entropy' or 'mse'), got a loss function")
-    local t = train.Trainer(mg.nn.MLP(2, { 1 }), tx, ty,
-      { loss = "cross_entropy", compile = true, batch_size = 1 })
+    -- a model too narrow for the classes is refused up front (its width is probed on one sample)
+    mentions(error_of(train.Trainer, mg.nn.MLP(2, { 1 }), tx, ty,
+      { loss = "cross_entropy", compile = true, batch_size = 1 }),
+      "the labels have 2 classes (1..2) but the model has 1 output")
+    mentions(error_of(train.Trainer, net, tx, { 1, 3 },
+      { loss = "cross_entropy", compile = true, batch_size = 1 }),
+      "the labels have 3 classes (1..3) but the model has 2 outputs")
+    -- and caught in the step when the probe could not tell (a model that fails on its first call)
+    local calls = 0
+    local flaky = function(x)
+      calls = calls + 1
+      if calls == 1 then error("not yet") end
+      return mg.dot({ 1, 1 }, x)
+    end
+    local t = train.Trainer(flaky, tx, ty, { loss = "cross_entropy", compile = true, batch_size = 1,
+      optimizer = optim.SGD({ mg.Value(0) }) })
     mentions(error_of(t.step, t), "loss 'cross_entropy' expects an array of logits per sample")
-    t = train.Trainer(net, tx, { 1, 3 }, { loss = "cross_entropy", compile = true, batch_size = 1 })
-    mentions(error_of(t.step, t), "loss 'cross_entropy': class 3 is out of the 2 outputs of the model")
     -- data edited in place into something a graph cannot take: the sample is named
     local ex, ey = { { 0, 0 }, { 1, 1 }, { 2, 2 } }, { 1, 2, 1 }
     t = train.Trainer(net, ex, ey, { loss = "cross_entropy", compile = true, batch_size = 2,
@@ -974,7 +1005,7 @@ describe("errors", function()
     mentions(error_of(train.Trainer, mg.nn.MLP(2, { 1 }), { { 0, 0 }, { 1 } }, { 0, 1 },
       { compile = true, batch_size = 1 }),
       "needs inputs that are arrays of 2 numbers, got an array of 1 at index 2")
-    mentions(error_of(train.Trainer, net, tx, { 0, 1 }, { compile = "yes" }),
+    mentions(error_of(train.Trainer, net, tx, { 1, 2 }, { compile = "yes" }),
       "option 'compile': boolean expected")
   end)
 end)

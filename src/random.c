@@ -2,6 +2,8 @@
  * random.c - the engine's generator (rng.c) from Lua: mg.seed, mg.random,
  * mg.uniform, mg.normal use the one kept in the module's context (one per
  * lua_State); mg.Generator(seed) makes independent ones with the same methods.
+ * mg.get_rng_state / mg.set_rng_state (g:get_state / g:set_state) save and
+ * restore a generator's position exactly, for checkpoints.
  */
 #include "binding.h"
 
@@ -56,12 +58,54 @@ static int do_normal(lua_State *L, mg_rng *rng, int first) {
   return 1;
 }
 
+/* get_state(): the generator's position as 64 hex digits (its four 64-bit
+ * words, most significant digit first): a string that survives any file
+ * format, and the same on every Lua (5.1 has no 64-bit integers). */
+static int do_get_state(lua_State *L, const mg_rng *rng) {
+  static const char digits[] = "0123456789abcdef";
+  char text[64];
+  for (int i = 0; i < 4; i++)
+    for (int j = 0; j < 16; j++) text[i * 16 + j] = digits[(rng->s[i] >> (60 - 4 * j)) & 15];
+  lua_pushlstring(L, text, sizeof text);
+  return 1;
+}
+
+/* The value of a hex digit, -1 for any other character. */
+static int hex_digit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+/* set_state(text): back to a position from get_state. Anything else is an
+ * error and changes nothing; so is the all-zero state (xoshiro would give
+ * zeros for ever). */
+static int do_set_state(lua_State *L, mg_rng *rng, int arg, const char *fname) {
+  size_t len;
+  const char *text = lua_type(L, arg) == LUA_TSTRING ? lua_tolstring(L, arg, &len) : NULL;
+  if (!text) return mg_type_error(L, arg, fname, "string");
+  if (len != 64) return mg_arg_error(L, arg, fname, "generator state of 64 hex digits expected");
+  mg_rng next = {{0, 0, 0, 0}};
+  for (size_t k = 0; k < 64; k++) {
+    int d = hex_digit(text[k]);
+    if (d < 0) return mg_arg_error(L, arg, fname, "generator state of 64 hex digits expected");
+    next.s[k / 16] = (next.s[k / 16] << 4) | (uint64_t)d;
+  }
+  if ((next.s[0] | next.s[1] | next.s[2] | next.s[3]) == 0)
+    return mg_arg_error(L, arg, fname, "the all-zero generator state is not a state");
+  *rng = next;
+  return 0;
+}
+
 /* The context's generator: mg.seed, mg.random, ... */
 #define CTX_RNG (&mg_context(L)->rng)
 static int random_seed(lua_State *L) { return do_seed(L, CTX_RNG, 1); }
 static int random_random(lua_State *L) { return do_random(L, CTX_RNG, 1); }
 static int random_uniform(lua_State *L) { return do_uniform(L, CTX_RNG, 1); }
 static int random_normal(lua_State *L) { return do_normal(L, CTX_RNG, 1); }
+static int random_get_state(lua_State *L) { return do_get_state(L, CTX_RNG); }
+static int random_set_state(lua_State *L) { return do_set_state(L, CTX_RNG, 1, "set_rng_state"); }
 
 /* Generator objects: g:seed(n), g:random(...), g:uniform(a, b), g:normal(mu, sigma). */
 static mg_rng *check_generator(lua_State *L, const char *fname) {
@@ -73,6 +117,10 @@ static int generator_seed(lua_State *L) { return do_seed(L, check_generator(L, "
 static int generator_random(lua_State *L) { return do_random(L, check_generator(L, "random"), 2); }
 static int generator_uniform(lua_State *L) { return do_uniform(L, check_generator(L, "uniform"), 2); }
 static int generator_normal(lua_State *L) { return do_normal(L, check_generator(L, "normal"), 2); }
+static int generator_get_state(lua_State *L) { return do_get_state(L, check_generator(L, "get_state")); }
+static int generator_set_state(lua_State *L) {
+  return do_set_state(L, check_generator(L, "set_state"), 2, "set_state");
+}
 
 static int generator_tostring(lua_State *L) {
   lua_pushfstring(L, "Generator (%p)", lua_touserdata(L, 1));
@@ -90,11 +138,17 @@ static int random_generator(lua_State *L) {
 }
 
 void mg_register_random(lua_State *L, int module, int upvalues) {
-  static const luaL_Reg functions[] = {{"seed", random_seed},           {"random", random_random},
-                                       {"uniform", random_uniform},     {"normal", random_normal},
-                                       {"Generator", random_generator}, {NULL, NULL}};
+  static const luaL_Reg functions[] = {{"seed", random_seed},
+                                       {"random", random_random},
+                                       {"uniform", random_uniform},
+                                       {"normal", random_normal},
+                                       {"get_rng_state", random_get_state},
+                                       {"set_rng_state", random_set_state},
+                                       {"Generator", random_generator},
+                                       {NULL, NULL}};
   static const luaL_Reg methods[] = {{"seed", generator_seed},           {"random", generator_random},
                                      {"uniform", generator_uniform},     {"normal", generator_normal},
+                                     {"get_state", generator_get_state}, {"set_state", generator_set_state},
                                      {"__tostring", generator_tostring}, {NULL, NULL}};
   mg_setfuncs(L, module, functions, upvalues);
   if (luaL_newmetatable(L, GENERATOR)) {

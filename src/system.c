@@ -13,6 +13,7 @@
 #include <spawn.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -34,6 +35,19 @@ static int system_isatty(lua_State *L) {
   luaL_Stream *s = luaL_testudata(L, 1, LUA_FILEHANDLE);
   if (!s) return mg_type_error(L, 1, "isatty", "file");
   lua_pushboolean(L, s->closef != NULL && s->f != NULL && isatty(fileno(s->f)));
+  return 1;
+}
+
+/* core.terminal_width(file): the columns of the terminal a file writes to
+ * (TIOCGWINSZ), or nil when it is not a terminal or does not say. */
+static int system_terminal_width(lua_State *L) {
+  luaL_Stream *s = luaL_testudata(L, 1, LUA_FILEHANDLE);
+  if (!s) return mg_type_error(L, 1, "terminal_width", "file");
+  struct winsize ws;
+  if (s->closef != NULL && s->f != NULL && ioctl(fileno(s->f), TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+    lua_pushinteger(L, ws.ws_col);
+  else
+    lua_pushnil(L);
   return 1;
 }
 
@@ -216,7 +230,10 @@ static int system_run(lua_State *L) {
 }
 
 void mg_register_system(lua_State *L, int module, int upvalues) {
-  static const luaL_Reg functions[] = {
-      {"clock", system_clock}, {"isatty", system_isatty}, {"run", system_run}, {NULL, NULL}};
+  static const luaL_Reg functions[] = {{"clock", system_clock},
+                                       {"isatty", system_isatty},
+                                       {"terminal_width", system_terminal_width},
+                                       {"run", system_run},
+                                       {NULL, NULL}};
   mg_setfuncs(L, module, functions, upvalues);
 }

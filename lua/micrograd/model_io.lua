@@ -300,6 +300,34 @@ function M.decode(text, name)
   return doc.model, values
 end
 
+-- ---- other documents (train.checkpoint) ----------------------------------------
+
+--- JSON text of a table of strings, finite numbers (17 significant digits),
+-- booleans, arrays and objects with string keys (sorted), as model documents write them.
+M.encode_value = encode_value
+
+--- JSON null as `decode_json` returns it.
+M.null = json.null
+
+--- Decodes a JSON document with the bounds of model documents (nesting,
+-- string sizes; JSON null as `M.null`, never a hole); errors name the document.
+-- @tparam string text
+-- @tparam string name for messages
+-- @return the decoded value
+function M.decode_json(text, name)
+  if text:match("^%s*$") then bad(name, "empty document") end
+  prescan(name, text)
+  local ok, doc, pos, err = pcall(json.decode, text, 1, json.null)
+  if not ok then
+    if doc == "not enough memory" then error(doc, 0) end -- out of memory passes as it is
+    bad(name, "not valid JSON: %s", tostring(doc))
+  end
+  if err then bad(name, "not valid JSON: %s", tostring(err)) end
+  local extra = find(text, "%S", pos)
+  if extra then bad(name, "text after the end of the document at %s", location(text, extra)) end
+  return doc
+end
+
 -- ---- files ------------------------------------------------------------------
 
 local function need_io(what)

@@ -12,7 +12,7 @@
 --
 -- A step: the model's outputs for one batch (a forward pass), the loss (plus
 -- `loss.l2` of the model's parameters when `l2` is set), `optimizer:zero_grad()`,
--- `backward()`, `optimizer:step()`, then `schedule:step()`. The step's accuracy
+-- `backward()`, `optimizer:step()`, then `schedule:step(loss)`. The step's accuracy
 -- is counted from that same forward pass (as micrograd's demo does), so it
 -- describes the parameters before the update. With the whole data set as the
 -- batch (the default), the numbers are those of the hand-written loop in the
@@ -24,11 +24,13 @@ local lossfns = require("micrograd.loss")
 local optim = require("micrograd.optim")
 local data = require("micrograd.data")
 local compiled = require("micrograd.train_compiled")
+local checkpoints = require("micrograd.train_checkpoint")
 
-local is_value, clock_now, isatty = mg.is_value, core.clock, core.isatty
+local is_value, clock_now, isatty, terminal_width = mg.is_value, core.clock, core.isatty, core.terminal_width
 local type, tostring, pairs, getmetatable, setmetatable = type, tostring, pairs, getmetatable, setmetatable
 local format, rep, concat = string.format, string.rep, table.concat
 local floor, ceil, huge, tointeger = math.floor, math.ceil, math.huge, math.tointeger
+local unpack = table.unpack or rawget(_G, "unpack") -- Lua 5.1 has it as a global
 
 local M = {}
 
@@ -55,6 +57,15 @@ end
 
 local function is_count(x)
   return type(x) == "number" and tointeger(x) ~= nil and x >= 1
+end
+
+-- A number of steps or epochs: a count, or math.huge for a training that never ends.
+local function is_length(x)
+  return x == huge or is_count(x)
+end
+
+local function is_finite(x)
+  return x == x and x ~= huge and x ~= -huge
 end
 
 -- Raises "bad argument #arg to 'fname' (msg)" blaming the caller of the
@@ -211,21 +222,6 @@ local CORRECT = {
   end,
 }
 
--- ---- the Trainer -------------------------------------------------------------
-
-local Trainer = {}
-Trainer.__index = Trainer
-
-local OPTIONS = {
-  loss = true, optimizer = true, lr = true, steps = true, epochs = true, batch_size = true,
-  shuffle = true, seed = true, l2 = true, schedule = true, on_step = true, accuracy = true, clock = true,
-  compile = true, history = true,
-}
-local LOSS_NAMES = "'svm', 'mse', 'bce', 'cross_entropy' or a function"
-local FIT_OPTIONS = { progress = true, terminal = true }
-for name in pairs(OPTIONS) do FIT_OPTIONS[name] = true end
-
--- A new Trainer, or nil, the argument number and a message.
 -- The number of samples in X and y, or nil, 1 (X) or 2 (y) and a message.
 local function check_data(X, y)
   if type(X) ~= "table" or is_value(X) then
@@ -242,6 +238,262 @@ local function check_data(X, y)
   return n
 end
 
+-- ---- predictions and evaluation ------------------------------------------------
+
+-- Calls fn(...) recording no graph.
+local no_grad = mg.no_grad
+
+-- The width of one output: 1 for a Value or a number, #o for an array.
+local function width_of(o)
+  if type(o) == "table" and not is_value(o) then return #o end
+  return 1
+end
+
+-- The model's outputs for every row of X, recording no graph (a model with a
+-- `training` mode is put in evaluation mode for them, then back).
+local function outputs_of(model, X)
+  local out = {}
+  local modal = type(model) == "table" and model.training == true and type(model.eval) == "function"
+  if modal then model:eval() end
+  local ok, err = pcall(no_grad, function()
+    for i = 1, #X do
+      local o = model(X[i])
+      if type(o) == "table" and not is_value(o) then o = { unpack(o) } end -- a graph reuses its array
+      out[i] = o
+    end
+  end)
+  if modal then model:train() end
+  if not ok then error(err, 0) end
+  return out
+end
+
+-- The model's output width, from one sample computed without a graph and
+-- without changing the engine generator's position (a model with dropout
+-- draws from it); nil when the model fails on it (the first step says why).
+local function probe_width(model, x)
+  local state = mg.get_rng_state()
+  local ok, o = pcall(no_grad, model, x)
+  mg.set_rng_state(state)
+  if not ok then return nil end
+  return width_of(o)
+end
+
+-- How scores map to labels, per loss: "binary" (one score, label 1 when it is
+-- above 0), "classes" (one score per class, the largest wins) or "values".
+local KIND_OF_LOSS = { svm = "binary", bce = "binary", bce_logits = "binary", cross_entropy = "classes",
+  mse = "values" }
+
+-- P(class 1) for a logit, computed without overflow.
+local function sigmoid(z)
+  if z >= 0 then return 1 / (1 + math.exp(-z)) end
+  local e = math.exp(z)
+  return e / (1 + e)
+end
+
+-- The probabilities of a row of logits (softmax, shifted by the largest) and its argmax.
+local function softmax(zs)
+  local best, top = 1, zs[1]
+  for j = 2, #zs do
+    if zs[j] > top then best, top = j, zs[j] end
+  end
+  local ps, total = {}, 0
+  for j = 1, #zs do
+    ps[j] = math.exp(zs[j] - top)
+    total = total + ps[j]
+  end
+  for j = 1, #zs do ps[j] = ps[j] / total end
+  return ps, best
+end
+
+-- The kind of prediction for fname's opts.loss (argument arg), or from the
+-- output width when no loss is given.
+local function prediction_kind(fname, arg, opts, width)
+  if opts ~= nil and type(opts) ~= "table" then
+    arg_error(arg, fname, "table of options expected, got " .. type_name(opts))
+  end
+  local loss = opts and opts.loss
+  for name in pairs(opts or {}) do
+    if name ~= "loss" then arg_error(arg, fname, format("unknown option '%s'", tostring(name))) end
+  end
+  if loss == nil then return width > 1 and "classes" or "binary", width > 1 and "cross_entropy" or "svm" end
+  local kind = KIND_OF_LOSS[loss]
+  if not kind then
+    arg_error(arg, fname, format("option 'loss': 'svm', 'bce', 'cross_entropy' or 'mse' expected, got %s",
+      show(loss)))
+  end
+  return kind, loss
+end
+
+-- The numbers of one output (a Value, a number, or an array of them).
+local function numbers_of(o)
+  if type(o) == "table" and not is_value(o) then
+    local t = {}
+    for j = 1, #o do t[j] = number_of(o[j]) end
+    return t
+  end
+  return number_of(o)
+end
+
+-- Checks that every output has the width of the first; returns it.
+local function check_widths(fname, outputs)
+  local width = width_of(outputs[1])
+  for i = 2, #outputs do
+    if width_of(outputs[i]) ~= width then
+      error(format("%s: the model returned %d outputs for sample 1 but %d for sample %d", fname, width,
+        width_of(outputs[i]), i), 3)
+    end
+  end
+  return width
+end
+
+-- Labels and probabilities for outputs of a kind.
+local function labels_of(kind, outputs)
+  local labels, probs = {}, {}
+  for i = 1, #outputs do
+    local o = numbers_of(outputs[i])
+    if kind == "binary" then
+      if type(o) == "table" then o = o[1] end
+      labels[i], probs[i] = o > 0 and 1 or 0, sigmoid(o)
+    elseif kind == "classes" then
+      if type(o) ~= "table" then o = { o } end
+      probs[i], labels[i] = softmax(o)
+    else
+      labels[i] = o
+    end
+  end
+  return labels, kind ~= "values" and probs or nil
+end
+
+--- The model's predictions for some inputs, computed without a graph (and
+-- in evaluation mode for a model that has one).
+-- @tparam table|function model a module or any callable (a compiled graph too)
+-- @tparam {table,...} X the inputs
+-- @tparam[opt] table opts `loss`: how outputs map to labels, as the loss
+--   trained with says: "svm" or "bce" (one output: label 1 when it is above
+--   0, else 0), "cross_entropy" (one output per class: the largest one's
+--   class, 1..k) or "mse" (the outputs themselves); default from the model's
+--   output width, as `fit` does: "cross_entropy" for several outputs, else "svm"
+-- @treturn table the labels, one per input (0/1, 1..k, or the output numbers for "mse")
+-- @treturn ?table the probabilities: P(class 1) (the logistic sigmoid of the
+--   output) for one output, an array per input (softmax) for several; nil for "mse"
+function M.predict(model, X, opts)
+  if not callable(model) then arg_error(1, "predict", "model (a module or function) expected, got " ..
+    type_name(model)) end
+  if type(X) ~= "table" or is_value(X) then arg_error(2, "predict", "array of inputs expected, got " ..
+    type_name(X)) end
+  if #X == 0 then
+    prediction_kind("predict", 3, opts, 1)
+    return {}, {}
+  end
+  local outputs = outputs_of(model, X)
+  local kind = prediction_kind("predict", 3, opts, check_widths("predict", outputs))
+  return labels_of(kind, outputs)
+end
+
+-- The class index (1..k) of a label for the confusion matrix, and k.
+local function class_index(kind, label, width)
+  if kind == "binary" then return (label == 1) and 2 or 1, 2 end
+  return label, width
+end
+
+-- {loss, accuracy, confusion} of outputs against labels y (their targets for
+-- the loss), with the loss function, the accuracy rule and the kind.
+local function score(outputs, y, targets, lossfn, correct, kind)
+  local value = no_grad(lossfn, outputs, targets)
+  local result = { loss = number_of(value) }
+  if correct then
+    local right = 0
+    for i = 1, #outputs do
+      if correct(outputs[i], y[i]) then right = right + 1 end
+    end
+    result.accuracy = right / #outputs
+  end
+  if kind == "binary" or kind == "classes" then
+    local width, k = width_of(outputs[1]), 2
+    if kind == "classes" then
+      for i = 1, #y do k = math.max(k, y[i]) end
+      k = math.max(k, width)
+    end
+    local labels = labels_of(kind, outputs)
+    local confusion = {}
+    for r = 1, k do
+      confusion[r] = {}
+      for c = 1, k do confusion[r][c] = 0 end
+    end
+    for i = 1, #y do
+      local r, c = class_index(kind, y[i], k), class_index(kind, labels[i], k)
+      confusion[r][c] = confusion[r][c] + 1
+    end
+    result.confusion = confusion
+  end
+  return result
+end
+
+--- The model's loss, accuracy and confusion matrix on a data set, computed
+-- without a graph (and in evaluation mode for a model that has one).
+-- @tparam table|function model a module or any callable (a compiled graph too)
+-- @tparam {table,...} X the inputs
+-- @tparam table y the labels (as `fit` takes them)
+-- @tparam[opt] table opts `loss` (as `predict`; default from the output width)
+-- @treturn table `{loss = number, accuracy = number, confusion = {{...}, ...}}`:
+--   `confusion[t][p]` counts the samples of true class t predicted as p (k x k;
+--   classes 1..k, or for binary labels row/column 1 for 0 (or -1) and 2 for
+--   1); "mse" has no accuracy and no confusion
+function M.evaluate(model, X, y, opts)
+  if not callable(model) then arg_error(1, "evaluate", "model (a module or function) expected, got " ..
+    type_name(model)) end
+  local n, which, why = check_data(X, y)
+  if not n then arg_error(which + 1, "evaluate", why) end
+  local outputs = outputs_of(model, X)
+  local kind, loss_name = prediction_kind("evaluate", 4, opts, check_widths("evaluate", outputs))
+  local entry = LOSSES[loss_name]
+  local targets, msg = entry.targets(y)
+  if not targets then arg_error(3, "evaluate", msg) end
+  if kind == "classes" then
+    local width = width_of(outputs[1])
+    for i = 1, n do
+      if y[i] > width then
+        arg_error(3, "evaluate", format("class %d at index %d, but the model has %d outputs", y[i], i, width))
+      end
+    end
+  end
+  return score(outputs, y, targets, entry.fn, CORRECT[entry.accuracy], kind)
+end
+
+-- ---- the Trainer -------------------------------------------------------------
+
+local Trainer = {}
+Trainer.__index = Trainer
+
+local OPTIONS = {
+  loss = true, optimizer = true, lr = true, steps = true, epochs = true, batch_size = true,
+  shuffle = true, seed = true, l2 = true, schedule = true, on_step = true, accuracy = true, clock = true,
+  compile = true, history = true,
+  validation = true, validate_every = true, patience = true, restore_best = true,
+}
+local LOSS_NAMES = "'svm', 'mse', 'bce', 'cross_entropy' or a function"
+local FIT_OPTIONS = { progress = true, terminal = true, checkpoint = true, checkpoint_every = true,
+  resume = true }
+for name in pairs(OPTIONS) do FIT_OPTIONS[name] = true end
+
+-- nil when a model with `width` outputs suits loss `name` and labels y, else a message.
+local function bad_width(name, width, y)
+  local kind = KIND_OF_LOSS[name]
+  if kind == "binary" and width ~= 1 then
+    return format("loss '%s' needs a model with one output (labels 0/1), but the model has %d outputs " ..
+      "(for classes 1..k use loss 'cross_entropy')", name, width)
+  end
+  if kind == "classes" then
+    local k = 0
+    for i = 1, #y do k = math.max(k, y[i]) end
+    if k > width then
+      return format("the labels have %d classes (1..%d) but the model has %d output%s: loss '%s' needs " ..
+        "one output per class", k, k, width, width == 1 and "" or "s", name)
+    end
+  end
+end
+
+-- A new Trainer, or nil, the argument number and a message.
 local function new_trainer(model, X, y, opts, allowed)
   if not callable(model) then
     return nil, 1, "model (a module or function) expected, got " .. type_name(model)
@@ -257,9 +509,35 @@ local function new_trainer(model, X, y, opts, allowed)
     return nil, 4, format("option '%s': %s expected, got %s", name, expected, show(opts[name]))
   end
 
-  -- the loss and the labels it trains on
+  -- the validation set: given, or a fraction of X held out (shuffled with
+  -- the trainer's seed, 0 without one)
+  local validation, Xv, yv = opts.validation, nil, nil
+  local VALIDATION = "{X, y} or a fraction in (0, 1)"
+  if type(validation) == "number" then
+    if not (validation > 0 and validation < 1) then return bad("validation", VALIDATION) end
+    if ceil(validation * n) >= n then
+      return nil, 4, format("option 'validation': holding out %d of %d samples leaves none to train on",
+        ceil(validation * n), n)
+    end
+    local seed = type(opts.seed) == "number" and tointeger(opts.seed) or 0
+    X, y, Xv, yv = data.train_test_split(X, y, { test = validation, seed = seed })
+    n = #X
+  elseif type(validation) == "table" and not is_value(validation) then
+    Xv, yv = validation[1], validation[2]
+    local _, which, bad_data = check_data(Xv, yv)
+    if bad_data then
+      return nil, 4, format("option 'validation': %s (%s)", bad_data, which == 1 and "X" or "y")
+    end
+  elseif validation ~= nil then
+    return bad("validation", VALIDATION)
+  end
+
+  -- the loss and the labels it trains on; the model's output width, from one
+  -- sample, says the default loss and must suit the loss and the labels
   local loss, loss_name, default_accuracy, targets, targets_of = opts.loss, "function", false, y, nil
-  if loss == nil then loss = "svm" end
+  local val_targets = yv
+  local width = (loss == nil or type(loss) == "string") and probe_width(model, X[1]) or nil
+  if loss == nil then loss = (width or 1) > 1 and "cross_entropy" or "svm" end
   if type(loss) == "string" then
     local entry = LOSSES[loss]
     if not entry then
@@ -267,8 +545,16 @@ local function new_trainer(model, X, y, opts, allowed)
     end
     local t, msg = entry.targets(y)
     if not t then
-      if opts.loss == nil then msg = msg .. " (the default loss; set option 'loss')" end
+      if opts.loss == nil then msg = msg .. format(" (the default loss for a model with %d output%s; " ..
+        "set option 'loss')", width or 1, width == 1 and "" or "s") end
       return nil, 3, msg
+    end
+    msg = width and bad_width(loss, width, y)
+    if msg then return nil, 3, msg end
+    if Xv then
+      val_targets, msg = entry.targets(yv)
+      msg = msg or (width and bad_width(loss, width, yv))
+      if msg then return nil, 4, "option 'validation': " .. msg end
     end
     loss_name, targets, default_accuracy, loss, targets_of = loss, t, entry.accuracy, entry.fn, entry.targets
   elseif callable(loss) then
@@ -358,9 +644,14 @@ local function new_trainer(model, X, y, opts, allowed)
   if steps ~= nil and epochs ~= nil then
     return nil, 4, "options 'steps' and 'epochs' cannot both be given"
   end
-  if steps ~= nil and not is_count(steps) then return bad("steps", "positive integer") end
-  if epochs ~= nil and not is_count(epochs) then return bad("epochs", "positive integer") end
-  local total = steps and tointeger(steps) or epochs and tointeger(epochs) * per_epoch or 100
+  if steps ~= nil and not is_length(steps) then return bad("steps", "positive integer or math.huge") end
+  if epochs ~= nil and not is_length(epochs) then return bad("epochs", "positive integer or math.huge") end
+  local total = 100
+  if steps then
+    total = tointeger(steps) or huge
+  elseif epochs then
+    total = (tointeger(epochs) or huge) * per_epoch
+  end
 
   local on_step, clock = opts.on_step, opts.clock
   if on_step ~= nil and not callable(on_step) then return bad("on_step", "function") end
@@ -378,18 +669,40 @@ local function new_trainer(model, X, y, opts, allowed)
     if not per_batch and (batch_size < n or shuffle) then return nil, 4, "option 'compile': " .. msg end
   end
 
+  local validate_every, patience, restore_best = opts.validate_every, opts.patience, opts.restore_best
+  if validate_every ~= nil and not is_count(validate_every) then
+    return bad("validate_every", "positive integer")
+  end
+  if patience ~= nil and not is_count(patience) then return bad("patience", "positive integer") end
+  if restore_best ~= nil and type(restore_best) ~= "boolean" then return bad("restore_best", "boolean") end
+  for _, name in ipairs({ "validate_every", "patience", "restore_best" }) do
+    if opts[name] ~= nil and not Xv then
+      return nil, 4, format("option '%s' needs option 'validation'", name)
+    end
+  end
+  if restore_best and not has_params then
+    return nil, 1, "model with a parameters() method expected for option 'restore_best', got "
+      .. type_name(model)
+  end
+
   local order = {}
   for i = 1, n do order[i] = i end
+  local history = { loss = {}, accuracy = {} }
+  if Xv then history.val_loss, history.val_accuracy, history.val_step = {}, {}, {} end
   return setmetatable({
+    validation = Xv and { Xv, yv },
+    validate_every = validate_every and tointeger(validate_every) or per_epoch,
+    patience = patience and tointeger(patience), restore_best = restore_best or false,
+    _val_targets = val_targets, _best_loss = huge, _wait = 0, _best_params = nil,
     _compile = compile or nil, _per_batch = per_batch, _loss_name = loss_name, _targets_of = targets_of,
     _whole_batch = whole_batch, _batch_request = requested,
     model = model, X = X, y = y, optimizer = optimizer, schedule = schedule,
     loss_name = loss_name, batch_size = batch_size, steps_per_epoch = per_epoch, shuffle = shuffle,
     total_steps = total, step_count = 0, epoch = 0, samples = 0,
-    history = { loss = {}, accuracy = {} }, done = false, stopped = false, _keep_history = keep_history,
+    history = history, done = false, stopped = false, _keep_history = keep_history,
     clock = clock or clock_now,
     _loss = loss, _targets = targets, _correct = accuracy or nil, _l2 = l2, _params = params,
-    _on_step = on_step, _order = order, _pos = n, _batches = nil, _generator = generator,
+    _on_step = on_step, _order = order, _pos = n, _generator = generator,
   }, Trainer)
 end
 
@@ -424,6 +737,7 @@ end
 --     (between the slices of a game loop, say) do not change the order
 --   - `l2`: alpha for `loss.l2(model:parameters(), alpha)`, added to the loss (default none)
 --   - `schedule`: an `optim` schedule, stepped after each optimizer step
+--     (given the step's loss, for `optim.plateau`)
 --   - `on_step`: `function(step, loss, accuracy, trainer)` called after each
 --     step; returning `false` stops the training (`trainer.stopped`)
 --   - `accuracy`: `true` (default for "svm", "bce": "sign", and
@@ -441,13 +755,34 @@ end
 --     mini-batches and `shuffle` these are needed), else one graph of the
 --     whole batch, compiled again when the data has changed. See
 --     `micrograd.train_compiled`.
+--   - `validation`: `{Xv, yv}`, or a fraction in (0, 1) of `X` to hold out
+--     (shuffled by `data.train_test_split` with `seed`, 0 without one; the
+--     trainer's `X` and `y` are then the rest). The model is evaluated on it
+--     (no graph, evaluation mode) every `validate_every` steps and after the
+--     last step
+--   - `validate_every`: steps between evaluations (default: one epoch)
+--   - `patience`: stop after this many evaluations without a lower
+--     validation loss (`stop_reason` "early stopping")
+--   - `restore_best`: true to put back, when the training ends, the
+--     parameters of the evaluation with the lowest validation loss
+--
+-- Without a `loss`, the model's output width (one sample, computed before
+-- the first step without a graph or a draw from the generator) chooses
+-- "svm" (one output) or "cross_entropy" (several); a width that does not suit
+-- the loss or the labels is an error then. `steps` (or `epochs`) may be
+-- `math.huge`: a training that a budget, `on_step` or `patience` ends.
 -- @treturn Trainer with fields `step_count`, `total_steps`, `epoch` (the
 --   epoch of the last step), `samples` (samples trained on so far), `history`
 --   (`{loss = {...}, accuracy = {...}}`, one entry per step; `accuracy` stays
---   empty without an accuracy), `last_loss` and `last_accuracy` (the last
---   step's, or nil), `step_seconds` (the running mean of a step's time, once
---   a `deadline` budget has timed one), `done`, `stopped`, and `model`,
---   `optimizer`, `schedule`, `batch_size`, `steps_per_epoch`
+--   empty without an accuracy; with a validation set also `val_loss`,
+--   `val_accuracy`, `val_step`, one entry per evaluation, and `best_step`),
+--   `last_loss` and `last_accuracy` (the last step's, or nil),
+--   `last_val_loss`, `last_val_accuracy`, `best_val_loss`, `best_step`,
+--   `step_seconds` (the running mean of a step's time, once a `deadline`
+--   budget has timed one), `done`, `stopped`, `stop_reason` ("on_step",
+--   "early stopping" or "diverged"), `diverged` (the step whose loss was not
+--   finite), `validation`, and `model`, `optimizer`, `schedule`,
+--   `batch_size`, `steps_per_epoch`
 function M.Trainer(model, X, y, opts)
   local t, arg, msg = new_trainer(model, X, y, opts, OPTIONS)
   if not t then arg_error(arg, "Trainer", msg) end
@@ -464,16 +799,20 @@ local function shuffle(order, g)
   end
 end
 
--- The sample indices of the next batch, starting a new epoch when needed.
+-- The sample indices of the next batch, starting a new epoch when needed
+-- (consecutive slices of the epoch's order, as `data.batches` makes them).
 local function next_batch(self)
-  local n = #self._order
+  local order = self._order
+  local n = #order
   if self._pos >= n then
     self.epoch = self.epoch + 1
-    if self.shuffle then shuffle(self._order, self._generator) end
-    self._pos, self._batches = 0, data.batches(self._order, nil, self.batch_size)
+    if self.shuffle then shuffle(order, self._generator) end
+    self._pos = 0
   end
-  local batch = self._batches()
-  self._pos = self._pos + #batch
+  local first, last = self._pos + 1, math.min(self._pos + self.batch_size, n)
+  local batch = {}
+  for i = first, last do batch[i - first + 1] = order[i] end
+  self._pos = last
   return batch
 end
 
@@ -519,18 +858,245 @@ function Trainer:set_data(X, y)
   self.steps_per_epoch = ceil(n / self.batch_size)
   local order = {}
   for i = 1, n do order[i] = i end
-  self._order, self._pos, self._batches = order, n, nil
+  self._order, self._pos = order, n
 end
 
+-- Evaluates the model on the validation set after step k: records the
+-- loss and accuracy, keeps the best parameters, and stops the training after
+-- `patience` evaluations without a better loss.
+local function validate(self, k)
+  local Xv, yv = self.validation[1], self.validation[2]
+  local r = score(outputs_of(self.model, Xv), yv, self._val_targets, self._loss, self._correct)
+  self.last_val_loss, self.last_val_accuracy = r.loss, r.accuracy
+  local h = self.history
+  if self._keep_history then
+    local i = #h.val_loss + 1
+    h.val_loss[i], h.val_accuracy[i], h.val_step[i] = r.loss, r.accuracy, k
+  end
+  if r.loss < self._best_loss then
+    self._best_loss, self.best_step, self._wait = r.loss, k, 0
+    self.best_val_loss = r.loss
+    h.best_step = k
+    if self.restore_best then
+      local best = {}
+      for i, p in ipairs(self.model:parameters()) do best[i] = p.data end
+      self._best_params = best
+    end
+  else
+    self._wait = self._wait + 1
+    if self.patience and self._wait >= self.patience and not self.done then
+      self.done, self.stopped, self.stop_reason = true, true, "early stopping"
+    end
+  end
+end
+
+-- At the end of a training: the best parameters back, when asked.
+local function finish(self)
+  local best = self._best_params
+  if self.restore_best and best and not self.restored then
+    for i, p in ipairs(self.model:parameters()) do p.data = best[i] end
+    self.restored = true
+  end
+end
+
+-- ---- the trainer's state, for checkpoints -----------------------------------
+
+local function copy(t)
+  if t == nil then return nil end
+  local out = {}
+  for i = 1, #t do out[i] = t[i] end
+  return out
+end
+
+--- The trainer's position and history: a table of numbers, strings,
+-- booleans and arrays (see `train.checkpoint`). The data, the model, the
+-- optimizer and the schedule are not in it.
+-- @treturn table
+function Trainer:state()
+  check_self(self, "state", Trainer)
+  local h = self.history
+  return {
+    kind = "Trainer", size = #self._order, step = self.step_count, epoch = self.epoch, samples = self.samples,
+    position = self._pos, order = copy(self._order),
+    generator = self._generator and self._generator:get_state() or nil,
+    history = {
+      loss = copy(h.loss), accuracy = copy(h.accuracy), val_loss = copy(h.val_loss),
+      val_accuracy = copy(h.val_accuracy), val_step = copy(h.val_step), best_step = h.best_step,
+    },
+    last_loss = self.last_loss, last_accuracy = self.last_accuracy,
+    last_val_loss = self.last_val_loss, last_val_accuracy = self.last_val_accuracy,
+    best_val_loss = self._best_loss < huge and self._best_loss or nil, best_step = self.best_step,
+    wait = self._wait, best_parameters = copy(self._best_params),
+    done = self.done, stopped = self.stopped, stop_reason = self.stop_reason, diverged = self.diverged,
+  }
+end
+
+-- A number of a state: a number, or "nan", "inf", "-inf" (how a checkpoint
+-- writes those); nil for anything else.
+local NONFINITE = { nan = 0 / 0, inf = huge, ["-inf"] = -huge }
+local function state_number(x)
+  if type(x) == "number" then return x end
+  if type(x) == "string" then return NONFINITE[x] end
+end
+
+-- A checked copy of state[name]: nil (when optional), an integer from lo to
+-- hi, or raises "field 'name': ...".
+local function state_integer(state, name, lo, hi, optional)
+  local x = state[name]
+  if x == nil and optional then return nil end
+  if type(x) ~= "number" or tointeger(x) == nil or x < lo or x > hi then
+    error(format("field '%s': integer from %d to %s expected, got %s", name, lo, tostring(hi), show(x)), 0)
+  end
+  return tointeger(x)
+end
+
+-- A checked copy of an array of numbers (integers when asked), or nil when absent.
+local function state_numbers(t, name, integers, max_len)
+  if t == nil then return nil end
+  if type(t) ~= "table" or is_value(t) then
+    error(format("field '%s': array of numbers expected, got %s", name, type_name(t)), 0)
+  end
+  local n = #t
+  if max_len and n > max_len then
+    error(format("field '%s': at most %d numbers expected, got %d", name, max_len, n), 0)
+  end
+  local out = {}
+  for i = 1, n do
+    local x = state_number(t[i])
+    if x == nil or (integers and tointeger(x) == nil) then
+      error(format("field '%s': %s expected at index %d, got %s", name, integers and "integer" or "number", i,
+        show(t[i])), 0)
+    end
+    out[i] = integers and tointeger(x) or x
+  end
+  return out
+end
+
+-- The trainer's fields from a state, checked; raises a message (no position) when it is refused.
+local function read_state(self, state)
+  if type(state) ~= "table" or state.kind ~= "Trainer" then
+    error(format("Trainer state expected, got %s", type(state) == "table" and "kind " .. show(state.kind)
+      or type_name(state)), 0)
+  end
+  local n = #self._order
+  if state.size ~= n then
+    error(format("state for %d samples expected, got %s (the trainer's data differ)", n, show(state.size)), 0)
+  end
+  local r = {
+    step = state_integer(state, "step", 0, 2 ^ 53), epoch = state_integer(state, "epoch", 0, 2 ^ 53),
+    samples = state_integer(state, "samples", 0, 2 ^ 53), position = state_integer(state, "position", 0, n),
+    order = state_numbers(state.order, "order", true, n),
+    wait = state_integer(state, "wait", 0, 2 ^ 53),
+    best_step = state_integer(state, "best_step", 0, 2 ^ 53, true),
+    diverged = state_integer(state, "diverged", 1, 2 ^ 53, true),
+  }
+  if not r.order or #r.order ~= n then
+    error(format("field 'order': a permutation of 1..%d expected", n), 0)
+  end
+  local seen = {}
+  for i = 1, n do
+    local j = r.order[i]
+    if j < 1 or j > n or seen[j] then
+      error(format("field 'order': a permutation of 1..%d expected, got %d at index %d", n, j, i), 0)
+    end
+    seen[j] = true
+  end
+  if (state.generator ~= nil) ~= (self._generator ~= nil) then
+    error(format("field 'generator': %s", self._generator and "the trainer has a seed, the state no generator"
+      or "the state has a generator, the trainer no seed"), 0)
+  end
+  if state.generator ~= nil then
+    local g = mg.Generator(0)
+    local ok = pcall(g.set_state, g, state.generator)
+    if not ok then error("field 'generator': generator state of 64 hex digits expected", 0) end
+    r.generator = state.generator
+  end
+  local h = state.history
+  if type(h) ~= "table" then error("field 'history': table expected, got " .. type_name(h), 0) end
+  r.history = {}
+  for _, name in ipairs({ "loss", "accuracy", "val_loss", "val_accuracy", "val_step" }) do
+    r.history[name] = state_numbers(h[name], "history." .. name, name == "val_step")
+  end
+  r.history.loss, r.history.accuracy = r.history.loss or {}, r.history.accuracy or {}
+  r.history.best_step = state_integer(h, "best_step", 0, 2 ^ 53, true)
+  for _, name in ipairs({ "last_loss", "last_accuracy", "last_val_loss", "last_val_accuracy",
+    "best_val_loss" }) do
+    local x = state[name]
+    r[name] = state_number(x)
+    if x ~= nil and r[name] == nil then
+      error(format("field '%s': number expected, got %s", name, show(x)), 0)
+    end
+  end
+  local params = self.restore_best and self.model:parameters()
+  r.best_parameters = state_numbers(state.best_parameters, "best_parameters", false, params and #params or 0)
+  if r.best_parameters and #r.best_parameters ~= #params then
+    error(format("field 'best_parameters': %d numbers expected, got %d", #params, #r.best_parameters), 0)
+  end
+  for _, name in ipairs({ "done", "stopped" }) do
+    if type(state[name]) ~= "boolean" then error(format("field '%s': boolean expected, got %s", name,
+      show(state[name])), 0) end
+    r[name] = state[name]
+  end
+  local reason = state.stop_reason
+  if reason ~= nil and reason ~= "on_step" and reason ~= "early stopping" and reason ~= "diverged" then
+    error("field 'stop_reason': 'on_step', 'early stopping' or 'diverged' expected, got " .. show(reason), 0)
+  end
+  r.stop_reason = reason
+  return r
+end
+
+--- Restores a state from `Trainer:state()` of a trainer over as many samples
+-- (with a `seed` when it had one): the next steps are those the saved trainer
+-- would have made. Nothing changes when the state is refused.
+-- @tparam table state
+function Trainer:load_state(state)
+  check_self(self, "load_state", Trainer)
+  local ok, r = pcall(read_state, self, state)
+  if not ok then arg_error(1, "load_state", r) end
+  if r.generator then self._generator:set_state(r.generator) end
+  local h = self.history
+  h.loss, h.accuracy, h.best_step = r.history.loss, r.history.accuracy, r.history.best_step
+  if self.validation then
+    h.val_loss, h.val_accuracy = r.history.val_loss or {}, r.history.val_accuracy or {}
+    h.val_step = r.history.val_step or {}
+  end
+  self.step_count, self.epoch, self.samples = r.step, r.epoch, r.samples
+  self._pos, self._order = r.position, r.order
+  self.last_loss, self.last_accuracy = r.last_loss, r.last_accuracy
+  self.last_val_loss, self.last_val_accuracy = r.last_val_loss, r.last_val_accuracy
+  self._best_loss, self.best_step, self._wait = r.best_val_loss or huge, r.best_step, r.wait
+  self.best_val_loss = r.best_val_loss
+  self._best_params = r.best_parameters
+  -- a training stopped by on_step goes on (that is how a run is interrupted);
+  -- one stopped early, or diverged, stays finished
+  local resumable = r.stop_reason == nil or r.stop_reason == "on_step"
+  self.done = (r.done and not resumable) or r.step >= self.total_steps
+  self.stopped = r.stopped and not resumable
+  self.stop_reason = not resumable and r.stop_reason or nil
+  self.diverged = r.diverged
+end
+
+-- How a finished trainer's error says why it stopped.
+local STOPPED = {
+  on_step = "stopped by on_step",
+  ["early stopping"] = "stopped early: no better validation loss",
+  diverged = "stopped: the loss was not finite",
+}
+
 --- One optimizer step on the next batch.
+--
+-- A loss that is not finite (NaN or infinite) stops the training before the
+-- optimizer uses its gradients: the trainer is `done` and `stopped`, with
+-- `diverged` the step's number and `stop_reason` "diverged".
 -- @treturn number the step's loss (the l2 term included)
 -- @treturn ?number the step's accuracy (a fraction of the batch, from the
 --   same forward pass), nil without an accuracy
 function Trainer:step()
   check_self(self, "step", Trainer)
   if self.done then
-    error(format("calling 'step' on a finished Trainer (%s after %d steps)",
-      self.stopped and "stopped by on_step" or "done", self.step_count), 2)
+    local why = "done"
+    if self.stopped then why = STOPPED[self.stop_reason] or STOPPED.on_step end
+    error(format("calling 'step' on a finished Trainer (%s after %d steps)", why, self.step_count), 2)
   end
   local batch = next_batch(self)
   local opt = self.optimizer
@@ -546,8 +1112,11 @@ function Trainer:step()
     total:backward()
     value = total.data
   end
-  opt:step()
-  if self.schedule then self.schedule:step() end
+  local diverged = not is_finite(value)
+  if not diverged then
+    opt:step()
+    if self.schedule then self.schedule:step(value) end -- the loss, for schedules driven by one (plateau)
+  end
   local y = self.y
 
   local accuracy, correct = nil, self._correct
@@ -563,9 +1132,16 @@ function Trainer:step()
   if self._keep_history then self.history.loss[k], self.history.accuracy[k] = value, accuracy end
   self.last_loss, self.last_accuracy = value, accuracy
   if k >= self.total_steps then self.done = true end
+  if diverged then
+    self.done, self.stopped, self.stop_reason, self.diverged = true, true, "diverged", k
+  elseif self.validation and (k % self.validate_every == 0 or self.done) then
+    validate(self, k)
+  end
   if self._on_step and self._on_step(k, value, accuracy, self) == false then
     self.done, self.stopped = true, true
+    self.stop_reason = self.stop_reason or "on_step"
   end
+  if self.done then finish(self) end
   return value, accuracy
 end
 
@@ -655,14 +1231,27 @@ Trainer.run_for = Trainer.run
 
 function Trainer:__tostring()
   local last = self.last_loss
-  return format("Trainer (%d/%d steps, epoch %d, loss %s)", self.step_count, self.total_steps, self.epoch,
+  local total = self.total_steps == huge and "inf" or format("%d", self.total_steps)
+  return format("Trainer (%d/%s steps, epoch %d, loss %s)", self.step_count, total, self.epoch,
     last and format("%.6g", last) or "-")
 end
 
 -- ---- progress output -----------------------------------------------------------
 
-local BAR_WIDTH = 24
+local MAX_BAR = 24
+local MIN_BAR = 10
+local MIN_COLUMNS = 40
 local REDRAW = 0.1 -- seconds between redraws of the live bar
+
+-- The columns of the terminal out writes to: $COLUMNS when it is a number,
+-- else what the terminal says, else 80; never below 40.
+local function columns(out)
+  local oslib = os
+  local env = type(oslib) == "table" and type(oslib.getenv) == "function"
+    and tonumber(oslib.getenv("COLUMNS"))
+  local cols = env and env >= 1 and floor(env) or terminal_width(out) or 80
+  return math.max(cols, MIN_COLUMNS)
+end
 
 -- "12.3s", "4m05s", "2h07m"; "--" when unknown.
 local function duration(s)
@@ -672,34 +1261,74 @@ local function duration(s)
   return format("%dh%02dm", floor(s / 3600), floor(s % 3600 / 60))
 end
 
-local function loss_text(t)
-  local loss = t.last_loss
-  local parts = { format((loss == 0 or loss >= 1e-3 or loss ~= loss) and "loss %.6f" or "loss %.4e", loss) }
+-- A loss in full ("%.6f", or "%.4e" when small) or short ("%.4g").
+local function loss_number(x, short)
+  if short then return format("%.4g", x) end
+  return format((x == 0 or x >= 1e-3 or x ~= x) and "%.6f" or "%.4e", x)
+end
+
+local function loss_text(t, short, no_val)
+  local parts = { "loss " .. loss_number(t.last_loss, short) }
   local acc = t.last_accuracy
-  if acc then parts[2] = format("accuracy %5.1f%%", acc * 100) end
+  if acc then parts[#parts + 1] = format(short and "acc %.1f%%" or "accuracy %5.1f%%", acc * 100) end
+  if t.last_val_loss and not no_val then
+    parts[#parts + 1] = (short and "val " or "val_loss ") .. loss_number(t.last_val_loss, short)
+  end
   return concat(parts, "  ")
 end
 
--- The live bar: one line, redrawn in place.
-local function bar_line(p, t, now)
-  local k, total = t.step_count, t.total_steps
-  local filled = floor(BAR_WIDTH * k / total)
-  local bar = rep("=", filled) .. (filled < BAR_WIDTH and ">" .. rep(" ", BAR_WIDTH - filled - 1) or "")
+-- "k/total", or "k" for a training that never ends.
+local function count_text(p, t)
+  if t.total_steps == huge then return format("%d", t.step_count) end
+  return format(p.step_format, t.step_count, t.total_steps)
+end
+
+-- A bar of `width` characters inside brackets, filled to k / total.
+local function bar_text(t, width)
+  local filled = floor(width * t.step_count / t.total_steps)
+  return "[" .. rep("=", filled) .. (filled < width and ">" .. rep(" ", width - filled - 1) or "") .. "]"
+end
+
+-- The live bar: one line of at most `room` characters, redrawn in place. The
+-- richest layout that fits: step count, bar, loss, accuracy, validation loss,
+-- speed, time left; narrower terminals drop the speed, then shorten the
+-- words, then drop the bar, the validation loss, then the time.
+local function bar_line(p, t, now, room)
   local elapsed = now - p.start
-  local done = k - p.first
-  local rate = elapsed > 0 and done / elapsed or nil
+  local rate = elapsed > 0 and (t.step_count - p.first) / elapsed or nil
   local tail
   if t.done then
     tail = "done in " .. duration(elapsed)
   else
-    tail = "ETA " .. (rate and duration((total - k) / rate) or "--")
+    tail = "ETA " .. (rate and t.total_steps < huge and duration((t.total_steps - t.step_count) / rate)
+      or "--")
   end
-  return format(p.step_format .. " [%s]  %s  %s steps/s  %s", k, total, bar, loss_text(t),
-    rate and format("%.1f", rate) or "--", tail)
+  local speed = (rate and format("%.1f", rate) or "--") .. " steps/s"
+  local count = count_text(p, t)
+  local long, short = loss_text(t, false), loss_text(t, true)
+  local layouts = {
+    { count, true, long, speed, tail },
+    { count, true, long, tail },
+    { count, true, short, tail },
+    { count, short, tail },
+    { count, loss_text(t, true, true), tail },
+    { count, loss_text(t, true, true) },
+    { count, "loss " .. loss_number(t.last_loss, true) },
+  }
+  for _, parts in ipairs(layouts) do
+    local has_bar = parts[2] == true
+    local text = concat(parts, "  ", has_bar and 3 or 2)
+    if not has_bar and #count + 2 + #text <= room then return count .. "  " .. text end
+    if has_bar and t.total_steps < huge then
+      local width = math.min(MAX_BAR, room - #count - #text - 5) -- " [", "]  " around the bar
+      if width >= MIN_BAR then return count .. " " .. bar_text(t, width) .. "  " .. text end
+    end
+  end
+  return (count .. "  loss " .. loss_number(t.last_loss, true)):sub(1, room)
 end
 
 local function plain_line(p, t)
-  return format("step " .. p.step_format .. "  %s\n", t.step_count, t.total_steps, loss_text(t))
+  return format("step %s  %s\n", count_text(p, t), loss_text(t))
 end
 
 -- Writes what the progress shows after a step (or at the end, when final).
@@ -708,7 +1337,8 @@ local function show_progress(p, t, final)
   if p.terminal then
     local now = p.clock()
     if final or k == p.first + 1 or now - p.drawn >= REDRAW then
-      p.out:write("\r", bar_line(p, t, now), "\27[K", final and "\n" or "")
+      -- one column spare: a line that fills the last column wraps on some terminals
+      p.out:write("\r", bar_line(p, t, now, columns(p.out) - 1), "\27[K", final and "\n" or "")
       p.out:flush()
       p.drawn = now
     end
@@ -741,11 +1371,12 @@ local function progress_for(opts, t)
     return nil, format("option 'progress': boolean, 'auto' or an open file expected, got %s", show(progress))
   end
   if terminal == nil then terminal = isatty(out) end
-  local width = #tostring(t.total_steps)
+  local total = t.total_steps
+  local width = total < huge and #tostring(total) or 1
   return {
     out = out, terminal = terminal, clock = t.clock, start = t.clock(), drawn = -huge,
     first = t.step_count, printed = nil, step_format = "%" .. width .. "d/%d",
-    every = math.max(1, ceil((t.total_steps - t.step_count) / 10)),
+    every = total < huge and math.max(1, ceil((total - t.step_count) / 10)) or 100,
   }
 end
 
@@ -765,37 +1396,104 @@ end
 --   - `progress`: `"auto"` (default) or `true`: to `io.stdout`, nothing when
 --     there is no `io` library; `false`: none; an open file: written there
 --   - `terminal`: `true` for the live bar, `false` for plain lines (default:
---     whether the output is a terminal, by `core.isatty`)
+--     whether the output is a terminal, by `core.isatty`). The bar fits the
+--     terminal's width (`$COLUMNS`, else the terminal's, at least 40 columns)
+--   - `checkpoint`: a file path: `train.checkpoint` writes the training
+--     there when it ends, and every `checkpoint_every` steps
+--   - `resume`: a checkpoint's path, restored before the first step (a
+--     training stopped by `on_step` goes on from there); `true`: the
+--     `checkpoint` file when it exists (a script killed and started again
+--     goes on where its last checkpoint was)
+--
+-- A loss that is not finite stops the training (see `Trainer:step`) and
+-- `fit` raises an error saying so.
 -- @treturn table the history `{loss = {...}, accuracy = {...}}`: one entry
---   per step (`accuracy` stays empty without an accuracy)
+--   per step (`accuracy` stays empty without an accuracy), and the
+--   validation entries (see `Trainer`)
 -- @treturn Trainer the trainer (its `step_count`, `stopped`, ...)
 function M.fit(model, X, y, opts)
   local t, arg, msg = new_trainer(model, X, y, opts, FIT_OPTIONS)
   if not t then arg_error(arg, "fit", msg) end
-  local p
-  p, msg = progress_for(opts or {}, t)
-  if msg then arg_error(4, "fit", msg) end
-  if not p then
-    t:run()
-    return t.history, t
+  opts = opts or {}
+  local path, every, resume = opts.checkpoint, opts.checkpoint_every, opts.resume
+  if path ~= nil and type(path) ~= "string" then
+    arg_error(4, "fit", "option 'checkpoint': file path (string) expected, got " .. show(path))
   end
+  if every ~= nil and not is_count(every) then
+    arg_error(4, "fit", "option 'checkpoint_every': positive integer expected, got " .. show(every))
+  end
+  if every ~= nil and path == nil then
+    arg_error(4, "fit", "option 'checkpoint_every' needs option 'checkpoint'")
+  end
+  if resume ~= nil and type(resume) ~= "string" and type(resume) ~= "boolean" then
+    arg_error(4, "fit", "option 'resume': file path (string) or boolean expected, got " .. show(resume))
+  end
+  if resume == true then
+    if not path then arg_error(4, "fit", "option 'resume' = true needs option 'checkpoint'") end
+    -- from the checkpoint when there is one: a script killed and started again goes on
+    local f = type(io) == "table" and io.open(path, "rb")
+    if f then f:close() end
+    resume = f and path or nil
+  end
+  if resume then checkpoints.read(resume, { trainer = t }) end
+  local p
+  p, msg = progress_for(opts, t)
+  if msg then arg_error(4, "fit", msg) end
   local function loop()
     while not t.done do
       t:step()
-      show_progress(p, t, t.done)
+      if path and (t.done or (every and t.step_count % every == 0)) then
+        checkpoints.write(path, { trainer = t })
+      end
+      if p then show_progress(p, t, t.done) end
     end
   end
-  if not p.terminal then
+  if p and p.terminal then
+    -- on an error, end the bar's line before the message is shown
+    local ok, err = pcall(loop)
+    if not ok then
+      if t.step_count > p.first then p.out:write("\n") end
+      error(err, 0)
+    end
+  else
     loop()
-    return t.history, t
   end
-  -- on an error, end the bar's line before the message is shown
-  local ok, err = pcall(loop)
-  if not ok then
-    if t.step_count > p.first then p.out:write("\n") end
-    error(err, 0)
+  if t.diverged then
+    error(format("fit: the loss became %s at step %d, so the training stopped (before the optimizer used " ..
+      "its gradients). To find the op that made it, run the training inside mg.detect_anomaly() " ..
+      "(`local _ <close> = mg.detect_anomaly()`); a smaller learning rate often helps.",
+      tostring(t.last_loss), t.diverged), 2)
   end
   return t.history, t
+end
+
+--- Writes a checkpoint: everything a training needs to go on later exactly
+-- as if it had never stopped. The file is a JSON document (written
+-- atomically, every number to the bit) holding the model's parameters, the
+-- optimizer's state, the schedule's position, the trainer's position (step
+-- counter, epoch, the epoch's order, its generator, history, validation
+-- state) and the engine generator's state (`mg.get_rng_state`, which
+-- `nn.Dropout` and shuffling draw from).
+-- @tparam string path the file
+-- @tparam table objs any of `model` (a module, or an array of Values),
+--   `optimizer` and `schedule` (anything with `state()` and `load_state()`),
+--   `trainer` (a `Trainer`; its model, optimizer and schedule are the
+--   defaults of the other fields) and `generator` (an `mg.Generator`)
+function M.checkpoint(path, objs)
+  checkpoints.write(path, objs)
+end
+
+--- Loads a checkpoint into existing objects made as the saved ones were
+-- (same model shape, same kinds of optimizer and schedule, a trainer over
+-- the same data with the same options). Nothing changes when the file is
+-- refused (a wrong shape, a hostile or damaged file): the error names the
+-- file and what is wrong.
+-- @tparam string path the file
+-- @tparam table objs as for `checkpoint`
+-- @treturn ?integer the trainer's step count in the checkpoint (nil without a trainer)
+function M.restore(path, objs)
+  local step = checkpoints.read(path, objs) -- not a tail call: errors blame our caller
+  return step
 end
 
 return require("micrograd._names").strict(M, "micrograd.train")

@@ -600,6 +600,7 @@ function M.scatter(X, y, path, opts)
 end
 
 local LOSS_COLOR, ACCURACY_COLOR = "#2e6bb0", "#e08a1e"
+local VAL_LOSS_COLOR, VAL_ACCURACY_COLOR = "#7a3aa8", "#2a9d5c" -- dashed
 
 --- An accuracy tick (a fraction) as a percentage.
 local function percent(t) return format("%d%%", floor(t * 100 + 0.5)) end
@@ -617,27 +618,29 @@ local function check_series(history, field, optional)
     if type(v) ~= "number" then
       fail("loss_curve", 1, format("history.%s[%d] must be a number, got %s", field, i, type(v)), 2)
     end
-    if field == "accuracy" and not (v >= 0 and v <= 1) then
-      fail("loss_curve", 1, format("history.accuracy[%d] must be in [0, 1], got %s", i, describe(v)), 2)
+    if (field == "accuracy" or field == "val_accuracy") and not (v >= 0 and v <= 1) then
+      fail("loss_curve", 1, format("history.%s[%d] must be in [0, 1], got %s", field, i, describe(v)), 2)
     end
   end
   return s
 end
 
---- A series as polylines (a NaN or infinite value breaks the line).
-local function polylines(parts, series, px, py, color)
+--- A series as polylines (a NaN or infinite value breaks the line); entry i
+-- is at step xs[i] (default i), dashed when asked.
+local function polylines(parts, series, px, py, color, xs, dashed)
   local pts = {}
   local function flush()
     if #pts > 0 then
       parts[#parts + 1] = format('<polyline fill="none" stroke="%s" stroke-width="2.5" '
-        .. 'stroke-linejoin="round" points="%s"/>', color, concat(pts, " "))
+        .. 'stroke-linejoin="round"%s points="%s"/>', color, dashed and ' stroke-dasharray="7,4"' or "",
+        concat(pts, " "))
       pts = {}
     end
   end
   for i = 1, #series do
     local v = series[i]
     if is_finite(v) then
-      pts[#pts + 1] = num(px(i)) .. "," .. num(py(v))
+      pts[#pts + 1] = num(px(xs and xs[i] or i)) .. "," .. num(py(v))
     else
       flush()
     end
@@ -646,9 +649,12 @@ local function polylines(parts, series, px, py, color)
 end
 
 --- Loss and accuracy over the training steps: an SVG picture with the loss on
--- the left axis and the accuracy (in %) on the right one.
+-- the left axis and the accuracy (in %) on the right one; with a validation
+-- set, its loss and accuracy as dashed lines.
 -- @tparam table history `{loss = {numbers...}, accuracy = {numbers in [0, 1]...}}` (as `train.fit`
---   returns; accuracy may be left out); step i is the i-th entry
+--   returns; accuracy may be left out); step i is the i-th entry; `val_loss`,
+--   `val_accuracy` (optional, as `fit` with `validation` gives) are drawn at the
+--   steps of `val_step` (default 1, 2, ...)
 -- @tparam[opt] string path where to write the SVG (may be left out: `opts` then comes second)
 -- @tparam[opt] table opts `width` (640), `height` (480), `title`
 -- @treturn string the SVG text
@@ -662,10 +668,28 @@ function M.loss_curve(history, path, opts)
   end
   local losses = check_series(history, "loss")
   local accuracy = check_series(history, "accuracy", true)
-  local steps = max(#losses, accuracy and #accuracy or 0)
+  -- the validation curves (train.fit's validation): entry i at step val_step[i]
+  local val_loss = history.val_loss and #history.val_loss > 0 and check_series(history, "val_loss") or nil
+  local val_accuracy = val_loss and history.val_accuracy and #history.val_accuracy > 0
+    and check_series(history, "val_accuracy") or nil
+  local val_step = val_loss and history.val_step
+  if val_step ~= nil then
+    if type(val_step) ~= "table" or #val_step ~= #val_loss then
+      fail(fname, 1, format("history.val_step must be an array of %d steps (one per val_loss)", #val_loss))
+    end
+    for i = 1, #val_step do
+      if not is_finite(val_step[i]) then
+        fail(fname, 1, format("history.val_step[%d] must be a number, got %s", i, describe(val_step[i])))
+      end
+    end
+  end
+  local steps = max(#losses, accuracy and #accuracy or 0, val_step and val_step[#val_step] or 0,
+    val_loss and not val_step and #val_loss or 0)
   local lo, hi = 0, -huge
-  for _, v in ipairs(losses) do
-    if is_finite(v) then lo, hi = min(lo, v), max(hi, v) end
+  for _, series in ipairs({ losses, val_loss or {} }) do
+    for _, v in ipairs(series) do
+      if is_finite(v) then lo, hi = min(lo, v), max(hi, v) end
+    end
   end
   if hi == -huge then hi = 1 end
   if hi <= lo then hi = lo + 1 end
@@ -673,7 +697,7 @@ function M.loss_curve(history, path, opts)
   local x0, x1 = 1 - 0.02 * (steps - 1), steps + 0.02 * (steps - 1)
   if steps == 1 then x0, x1 = 0, 2 end
   lo, hi = lo - 0.04 * (hi - lo), hi + 0.04 * (hi - lo)
-  local pg = page(o.width, o.height, accuracy and 72 or 20)
+  local pg = page(o.width, o.height, (accuracy or val_accuracy) and 72 or 20)
   local px, py = mapping(pg, x0, x1, lo, hi)
   local _, apy = mapping(pg, x0, x1, -0.04, 1.04) -- accuracy: the right axis
   local parts = {}
@@ -681,15 +705,19 @@ function M.loss_curve(history, path, opts)
   x_axis(parts, pg, x0, x1, px, true, true)
   y_axis(parts, pg, lo, hi, py, true, "left")
   local entries = { { LOSS_COLOR, "loss", "line" } }
-  if accuracy then
+  if accuracy or val_accuracy then
     y_axis(parts, pg, -0.04, 1.04, apy, false, "right", percent)
-    entries[2] = { ACCURACY_COLOR, "accuracy", "line" }
+    if accuracy then entries[#entries + 1] = { ACCURACY_COLOR, "accuracy", "line" } end
   end
+  if val_loss then entries[#entries + 1] = { VAL_LOSS_COLOR, "val loss", "line" } end
+  if val_accuracy then entries[#entries + 1] = { VAL_ACCURACY_COLOR, "val accuracy", "line" } end
   frame(parts, pg)
-  axis_labels(parts, pg, "step", "loss", accuracy and "accuracy (%)")
+  axis_labels(parts, pg, "step", "loss", (accuracy or val_accuracy) and "accuracy (%)")
   title_legend(parts, pg, o.title, entries)
   polylines(parts, losses, px, py, LOSS_COLOR)
   if accuracy then polylines(parts, accuracy, px, apy, ACCURACY_COLOR) end
+  if val_loss then polylines(parts, val_loss, px, py, VAL_LOSS_COLOR, val_step, true) end
+  if val_accuracy then polylines(parts, val_accuracy, px, apy, VAL_ACCURACY_COLOR, val_step, true) end
   local text = finish(fname, parts, path) -- not a tail call: save's errors blame our caller
   return text
 end
