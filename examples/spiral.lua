@@ -78,7 +78,7 @@ print(string.format("dynamic fine-tuning from the checkpoint: test accuracy %.1f
   train.evaluate(tuned, Xtest, ytest).accuracy * 100))
 
 -- 5. the decision regions with the data
-viz.decision_boundary(model, X, y, out_dir .. "/spiral.svg", { title = "3-class spiral" })
+viz.decision_boundary(model, X, y, out_dir .. "/spiral.svg", { title = "3-class spiral", equal_axes = true })
 print("decision boundary drawn in " .. out_dir .. "/spiral.svg, loss curve in " .. out_dir
   .. "/spiral_loss.svg")
 print(string.format("final test accuracy %.0f%%", result.accuracy * 100))
