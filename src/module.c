@@ -15,29 +15,44 @@ void mg_setfuncs(lua_State *L, int table, const luaL_Reg *regs, int upvalues) {
   }
 }
 
-/* A no-grad guard: a userdata whose __close (or :close()) ends its no-grad
- * scope; its user value is the context it belongs to. */
+/* A no-grad scope: a guard userdata (user value 1: the context) that ends
+ * its scope exactly once, when closed (`<close>`, :close(), an error or
+ * coroutine.close unwinding the block) or when collected (a guard dropped,
+ * or a coroutine abandoned inside the scope). The context counts the open
+ * scopes, so they may end in any order; `trace` is the number of the
+ * mg.compile trace the scope was opened in (0: none), as only those count
+ * while that trace runs. */
 typedef struct guard {
   int active;
+  lua_Integer trace;
 } guard;
 
-static int guard_close(lua_State *L) {
-  guard *g = luaL_checkudata(L, 1, "micrograd.no_grad");
-  if (g->active) {
+static int guard_end(lua_State *L, guard *g) {
+  if (g && g->active) {
     g->active = 0;
     lua_getiuservalue(L, 1, 1);
-    ((mg_ctx *)lua_touserdata(L, -1))->no_grad--;
+    mg_ctx *ctx = lua_touserdata(L, -1);
+    ctx->modes.no_grad_open--;
+    if (ctx->tracing && g->trace == ctx->modes.trace) ctx->modes.no_grad_traced--;
+    mg_modes_update(ctx);
   }
   return 0;
 }
 
+static int guard_close(lua_State *L) { return guard_end(L, luaL_checkudata(L, 1, "micrograd.no_grad")); }
+static int guard_gc(lua_State *L) { return guard_end(L, luaL_testudata(L, 1, "micrograd.no_grad")); }
+
 static void push_guard(lua_State *L) {
+  mg_ctx *ctx = mg_context(L);
   guard *g = lua_newuserdatauv(L, sizeof *g, 1);
-  g->active = 1;
+  g->active = 0;
   lua_pushvalue(L, CTX_UV);
   lua_setiuservalue(L, -2, 1);
   luaL_setmetatable(L, "micrograd.no_grad");
-  mg_context(L)->no_grad++;
+  g->active = 1, g->trace = ctx->tracing ? ctx->modes.trace : 0;
+  ctx->modes.no_grad_open++;
+  if (ctx->tracing) ctx->modes.no_grad_traced++;
+  mg_modes_update(ctx);
 }
 
 static int no_grad_done(lua_State *L, int status, lua_KContext k) {
@@ -75,7 +90,7 @@ int luaopen_micrograd_core(lua_State *L) {
   lua_newtable(L);
   int module = lua_gettop(L), upvalues = module + 1;
 
-  mg_ctx *ctx = lua_newuserdatauv(L, sizeof *ctx, 1); /* CTX_UV; user value 1: anomaly.c's places */
+  mg_ctx *ctx = lua_newuserdatauv(L, sizeof *ctx, 2); /* CTX_UV; user values: anomaly.c's places, switches */
   memset(ctx, 0, sizeof *ctx);
   mg_rng_seed(&ctx->rng, MG_DEFAULT_SEED);
 
@@ -109,7 +124,8 @@ int luaopen_micrograd_core(lua_State *L) {
   mg_setfuncs(L, module, functions, upvalues);
 
   if (luaL_newmetatable(L, "micrograd.no_grad")) {
-    static const luaL_Reg guard_methods[] = {{"__close", guard_close}, {"close", guard_close}, {NULL, NULL}};
+    static const luaL_Reg guard_methods[] = {
+        {"__close", guard_close}, {"close", guard_close}, {"__gc", guard_gc}, {NULL, NULL}};
     luaL_setfuncs(L, guard_methods, 0);
     lua_pushvalue(L, -1);
     lua_setfield(L, -2, "__index");
