@@ -21,15 +21,27 @@ void mg_setfuncs(lua_State *L, int table, const luaL_Reg *regs, int upvalues) {
  * or a coroutine abandoned inside the scope). The context counts the open
  * scopes, so they may end in any order; `trace` is the number of the
  * mg.compile trace the scope was opened in (0: none), as only those count
- * while that trace runs. */
+ * while that trace runs.
+ *
+ * GUARD: an open guard. SCOPE: one that needs no finalizer: it has ended,
+ * or it is the guard of a no_grad(fn) call in the main thread (that thread is
+ * never abandoned, and an error unwinds the call's to-be-closed slot). A
+ * finalizer that is not needed is not run: many short scopes stay cheap. */
+#define GUARD "micrograd.no_grad"
+#define SCOPE "micrograd.no_grad_scope"
+
 typedef struct guard {
   int active;
   lua_Integer trace;
 } guard;
 
+/* Ends the scope of the guard g at index 1; an open guard's finalizer is
+ * the only one it has (see SCOPE). */
 static int guard_end(lua_State *L, guard *g) {
   if (g && g->active) {
     g->active = 0;
+    luaL_getmetatable(L, SCOPE);
+    lua_setmetatable(L, 1);
     lua_getiuservalue(L, 1, 1);
     mg_ctx *ctx = lua_touserdata(L, -1);
     ctx->modes.no_grad_open--;
@@ -39,16 +51,20 @@ static int guard_end(lua_State *L, guard *g) {
   return 0;
 }
 
-static int guard_close(lua_State *L) { return guard_end(L, luaL_checkudata(L, 1, "micrograd.no_grad")); }
-static int guard_gc(lua_State *L) { return guard_end(L, luaL_testudata(L, 1, "micrograd.no_grad")); }
+static int guard_close(lua_State *L) {
+  guard *g = luaL_testudata(L, 1, SCOPE);
+  return guard_end(L, g ? g : luaL_checkudata(L, 1, GUARD));
+}
+static int guard_gc(lua_State *L) { return guard_end(L, luaL_testudata(L, 1, GUARD)); }
 
-static void push_guard(lua_State *L) {
+/* Pushes a new guard (a SCOPE when `call`, for no_grad(fn), in the main thread). */
+static void push_guard(lua_State *L, int call) {
   mg_ctx *ctx = mg_context(L);
   guard *g = lua_newuserdatauv(L, sizeof *g, 1);
   g->active = 0;
   lua_pushvalue(L, CTX_UV);
   lua_setiuservalue(L, -2, 1);
-  luaL_setmetatable(L, "micrograd.no_grad");
+  luaL_setmetatable(L, call && mg_is_main_thread(L) ? SCOPE : GUARD);
   g->active = 1, g->trace = ctx->tracing ? ctx->modes.trace : 0;
   ctx->modes.no_grad_open++;
   if (ctx->tracing) ctx->modes.no_grad_traced++;
@@ -65,14 +81,14 @@ static int no_grad_done(lua_State *L, int status, lua_KContext k) {
 static int module_no_grad(lua_State *L) {
   int n = lua_gettop(L);
   if (n == 0 || (n == 1 && lua_isnil(L, 1))) {
-    push_guard(L);
+    push_guard(L, 0);
     return 1;
   }
   if (lua_type(L, 1) != LUA_TFUNCTION) { /* or a callable object, e.g. a model */
     if (luaL_getmetafield(L, 1, "__call") == LUA_TNIL) mg_type_error(L, 1, "no_grad", "function or nil");
     lua_pop(L, 1);
   }
-  push_guard(L);
+  push_guard(L, 1);
   lua_rotate(L, 1, 1); /* guard, fn, args... */
   lua_toclose(L, 1);   /* closed on return and on error */
   lua_callk(L, n - 1, LUA_MULTRET, 0, no_grad_done);
@@ -123,10 +139,16 @@ int luaopen_micrograd_core(lua_State *L) {
   mg_register_anomaly(L, module, upvalues);
   mg_setfuncs(L, module, functions, upvalues);
 
-  if (luaL_newmetatable(L, "micrograd.no_grad")) {
+  if (luaL_newmetatable(L, GUARD)) {
     static const luaL_Reg guard_methods[] = {
         {"__close", guard_close}, {"close", guard_close}, {"__gc", guard_gc}, {NULL, NULL}};
     luaL_setfuncs(L, guard_methods, 0);
+    lua_pushvalue(L, -1);
+    lua_setfield(L, -2, "__index");
+  }
+  if (luaL_newmetatable(L, SCOPE)) {
+    static const luaL_Reg scope_methods[] = {{"__close", guard_close}, {"close", guard_close}, {NULL, NULL}};
+    luaL_setfuncs(L, scope_methods, 0);
     lua_pushvalue(L, -1);
     lua_setfield(L, -2, "__index");
   }
