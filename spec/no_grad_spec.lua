@@ -272,6 +272,42 @@ describe("modes never leak", function()
     end)
   end)
 
+  it("lets an op end as it began when a scope ends in a finalizer the op's allocation ran", function()
+    -- each coroutine's scope ends when the collector finds it: often inside
+    -- the next op's allocations, with the GC stepping at every one
+    local xs, ws = {}, {}
+    for j = 1, 10 do xs[j], ws[j] = Value(j), Value(1) end
+    local vx = mg.vector(xs)
+    local function abandon()
+      coroutine.resume(coroutine.create(function()
+        local _ <close> = mg.no_grad()
+        coroutine.yield()
+      end))
+    end
+    local broken = 0
+    local function check(v)
+      if v.op ~= "" then
+        local children = v:children()
+        for j = 1, #children do
+          if not mg.is_value(children[j]) then broken = broken + 1 end
+        end
+      end
+    end
+    collectgarbage("incremental", 1, 1000, 0)
+    for _ = 1, 300 do
+      abandon()
+      check(mg.sum(xs))
+      abandon()
+      check(mg.dot(ws, xs, 1))
+      abandon()
+      check(mg.dot(vx, vx))
+    end
+    collectgarbage("incremental", 200, 100, 13)
+    assert.equal(0, broken)
+    collect()
+    assert.is_true(recording())
+  end)
+
   describe("tracing", function()
     it("leaves grad mode as it was when a scope opened in the traced function ends after compile", function()
       local guard
