@@ -35,12 +35,24 @@ typedef struct guard {
   lua_Integer trace;
 } guard;
 
+/* The guard methods' upvalues: the two metatables, compared by identity. */
+#define GUARD_MT lua_upvalueindex(1)
+#define SCOPE_MT lua_upvalueindex(2)
+
+/* The guard at index 1 (open, or either kind when `any`), or NULL. */
+static guard *to_guard(lua_State *L, int any) {
+  if (lua_type(L, 1) != LUA_TUSERDATA || !lua_getmetatable(L, 1)) return NULL;
+  int ok = lua_rawequal(L, -1, GUARD_MT) || (any && lua_rawequal(L, -1, SCOPE_MT));
+  lua_pop(L, 1);
+  return ok ? lua_touserdata(L, 1) : NULL;
+}
+
 /* Ends the scope of the guard g at index 1; an open guard's finalizer is
  * the only one it has (see SCOPE). */
 static int guard_end(lua_State *L, guard *g) {
   if (g && g->active) {
     g->active = 0;
-    luaL_getmetatable(L, SCOPE);
+    lua_pushvalue(L, SCOPE_MT);
     lua_setmetatable(L, 1);
     lua_getiuservalue(L, 1, 1);
     mg_ctx *ctx = lua_touserdata(L, -1);
@@ -52,10 +64,11 @@ static int guard_end(lua_State *L, guard *g) {
 }
 
 static int guard_close(lua_State *L) {
-  guard *g = luaL_testudata(L, 1, SCOPE);
-  return guard_end(L, g ? g : luaL_checkudata(L, 1, GUARD));
+  guard *g = to_guard(L, 1);
+  if (!g) mg_type_error(L, 1, "close", "no_grad guard");
+  return guard_end(L, g);
 }
-static int guard_gc(lua_State *L) { return guard_end(L, luaL_testudata(L, 1, GUARD)); }
+static int guard_gc(lua_State *L) { return guard_end(L, to_guard(L, 0)); }
 
 /* Pushes a new guard (a SCOPE when `call`, for no_grad(fn), in the main thread). */
 static void push_guard(lua_State *L, int call) {
@@ -139,18 +152,21 @@ int luaopen_micrograd_core(lua_State *L) {
   mg_register_anomaly(L, module, upvalues);
   mg_setfuncs(L, module, functions, upvalues);
 
-  if (luaL_newmetatable(L, GUARD)) {
+  int fresh = luaL_newmetatable(L, GUARD); /* the guards' metatables, each method with both as upvalues */
+  luaL_newmetatable(L, SCOPE);
+  if (fresh) {
     static const luaL_Reg guard_methods[] = {
         {"__close", guard_close}, {"close", guard_close}, {"__gc", guard_gc}, {NULL, NULL}};
-    luaL_setfuncs(L, guard_methods, 0);
-    lua_pushvalue(L, -1);
-    lua_setfield(L, -2, "__index");
-  }
-  if (luaL_newmetatable(L, SCOPE)) {
     static const luaL_Reg scope_methods[] = {{"__close", guard_close}, {"close", guard_close}, {NULL, NULL}};
-    luaL_setfuncs(L, scope_methods, 0);
-    lua_pushvalue(L, -1);
-    lua_setfield(L, -2, "__index");
+    for (int mt = -2; mt <= -1; mt++) {
+      lua_pushvalue(L, mt); /* the metatable */
+      lua_pushvalue(L, -3); /* GUARD_MT */
+      lua_pushvalue(L, -3); /* SCOPE_MT */
+      luaL_setfuncs(L, mt == -2 ? guard_methods : scope_methods, 2);
+      lua_pushvalue(L, -1);
+      lua_setfield(L, -2, "__index");
+      lua_pop(L, 1);
+    }
   }
   lua_settop(L, module);
   lua_pushliteral(L, "micrograd " MICROGRAD_VERSION);
