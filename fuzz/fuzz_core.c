@@ -360,7 +360,8 @@ static int partial(const prog *p, int i, int j, long double *d, long double *m) 
   case MG_OP_ADD: x = 1; break;
   case MG_OP_SUB: x = j == 0 ? 1 : -1; break;
   case MG_OP_MUL: x = j == 0 ? b : a; break;
-  case MG_OP_DIV: x = j == 0 ? 1 / b : -a / (b * b), ok = tame(p, b) && tame(p, b * b) && tame(p, a); break;
+  /* (the engine keeps its intermediates in range: no condition on b * b) */
+  case MG_OP_DIV: x = j == 0 ? 1 / b : -(a / b) / b, ok = tame(p, b) && tame(p, a); break;
   case MG_OP_POW:
     ok = tame(p, a) && tame(p, b) && tame(p, out);
     if (j == 0) {
@@ -373,10 +374,14 @@ static int partial(const prog *p, int i, int j, long double *d, long double *m) 
     break;
   case MG_OP_NEG: x = -1; break;
   case MG_OP_RELU: x = out > 0 ? 1 : 0, ok = !isnan(out); break;
-  case MG_OP_TANH: x = 1 - out * out, *m = 1 + out * out, ok = tame(p, out); break;
+  /* tanh and sigmoid: textbook, from a (the engine's 1 - out^2 and s (1 - s) lose
+   * their bits, or all of them, where they cancel; it then computes from a) */
+  case MG_OP_TANH: x = 1 - tanhl(a) * tanhl(a), *m = 1 + out * out, ok = tame(p, out) && tame(p, a); break;
   case MG_OP_EXP: x = out, ok = tame(p, out); break;
   case MG_OP_LOG: x = 1 / a, ok = tame(p, a); break;
-  case MG_OP_SIGMOID: x = out * (1 - out), *m = fabsl(out) * (1 + fabsl(out)), ok = tame(p, out); break;
+  case MG_OP_SIGMOID:
+    x = sigmoidl(a) * (1 - sigmoidl(a)), *m = fabsl(out) * (1 + fabsl(out)), ok = tame(p, out) && tame(p, a);
+    break;
   case MG_OP_ABS: x = a > 0 ? 1 : a < 0 ? -1 : 0, ok = !isnan(a); break;
   case MG_OP_SQRT: x = 1 / (2 * out), ok = tame(p, out); break;
   case MG_OP_SOFTPLUS: x = sigmoidl(a), ok = tame(p, a); break;

@@ -370,3 +370,79 @@ describe("IEEE results", function()
     assert.is_true(g >= 0 and g < 1e-300)
   end)
 end)
+
+-- Backward rules never overflow or underflow needlessly: a gradient is inf or
+-- 0 only where the true one is out of range (issue 11, item 6). Each case is
+-- f, the point, and the exact gradients (written so that no step of their own
+-- leaves the range), checked in the dynamic engine and in a compiled graph.
+describe("gradients at extreme magnitudes", function()
+  local exp, log = math.exp, math.log
+  local e700 = exp(700)
+  local cases = {
+    { "a / b at a = b = 1e-200", function(a, b) return a / b end, { 1e-200, 1e-200 }, { 1e200, -1e200 } },
+    { "a / b at a = b = 1e200", function(a, b) return a / b end, { 1e200, 1e200 }, { 1e-200, -1e-200 } },
+    { "a / b whose value overflows, times 1e-100", function(a, b) return (a / b) * 1e-100 end,
+      { 1e300, 1e-10 }, { 1e-90, -1e220 } },
+    { "a / b times 1e-300 (g a underflows)", function(a, b) return (a / b) * 1e-300 end,
+      { 1e-200, 1e-200 }, { 1e-100, -1e-100 } },
+    { "a ^ 0.001 at a = 1e-310", function(a) return a ^ 0.001 end, { 1e-310 }, { 10 ^ (0.999 * 310 - 3) } },
+    { "a ^ -2 times 1e-300 at a = 1e-200", function(a) return a ^ -2 * 1e-300 end, { 1e-200 }, { -2e300 } },
+    { "a ^ b whose value overflows, times 1e-20", function(a, b) return a ^ b * 1e-20 end, { e700, 1.02 },
+      { 1.02 * e700 ^ 0.02 * 1e-20, (e700 ^ 0.51 * 1e-10) * (e700 ^ 0.51 * log(e700) * 1e-10) } },
+    { "tanh at 20", function(a) return a:tanh() end, { 20 }, { (2 / (exp(20) + exp(-20))) ^ 2 } },
+    { "tanh at -100", function(a) return a:tanh() end, { -100 }, { (2 / (exp(100) + exp(-100))) ^ 2 } },
+    { "sigmoid at 40", function(a) return a:sigmoid() end, { 40 }, { 1 / (exp(40) + 2 + exp(-40)) } },
+    { "softplus at -700", function(a) return a:softplus() end, { -700 }, { 1 / (1 + exp(700)) } },
+    { "exp at 710 times 1e-10", function(a) return a:exp() * 1e-10 end, { 710 },
+      { (exp(355) * 1e-5) * (exp(355) * 1e-5) } },
+    { "exp at -750 times 1e300", function(a) return a:exp() * 1e300 end, { -750 },
+      { (exp(-375) * 1e150) * (exp(-375) * 1e150) } },
+    { "sqrt at 1e-320", function(a) return a:sqrt() end, { 1e-320 }, { 0.5 / math.sqrt(1e-320) } },
+    { "log at 1e-300", function(a) return a:log() end, { 1e-300 }, { 1e300 } },
+  }
+
+  -- got within rel of want, relative to want (zero or not).
+  local function assert_relative(want, got, what)
+    assert(want == want and math.abs(want) < math.huge, what .. ": the expected value must be finite")
+    assert(math.abs(got - want) <= 1e-9 * math.abs(want),
+      string.format("%s: expected %.17g, got %.17g", what, want, got))
+  end
+
+  it("keeps the plain formulas' bits in the normal range (parity)", function()
+    math.randomseed(11)
+    for _ = 1, 200 do
+      local x, y = check.between(-5, 5), check.between(0.1, 5)
+      local a, b = Value(x), Value(y)
+      local q = a / b
+      q:backward()
+      assert.equal(-1 * x / (y * y), b.grad)
+      local c = Value(y)
+      local p = c ^ x
+      p:backward()
+      assert.equal(x * y ^ (x - 1), c.grad)
+      local t, s = Value(x), Value(x)
+      local tv, sv = t:tanh(), s:sigmoid()
+      tv:backward()
+      sv:backward()
+      assert.equal(1 - tv.data * tv.data, t.grad)
+      assert.equal(sv.data * (1 - sv.data), s.grad)
+    end
+  end)
+
+  for _, case in ipairs(cases) do
+    local name, f, at, want = case[1], case[2], case[3], case[4]
+    it(name, function()
+      local xs = {}
+      for i, x in ipairs(at) do xs[i] = Value(x) end
+      f(table.unpack(xs)):backward()
+      local g = mg.compile(f, at)
+      g(at)
+      g:backward()
+      local compiled = g:input_grads()
+      for i = 1, #at do
+        assert_relative(want[i], xs[i].grad, name .. ", dynamic, input " .. i)
+        assert_relative(want[i], compiled[i], name .. ", compiled, input " .. i)
+      end
+    end)
+  end
+end)

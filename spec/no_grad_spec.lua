@@ -175,3 +175,369 @@ describe("local g <close> = no_grad()", function()
     assert.is_true(mg.grad_enabled())
   end)
 end)
+
+-- SPEC: modes (no_grad, detect_anomaly, tracing for mg.compile) never leak.
+describe("modes never leak", function()
+  -- Collects until the finalizers of what was dropped have run.
+  local function collect()
+    collectgarbage()
+    collectgarbage()
+  end
+
+  -- Whether ops record a graph, asked both ways.
+  local function recording()
+    local enabled = mg.grad_enabled()
+    assert.equal(enabled, (Value(1) + 1).op == "+")
+    return enabled
+  end
+
+  after_each(function()
+    mg.detect_anomaly(false)
+    collect()
+  end)
+
+  describe("no_grad", function()
+    it("ends a <close> scope when its suspended coroutine is closed", function()
+      local co = coroutine.create(function()
+        local _ <close> = mg.no_grad()
+        coroutine.yield(mg.grad_enabled())
+      end)
+      assert.same({ true, false }, { coroutine.resume(co) })
+      assert.is_true(coroutine.close(co))
+      assert.is_true(recording())
+    end)
+
+    it("ends a no_grad(fn) scope when its suspended coroutine is closed", function()
+      local co = coroutine.create(function()
+        mg.no_grad(function() coroutine.yield(mg.grad_enabled()) end)
+      end)
+      assert.same({ true, false }, { coroutine.resume(co) })
+      assert.is_true(coroutine.close(co))
+      assert.is_true(recording())
+    end)
+
+    it("ends the scopes of a coroutine abandoned inside them when it is collected", function()
+      local co = coroutine.create(function()
+        local _ <close> = mg.no_grad()
+        mg.no_grad(function()
+          local g = mg.no_grad() -- luacheck: ignore 211 (never closed)
+          coroutine.yield()
+        end)
+      end)
+      coroutine.resume(co)
+      co = nil -- luacheck: ignore 311
+      collect()
+      assert.is_true(recording())
+    end)
+
+    it("ends the scopes of a coroutine that died of an error when it is closed or collected", function()
+      local co = coroutine.create(function()
+        local _ <close> = mg.no_grad()
+        error("boom", 0) -- a coroutine's error does not unwind its stack
+      end)
+      assert.same({ false, "boom" }, { coroutine.resume(co) })
+      assert.same({ false, "boom" }, { coroutine.close(co) })
+      assert.is_true(recording())
+      -- a host that raises between resume and close drops the coroutine
+      assert.is_false(pcall(function()
+        local c = coroutine.create(function() mg.no_grad(function() error("inner") end) end)
+        coroutine.resume(c)
+        error("host")
+      end))
+      collect()
+      assert.is_true(recording())
+    end)
+
+    it("ends a dropped guard's scope when the guard is collected", function()
+      mg.no_grad()
+      collect()
+      assert.is_true(recording())
+    end)
+
+    it("guard methods check their argument, and a finalizer called by hand is a close", function()
+      local g = mg.no_grad()
+      local close, gc = g.close, getmetatable(g).__gc
+      local ok, err = pcall(close, 5)
+      assert.is_false(ok)
+      assert.equal("bad argument #1 to 'close' (no_grad guard expected, got number)", err)
+      gc({})
+      assert.is_false(mg.grad_enabled())
+      gc(g)
+      assert.is_true(recording())
+      close(g)
+      assert.is_true(recording())
+    end)
+
+    it("lets scopes end in any order", function()
+      local a, b = mg.no_grad(), mg.no_grad()
+      a:close()
+      assert.is_false(mg.grad_enabled())
+      a:close() -- twice: nothing more
+      assert.is_false(mg.grad_enabled())
+      b:close()
+      assert.is_true(recording())
+      -- closing a scope that a coroutine opened, from outside it
+      local co = coroutine.wrap(function()
+        local g = mg.no_grad()
+        coroutine.yield(g)
+      end)
+      co():close()
+      assert.is_true(recording())
+    end)
+  end)
+
+  it("lets an op end as it began when a scope ends in a finalizer the op's allocation ran", function()
+    -- each coroutine's scope ends when the collector finds it: often inside
+    -- the next op's allocations, with the GC stepping at every one
+    local xs, ws = {}, {}
+    for j = 1, 10 do xs[j], ws[j] = Value(j), Value(1) end
+    local vx = mg.vector(xs)
+    local function abandon()
+      coroutine.resume(coroutine.create(function()
+        local _ <close> = mg.no_grad()
+        coroutine.yield()
+      end))
+    end
+    local broken = 0
+    local function check(v)
+      if v.op ~= "" then
+        local children = v:children()
+        for j = 1, #children do
+          if not mg.is_value(children[j]) then broken = broken + 1 end
+        end
+      end
+    end
+    collectgarbage("incremental", 1, 1000, 0)
+    for _ = 1, 300 do
+      abandon()
+      check(mg.sum(xs))
+      abandon()
+      check(mg.dot(ws, xs, 1))
+      abandon()
+      check(mg.dot(vx, vx))
+    end
+    collectgarbage("incremental", 200, 100, 13)
+    assert.equal(0, broken)
+    collect()
+    assert.is_true(recording())
+  end)
+
+  describe("tracing", function()
+    it("leaves grad mode as it was when a scope opened in the traced function ends after compile", function()
+      local guard
+      local g = mg.compile(function(x)
+        local y = x * 2
+        guard = mg.no_grad()
+        return y
+      end, 1)
+      assert.equal(6, g(3))
+      assert.is_false(mg.grad_enabled()) -- the scope is still open
+      guard:close()
+      assert.is_true(recording())
+    end)
+
+    it("traces in grad mode when a scope opened before compile closes in the traced function", function()
+      local outer = mg.no_grad()
+      local g = mg.compile(function(x)
+        outer:close()
+        return x * 2
+      end, 1)
+      assert.equal(8, g(4))
+      assert.is_true(recording())
+      -- and a scope opened and closed in the traced function ends there
+      local inner = mg.no_grad()
+      g = mg.compile(function(x)
+        local y = x * 3
+        mg.no_grad(function() inner:close() end)
+        return y
+      end, 1)
+      assert.equal(9, g(3))
+      assert.is_true(recording())
+    end)
+
+    it("ends when the traced function raises in a coroutine that is never closed", function()
+      local co = coroutine.create(function()
+        mg.compile(function()
+          local _ <close> = mg.no_grad()
+          error("boom", 0)
+        end, 0)
+      end)
+      assert.same({ false, "boom" }, { coroutine.resume(co) })
+      local g = mg.compile(function(x) return x + 1 end, 1) -- not "while tracing another function"
+      assert.equal(3, g(2))
+      assert.is_true(Value(1) < Value(2))
+      coroutine.close(co)
+      assert.is_true(recording())
+    end)
+
+    it("ends when the traced function tries to yield", function()
+      local co = coroutine.create(function()
+        return mg.compile(function(x) coroutine.yield() return x end, 1)
+      end)
+      local ok, err = coroutine.resume(co)
+      assert.is_false(ok)
+      assert.truthy(err:find("yield", 1, true))
+      assert.equal(2, mg.compile(function(x) return x * 2 end, 1)(1))
+      assert.is_true(recording())
+    end)
+
+    it("keeps the scope of a coroutine suspended in the traced function until it is closed", function()
+      local co
+      local g = mg.compile(function(x)
+        local y = x - 1
+        co = coroutine.create(function() mg.no_grad(coroutine.yield) end)
+        coroutine.resume(co)
+        return y
+      end, 1)
+      assert.equal(1, g(2))
+      assert.is_false(mg.grad_enabled())
+      coroutine.close(co)
+      assert.is_true(recording())
+    end)
+  end)
+
+  describe("all three", function()
+    it("end together when a coroutine is abandoned inside them, compiling between yields", function()
+      local co = coroutine.create(function()
+        local _ <close> = mg.detect_anomaly(true)
+        local g = mg.no_grad(function()
+          coroutine.yield()
+          return mg.compile(function(x)
+            assert(mg.grad_enabled() and mg.detect_anomaly())
+            return x * 2
+          end, 1)
+        end)
+        coroutine.yield(g)
+        mg.no_grad(coroutine.yield)
+      end)
+      coroutine.resume(co)
+      assert.is_false(mg.grad_enabled())
+      local _, g = coroutine.resume(co)
+      assert.equal(6, g(3))
+      assert.is_true(recording() and mg.detect_anomaly())
+      coroutine.resume(co)
+      assert.is_false(mg.grad_enabled())
+      co = nil -- luacheck: ignore 311
+      collect()
+      assert.is_true(recording())
+      assert.is_false(mg.detect_anomaly())
+    end)
+
+    it("end exactly when an error crosses them all", function()
+      local _ <close> = mg.detect_anomaly(false)
+      local ok = pcall(mg.no_grad, function()
+        local _ <close> = mg.detect_anomaly(true)
+        return mg.compile(function(x)
+          local _ <close> = mg.no_grad()
+          return x + {}
+        end, 1)
+      end)
+      assert.is_false(ok)
+      assert.is_true(recording())
+      assert.is_false(mg.detect_anomaly())
+    end)
+  end)
+
+  describe("detect_anomaly", function()
+    it("ends a <close> switch when its suspended coroutine is closed", function()
+      local co = coroutine.create(function()
+        local _ <close> = mg.detect_anomaly(true)
+        coroutine.yield()
+      end)
+      coroutine.resume(co)
+      assert.is_true(mg.detect_anomaly())
+      coroutine.close(co)
+      assert.is_false(mg.detect_anomaly())
+    end)
+
+    it("ends the switches of an abandoned coroutine when it is collected", function()
+      local co = coroutine.create(function()
+        mg.detect_anomaly(true) -- a plain switch, never closed
+        local _ = mg.no_grad()
+        coroutine.yield()
+      end)
+      coroutine.resume(co)
+      assert.is_true(mg.detect_anomaly())
+      co = nil -- luacheck: ignore 311
+      collect()
+      assert.is_false(mg.detect_anomaly())
+      assert.is_true(recording())
+      coroutine.wrap(function() mg.detect_anomaly(true) end)() -- a finished coroutine's switch
+      collect()
+      assert.is_false(mg.detect_anomaly())
+    end)
+
+    it("ends the <close> switch of a coroutine dead of an error when it is closed or collected", function()
+      local co = coroutine.create(function()
+        local _ <close> = mg.detect_anomaly(true)
+        error("boom", 0)
+      end)
+      assert.same({ false, "boom" }, { coroutine.resume(co) })
+      coroutine.close(co)
+      assert.is_false(mg.detect_anomaly())
+      co = coroutine.create(function()
+        local _ <close> = mg.detect_anomaly(true)
+        error("boom", 0)
+      end)
+      coroutine.resume(co)
+      co = nil -- luacheck: ignore 311
+      collect()
+      assert.is_false(mg.detect_anomaly())
+    end)
+
+    it("keeps a plain switch made in the main thread until the next switch", function()
+      mg.detect_anomaly(true)
+      collect()
+      assert.is_true(mg.detect_anomaly())
+      mg.detect_anomaly(false)
+      collect()
+      assert.is_false(mg.detect_anomaly())
+    end)
+
+    it("lets switches end in any order, the newest open one deciding", function()
+      local a = mg.detect_anomaly(true)
+      local b = mg.detect_anomaly(false)
+      a:close()
+      assert.is_false(mg.detect_anomaly())
+      b:close()
+      assert.is_false(mg.detect_anomaly())
+      -- a coroutine's switch closed while the main thread's is open
+      local co = coroutine.create(function()
+        local _ <close> = mg.detect_anomaly(true)
+        coroutine.yield()
+      end)
+      coroutine.resume(co)
+      do
+        local _ <close> = mg.detect_anomaly(false)
+        coroutine.close(co)
+        assert.is_false(mg.detect_anomaly())
+      end
+      assert.is_false(mg.detect_anomaly())
+    end)
+
+    it("is not changed by tracing: switches opened or closed in the traced function stay so", function()
+      local inside
+      local g = mg.compile(function(x)
+        inside = mg.detect_anomaly(true)
+        return x * 2
+      end, 1)
+      assert.equal(2, g(1))
+      assert.is_true(mg.detect_anomaly())
+      inside:close()
+      assert.is_false(mg.detect_anomaly())
+      local before = mg.detect_anomaly(true)
+      g = mg.compile(function(x)
+        before:close()
+        return x * 2
+      end, 1)
+      assert.is_false(mg.detect_anomaly())
+      assert.equal(4, g(2))
+      -- an error in the traced function closes its <close> switch
+      assert.is_false(pcall(mg.compile, function()
+        local _ <close> = mg.detect_anomaly(true)
+        error("boom")
+      end, 0))
+      assert.is_false(mg.detect_anomaly())
+    end)
+  end)
+end)

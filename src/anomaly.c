@@ -196,24 +196,64 @@ int mg_anomaly_replayed(lua_State *L, const mg_node *n, const double *operands, 
 
 /* ---- mg.detect_anomaly ---------------------------------------------------- */
 
-/* What detect_anomaly(on) returns: closing it (`<close>` or :close()) puts
- * back the mode it replaced; user value 1 is the context. */
+/* A switch: what detect_anomaly(on) returns (user value 1: the context).
+ * The mode is the `on` of the newest switch still open, or the base mode.
+ * Closing a switch (`<close>`, :close(), an error or coroutine.close
+ * unwinding its block) ends it, whatever the order: the switches opened
+ * before it and still open decide again. A switch that is collected without
+ * being closed ends too when it was made in a coroutine (that coroutine was
+ * abandoned, or dropped the guard); made in the main thread, it lasts until
+ * the next switch, as a plain mg.detect_anomaly(on) call does: it becomes
+ * the base mode. The open switches are in the context's user value 2, a
+ * table from `seq` to switch with weak values. */
 typedef struct guard {
-  int active, previous;
+  int active, on, main;
+  lua_Integer seq;
 } guard;
 
-static int guard_close(lua_State *L) {
-  guard *g = luaL_checkudata(L, 1, "micrograd.detect_anomaly");
-  if (g->active) {
-    g->active = 0;
-    lua_getiuservalue(L, 1, 1);
-    ((mg_ctx *)lua_touserdata(L, -1))->anomaly = g->previous;
+#define SWITCH "micrograd.detect_anomaly"
+
+/* Sets ctx->anomaly from the open switches (the table at index scopes),
+ * dropping those that can no longer decide. */
+static void anomaly_update(lua_State *L, mg_ctx *ctx, int scopes) {
+  const guard *newest = NULL;
+  lua_pushnil(L);
+  while (lua_next(L, scopes)) {
+    const guard *g = luaL_testudata(L, -1, SWITCH);
+    lua_Integer seq = lua_tointeger(L, -2);
+    lua_pop(L, 1);
+    if (!g || !g->active || seq <= ctx->modes.anomaly_base_seq) {
+      lua_pushvalue(L, -1);
+      lua_pushnil(L);
+      lua_rawset(L, scopes); /* clearing a field during the traversal is allowed */
+    } else if (!newest || g->seq > newest->seq) {
+      newest = g;
+    }
   }
+  ctx->anomaly = newest ? newest->on : ctx->modes.anomaly_base;
+}
+
+/* Ends the switch at index 1 (collected: by its finalizer). */
+static int guard_end(lua_State *L, guard *g, int collected) {
+  if (!g || !g->active) return 0;
+  g->active = 0;
+  lua_settop(L, 1);
+  lua_getiuservalue(L, 1, 1);
+  mg_ctx *ctx = lua_touserdata(L, 2);
+  if (collected && g->main && g->seq > ctx->modes.anomaly_base_seq)
+    ctx->modes.anomaly_base = g->on, ctx->modes.anomaly_base_seq = g->seq;
+  lua_getiuservalue(L, 2, 2);
+  lua_pushnil(L);
+  lua_rawseti(L, 3, g->seq);
+  anomaly_update(L, ctx, 3);
   return 0;
 }
 
+static int guard_close(lua_State *L) { return guard_end(L, luaL_checkudata(L, 1, SWITCH), 0); }
+static int guard_gc(lua_State *L) { return guard_end(L, luaL_testudata(L, 1, SWITCH), 1); }
+
 /* mg.detect_anomaly(): whether it is on. mg.detect_anomaly(on): turns it on
- * or off and returns a guard whose closing restores the previous mode. */
+ * or off and returns a guard whose closing ends the switch. */
 static int anomaly_detect(lua_State *L) {
   mg_ctx *ctx = mg_context(L);
   if (lua_isnoneornil(L, 1)) {
@@ -221,12 +261,18 @@ static int anomaly_detect(lua_State *L) {
     return 1;
   }
   if (lua_type(L, 1) != LUA_TBOOLEAN) mg_type_error(L, 1, "detect_anomaly", "boolean or nil");
+  int main = mg_is_main_thread(L);
+  lua_settop(L, 1);
+  lua_getiuservalue(L, CTX_UV, 2); /* 2: the open switches */
   guard *g = lua_newuserdatauv(L, sizeof *g, 1);
-  g->active = 1, g->previous = ctx->anomaly;
+  g->active = 0, g->on = lua_toboolean(L, 1), g->main = main, g->seq = ++ctx->modes.anomaly_seq;
   lua_pushvalue(L, CTX_UV);
   lua_setiuservalue(L, -2, 1);
-  luaL_setmetatable(L, "micrograd.detect_anomaly");
-  ctx->anomaly = lua_toboolean(L, 1);
+  luaL_setmetatable(L, SWITCH);
+  lua_pushvalue(L, -1);
+  lua_rawseti(L, 2, g->seq); /* may raise (memory): the switch is not on yet */
+  g->active = 1;
+  ctx->anomaly = g->on;
   return 1;
 }
 
@@ -234,8 +280,15 @@ void mg_register_anomaly(lua_State *L, int module, int upvalues) {
   static const luaL_Reg functions[] = {{"detect_anomaly", anomaly_detect}, {NULL, NULL}};
   lua_newtable(L); /* the places */
   lua_setiuservalue(L, upvalues, 1);
-  if (luaL_newmetatable(L, "micrograd.detect_anomaly")) {
-    static const luaL_Reg methods[] = {{"__close", guard_close}, {"close", guard_close}, {NULL, NULL}};
+  lua_newtable(L); /* the open switches, weak values */
+  lua_createtable(L, 0, 1);
+  lua_pushliteral(L, "v");
+  lua_setfield(L, -2, "__mode");
+  lua_setmetatable(L, -2);
+  lua_setiuservalue(L, upvalues, 2);
+  if (luaL_newmetatable(L, SWITCH)) {
+    static const luaL_Reg methods[] = {
+        {"__close", guard_close}, {"close", guard_close}, {"__gc", guard_gc}, {NULL, NULL}};
     luaL_setfuncs(L, methods, 0);
     lua_pushvalue(L, -1);
     lua_setfield(L, -2, "__index");

@@ -13,11 +13,24 @@
 #include "engine.h"
 #include "rng.h"
 
+/* The scopes behind the modes (SPEC: modes never leak). Each no_grad scope
+ * and each detect_anomaly switch is a guard userdata that ends it exactly
+ * once: when closed, or when collected (see module.c and anomaly.c). */
+typedef struct mg_modes {
+  int no_grad_open;        /* no_grad scopes open */
+  int no_grad_traced;      /* of them, those opened during the current trace */
+  lua_Integer trace;       /* number of the current trace (the last one when not tracing) */
+  int anomaly_base;        /* detect_anomaly's mode when no switch after anomaly_base_seq is open */
+  lua_Integer anomaly_seq; /* numbers the detect_anomaly switches */
+  lua_Integer anomaly_base_seq;
+} mg_modes;
+
 /* Per-lua_State engine state (a userdata in upvalue CTX_UV). */
 typedef struct mg_ctx {
-  int no_grad;             /* > 0 while ops record no graph */
+  int no_grad;             /* > 0 while ops record no graph (set from the scopes below) */
   int tracing;             /* > 0 while mg.compile runs the function it compiles */
   int anomaly;             /* mg.detect_anomaly: ops and backward check for nan and inf */
+  mg_modes modes;          /* the open scopes behind no_grad and anomaly (module.c, anomaly.c) */
   uint16_t nsites;         /* creation sites recorded for detect_anomaly (anomaly.c) */
   mg_rng rng;              /* the engine's generator */
   const void *value_meta;  /* address of the Value metatable (META_UV), for fast type checks */
@@ -43,6 +56,20 @@ typedef struct mg_ctx {
  * SITE_MAX: made when the table of places was full). */
 #define SITE_SHIFT 4
 #define SITE_MAX   0x0fff
+
+/* Sets ctx->no_grad from the open scopes: while tracing, only those opened
+ * during the trace count (mg.compile records in grad mode). */
+static inline void mg_modes_update(mg_ctx *ctx) {
+  ctx->no_grad = ctx->tracing ? ctx->modes.no_grad_traced : ctx->modes.no_grad_open;
+}
+
+/* Whether L is the state's main thread (a scope opened there cannot be
+ * abandoned with a coroutine). */
+static inline int mg_is_main_thread(lua_State *L) {
+  int main = lua_pushthread(L);
+  lua_pop(L, 1);
+  return main;
+}
 
 static inline mg_ctx *mg_context(lua_State *L) { return (mg_ctx *)lua_touserdata(L, CTX_UV); }
 

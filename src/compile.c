@@ -38,30 +38,19 @@ static int graph_gc(lua_State *L) {
   return 0;
 }
 
-/* Ends tracing (a to-be-closed value, so an error in fn ends it too). */
-static int trace_end(lua_State *L) {
-  int *state = lua_touserdata(L, 1); /* {active, saved no_grad} */
-  if (state[0]) {
-    lua_getiuservalue(L, 1, 1);
-    mg_ctx *ctx = lua_touserdata(L, -1);
-    ctx->tracing--, ctx->no_grad = state[1], state[0] = 0;
-  }
-  return 0;
+/* Tracing is a mode too (SPEC: modes never leak): it starts in grad mode,
+ * where only the no_grad scopes opened during the trace count (mg_modes_update),
+ * and ends when fn returns or raises; scopes opened or closed meanwhile keep
+ * their own count, so the state after the trace is the state before it
+ * with exactly those scopes opened or closed. */
+static void trace_begin(mg_ctx *ctx) {
+  ctx->tracing = 1, ctx->modes.trace++, ctx->modes.no_grad_traced = 0;
+  mg_modes_update(ctx);
 }
 
-/* Pushes a to-be-closed guard and starts tracing in grad mode. */
-static void trace_begin(lua_State *L, mg_ctx *ctx) {
-  int *state = lua_newuserdatauv(L, 2 * sizeof(int), 1);
-  state[0] = 1, state[1] = ctx->no_grad;
-  lua_pushvalue(L, CTX_UV);
-  lua_setiuservalue(L, -2, 1);
-  if (luaL_newmetatable(L, "micrograd.trace")) {
-    lua_pushcfunction(L, trace_end);
-    lua_setfield(L, -2, "__close");
-  }
-  lua_setmetatable(L, -2);
-  lua_toclose(L, -1);
-  ctx->tracing++, ctx->no_grad = 0;
+static void trace_end(mg_ctx *ctx) {
+  ctx->tracing = 0;
+  mg_modes_update(ctx);
 }
 
 /* The output at stack index idx as a node; a number becomes a constant. */
@@ -119,14 +108,16 @@ static int compile_new(lua_State *L) {
     lua_rawseti(L, 3, i);
   }
 
-  /* trace: fn(placeholders...) */
-  trace_begin(L, ctx); /* 4 */
+  /* trace: fn(placeholders...), in a protected call, so that tracing ends
+   * however fn ends (an error in a coroutine does not unwind its stack) */
   int base = lua_gettop(L);
   lua_pushvalue(L, 1);
   luaL_checkstack(L, (int)nin + 1, "too many inputs");
   for (lua_Integer i = 1; i <= nin; i++) lua_rawgeti(L, 3, i);
-  lua_call(L, (int)nin, LUA_MULTRET);
-  lua_closeslot(L, 4);
+  trace_begin(ctx);
+  int traced = lua_pcall(L, (int)nin, LUA_MULTRET, 0);
+  trace_end(ctx);
+  if (traced != LUA_OK) return lua_error(L);
   int nres = lua_gettop(L) - base, shape = SHAPE_MANY;
   if (nres == 0) return luaL_error(L, "compile: fn returned nothing (it must return Values or numbers)");
   if (nres == 1 && lua_type(L, -1) == LUA_TTABLE) { /* an array: unpack it in place */

@@ -15,29 +15,73 @@ void mg_setfuncs(lua_State *L, int table, const luaL_Reg *regs, int upvalues) {
   }
 }
 
-/* A no-grad guard: a userdata whose __close (or :close()) ends its no-grad
- * scope; its user value is the context it belongs to. */
+/* A no-grad scope: a guard userdata (user value 1: the context) that ends
+ * its scope exactly once, when closed (`<close>`, :close(), an error or
+ * coroutine.close unwinding the block) or when collected (a guard dropped,
+ * or a coroutine abandoned inside the scope). The context counts the open
+ * scopes, so they may end in any order; `trace` is the number of the
+ * mg.compile trace the scope was opened in (0: none), as only those count
+ * while that trace runs.
+ *
+ * GUARD: an open guard. SCOPE: one that needs no finalizer: it has ended,
+ * or it is the guard of a no_grad(fn) call in the main thread (that thread is
+ * never abandoned, and an error unwinds the call's to-be-closed slot). A
+ * finalizer that is not needed is not run: many short scopes stay cheap. */
+#define GUARD "micrograd.no_grad"
+#define SCOPE "micrograd.no_grad_scope"
+
 typedef struct guard {
   int active;
+  lua_Integer trace;
 } guard;
 
-static int guard_close(lua_State *L) {
-  guard *g = luaL_checkudata(L, 1, "micrograd.no_grad");
-  if (g->active) {
+/* The guard methods' upvalues: the two metatables, compared by identity. */
+#define GUARD_MT lua_upvalueindex(1)
+#define SCOPE_MT lua_upvalueindex(2)
+
+/* The guard at index 1 (open, or either kind when `any`), or NULL. */
+static guard *to_guard(lua_State *L, int any) {
+  if (lua_type(L, 1) != LUA_TUSERDATA || !lua_getmetatable(L, 1)) return NULL;
+  int ok = lua_rawequal(L, -1, GUARD_MT) || (any && lua_rawequal(L, -1, SCOPE_MT));
+  lua_pop(L, 1);
+  return ok ? lua_touserdata(L, 1) : NULL;
+}
+
+/* Ends the scope of the guard g at index 1; an open guard's finalizer is
+ * the only one it has (see SCOPE). */
+static int guard_end(lua_State *L, guard *g) {
+  if (g && g->active) {
     g->active = 0;
+    lua_pushvalue(L, SCOPE_MT);
+    lua_setmetatable(L, 1);
     lua_getiuservalue(L, 1, 1);
-    ((mg_ctx *)lua_touserdata(L, -1))->no_grad--;
+    mg_ctx *ctx = lua_touserdata(L, -1);
+    ctx->modes.no_grad_open--;
+    if (ctx->tracing && g->trace == ctx->modes.trace) ctx->modes.no_grad_traced--;
+    mg_modes_update(ctx);
   }
   return 0;
 }
 
-static void push_guard(lua_State *L) {
+static int guard_close(lua_State *L) {
+  guard *g = to_guard(L, 1);
+  if (!g) mg_type_error(L, 1, "close", "no_grad guard");
+  return guard_end(L, g);
+}
+static int guard_gc(lua_State *L) { return guard_end(L, to_guard(L, 0)); }
+
+/* Pushes a new guard (a SCOPE when `call`, for no_grad(fn), in the main thread). */
+static void push_guard(lua_State *L, int call) {
+  mg_ctx *ctx = mg_context(L);
   guard *g = lua_newuserdatauv(L, sizeof *g, 1);
-  g->active = 1;
+  g->active = 0;
   lua_pushvalue(L, CTX_UV);
   lua_setiuservalue(L, -2, 1);
-  luaL_setmetatable(L, "micrograd.no_grad");
-  mg_context(L)->no_grad++;
+  luaL_setmetatable(L, call && mg_is_main_thread(L) ? SCOPE : GUARD);
+  g->active = 1, g->trace = ctx->tracing ? ctx->modes.trace : 0;
+  ctx->modes.no_grad_open++;
+  if (ctx->tracing) ctx->modes.no_grad_traced++;
+  mg_modes_update(ctx);
 }
 
 static int no_grad_done(lua_State *L, int status, lua_KContext k) {
@@ -50,14 +94,14 @@ static int no_grad_done(lua_State *L, int status, lua_KContext k) {
 static int module_no_grad(lua_State *L) {
   int n = lua_gettop(L);
   if (n == 0 || (n == 1 && lua_isnil(L, 1))) {
-    push_guard(L);
+    push_guard(L, 0);
     return 1;
   }
   if (lua_type(L, 1) != LUA_TFUNCTION) { /* or a callable object, e.g. a model */
     if (luaL_getmetafield(L, 1, "__call") == LUA_TNIL) mg_type_error(L, 1, "no_grad", "function or nil");
     lua_pop(L, 1);
   }
-  push_guard(L);
+  push_guard(L, 1);
   lua_rotate(L, 1, 1); /* guard, fn, args... */
   lua_toclose(L, 1);   /* closed on return and on error */
   lua_callk(L, n - 1, LUA_MULTRET, 0, no_grad_done);
@@ -75,7 +119,7 @@ int luaopen_micrograd_core(lua_State *L) {
   lua_newtable(L);
   int module = lua_gettop(L), upvalues = module + 1;
 
-  mg_ctx *ctx = lua_newuserdatauv(L, sizeof *ctx, 1); /* CTX_UV; user value 1: anomaly.c's places */
+  mg_ctx *ctx = lua_newuserdatauv(L, sizeof *ctx, 2); /* CTX_UV; user values: anomaly.c's places, switches */
   memset(ctx, 0, sizeof *ctx);
   mg_rng_seed(&ctx->rng, MG_DEFAULT_SEED);
 
@@ -108,11 +152,21 @@ int luaopen_micrograd_core(lua_State *L) {
   mg_register_anomaly(L, module, upvalues);
   mg_setfuncs(L, module, functions, upvalues);
 
-  if (luaL_newmetatable(L, "micrograd.no_grad")) {
-    static const luaL_Reg guard_methods[] = {{"__close", guard_close}, {"close", guard_close}, {NULL, NULL}};
-    luaL_setfuncs(L, guard_methods, 0);
-    lua_pushvalue(L, -1);
-    lua_setfield(L, -2, "__index");
+  int fresh = luaL_newmetatable(L, GUARD); /* the guards' metatables, each method with both as upvalues */
+  luaL_newmetatable(L, SCOPE);
+  if (fresh) {
+    static const luaL_Reg guard_methods[] = {
+        {"__close", guard_close}, {"close", guard_close}, {"__gc", guard_gc}, {NULL, NULL}};
+    static const luaL_Reg scope_methods[] = {{"__close", guard_close}, {"close", guard_close}, {NULL, NULL}};
+    for (int mt = -2; mt <= -1; mt++) {
+      lua_pushvalue(L, mt); /* the metatable */
+      lua_pushvalue(L, -3); /* GUARD_MT */
+      lua_pushvalue(L, -3); /* SCOPE_MT */
+      luaL_setfuncs(L, mt == -2 ? guard_methods : scope_methods, 2);
+      lua_pushvalue(L, -1);
+      lua_setfield(L, -2, "__index");
+      lua_pop(L, 1);
+    }
   }
   lua_settop(L, module);
   lua_pushliteral(L, "micrograd " MICROGRAD_VERSION);

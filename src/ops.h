@@ -6,13 +6,37 @@
  * engine.py (e.g. `(b * a^(b-1)) * g`) so results match it bit for bit. The
  * dynamic engine (engine.c) and the compiled tape (tape.c) both use these, so
  * both give the same bits.
+ *
+ * No rule overflows or underflows needlessly (a gradient is inf or 0 only
+ * where the true one is out of range): where an intermediate of the plain
+ * formula leaves the normal range, the rule computes it another way, and
+ * everywhere else it gives the plain formula's bits (which parity needs).
  */
 #ifndef MG_OPS_H
 #define MG_OPS_H
 
+#include <float.h>
 #include <math.h>
 
 #include "engine.h"
+
+/* Whether x is a normal number: no bits lost to underflow, no overflow. */
+static inline int mg_normal(double x) { return fabs(x) >= DBL_MIN && fabs(x) <= DBL_MAX; }
+
+/* (p * q) / (r * s) for finite nonzero p, q, r, s, with the exponents kept
+ * apart: the bits of the plain formula wherever it stays in the normal range
+ * (scaling by powers of two is exact), and within an ulp or two of the true
+ * result where the plain formula's intermediates leave the range. */
+static inline double mg_scaled_ratio(double p, double q, double r, double s) {
+  int ep, eq, er, es;
+  double m = (frexp(p, &ep) * frexp(q, &eq)) / (frexp(r, &er) * frexp(s, &es));
+  return ldexp(m, ep + eq - er - es);
+}
+
+/* sign * e^(sum of logs), for a product of factors given by their logs when
+ * the plain product leaves the range: about 1e-13 relative error, no needless
+ * overflow or underflow. */
+static inline double mg_exp_sum(double sign, double log_sum) { return sign * exp(log_sum); }
 
 /* a + b        d/da = 1, d/db = 1 */
 static inline double fwd_add(double a, double b) { return a + b; }
@@ -26,17 +50,39 @@ static inline void bwd_sub(double g, double *ga, double *gb) { *ga = g, *gb = -g
 static inline double fwd_mul(double a, double b) { return a * b; }
 static inline void bwd_mul(double a, double b, double g, double *ga, double *gb) { *ga = b * g, *gb = a * g; }
 
-/* a / b        d/da = 1/b, d/db = -a/b^2 */
+/* a / b        d/da = 1/b, d/db = -a/b^2 (g a and b^2 may leave the range
+ * where the gradient does not: a = b = 1e-200 gives -1e200, not -inf) */
 static inline double fwd_div(double a, double b) { return a / b; }
 static inline void bwd_div(double a, double b, double g, double *ga, double *gb) {
-  *ga = g / b, *gb = -g * a / (b * b);
+  double ga_ = g * a, bb = b * b, q = ga_ / bb;
+  if (!(mg_normal(ga_) && mg_normal(bb)) && isfinite(g) && isfinite(a) && isfinite(b) && g != 0 && a != 0 &&
+      b != 0)
+    q = mg_scaled_ratio(g, a, b, b);
+  *ga = g / b, *gb = -q;
 }
 
-/* a ^ b        d/da = b a^(b-1) (0 when b = 0), d/db = a^b ln a (0 when a = 0, b >= 0) */
+/* a ^ b        d/da = b a^(b-1) (0 when b = 0), d/db = a^b ln a (0 when a = 0, b >= 0)
+ * Where a^(b-1), b a^(b-1), a^b or a^b ln a leaves the range, the same
+ * products are summed as logs (a^(b-1) overflows for a = 1e-310, b = 0.001,
+ * where d/da is 4.9e306). */
 static inline double fwd_pow(double a, double b) { return pow(a, b); }
+static inline double pow_wide(double a, double b, double g) { /* b a^(b-1) g; finite nonzero a, b, g */
+  double sign = (b < 0) != (g < 0) ? -1.0 : 1.0;
+  if (a < 0 && fmod(b - 1, 2) != 0) sign = -sign; /* odd integer b - 1 (else a^(b-1) is NaN) */
+  return mg_exp_sum(sign, log(fabs(b)) + (b - 1) * log(fabs(a)) + log(fabs(g)));
+}
+static inline double pow_log_wide(double a, double b, double g) { /* a^b ln a g; a > 0, finite b, g */
+  double la = log(a), sign = (la < 0) != (g < 0) ? -1.0 : 1.0;
+  return mg_exp_sum(sign, b * la + log(fabs(la)) + log(fabs(g)));
+}
 static inline void bwd_pow(double a, double b, double out, double g, double *ga, double *gb) {
-  *ga = b == 0 ? 0.0 : (b * pow(a, b - 1)) * g;
-  *gb = (a == 0 && b >= 0) ? 0.0 : g * (out * log(a));
+  int wide = isfinite(a) && isfinite(b) && isfinite(g) && a != 0 && g != 0;
+  double p = pow(a, b - 1), bp = b * p;
+  *ga = b == 0 ? 0.0 : wide && !isnan(p) && !(mg_normal(p) && mg_normal(bp)) ? pow_wide(a, b, g) : bp * g;
+  double ol = out * log(a);
+  *gb = (a == 0 && b >= 0)                                              ? 0.0
+        : wide && a > 0 && a != 1 && !(mg_normal(out) && mg_normal(ol)) ? pow_log_wide(a, b, g)
+                                                                        : g * ol;
 }
 
 /* -a           d/da = -1 */
@@ -47,13 +93,25 @@ static inline double bwd_neg(double g) { return -g; }
 static inline double fwd_relu(double a) { return a < 0 ? 0.0 : a; }
 static inline double bwd_relu(double out, double g) { return (out > 0 ? 1.0 : 0.0) * g; }
 
-/* tanh(a)      d/da = 1 - tanh(a)^2 */
+/* tanh(a)      d/da = 1 - tanh(a)^2; where that cancels (|a| > 9.7: it is
+ * 0 from |a| = 19.1 on), 4 e / (1 + e)^2 with e = e^-2|a| */
 static inline double fwd_tanh(double a) { return tanh(a); }
-static inline double bwd_tanh(double out, double g) { return (1 - out * out) * g; }
+static inline double bwd_tanh(double a, double out, double g) {
+  double d = 1 - out * out;
+  if (d < 0x1p-26 && isfinite(a)) {
+    double e = exp(-2 * fabs(a));
+    d = 4 * e / ((1 + e) * (1 + e));
+  }
+  return d * g;
+}
 
-/* e^a          d/da = e^a */
+/* e^a          d/da = e^a; where e^a leaves the range, e^(a + ln|g|) */
 static inline double fwd_exp(double a) { return exp(a); }
-static inline double bwd_exp(double out, double g) { return out * g; }
+static inline double bwd_exp(double a, double out, double g) {
+  if (!mg_normal(out) && isfinite(a) && isfinite(g) && g != 0)
+    return mg_exp_sum(g < 0 ? -1.0 : 1.0, a + log(fabs(g)));
+  return out * g;
+}
 
 /* ln a         d/da = 1/a */
 static inline double fwd_log(double a) { return log(a); }
@@ -65,7 +123,15 @@ static inline double fwd_sigmoid(double a) {
   double e = exp(a);
   return e / (1 + e);
 }
-static inline double bwd_sigmoid(double out, double g) { return g * (out * (1 - out)); }
+/* (for |a| > 18, e / (1 + e)^2 with e = e^-|a|: s (1 - s) cancels for a > 0, to 0 from a = 37) */
+static inline double bwd_sigmoid(double a, double out, double g) {
+  double d = out * (1 - out);
+  if (d < 0x1p-26 && isfinite(a)) {
+    double e = exp(-fabs(a));
+    d = e / ((1 + e) * (1 + e));
+  }
+  return g * d;
+}
 
 /* |a|          d/da = sign(a), 0 at 0 */
 static inline double fwd_abs(double a) { return fabs(a); }
@@ -142,10 +208,10 @@ static inline void mg_op_backward(mg_op op, double a, double b, double out, doub
   case MG_OP_POW: bwd_pow(a, b, out, g, ga, gb); break;
   case MG_OP_NEG: *ga = bwd_neg(g); break;
   case MG_OP_RELU: *ga = bwd_relu(out, g); break;
-  case MG_OP_TANH: *ga = bwd_tanh(out, g); break;
-  case MG_OP_EXP: *ga = bwd_exp(out, g); break;
+  case MG_OP_TANH: *ga = bwd_tanh(a, out, g); break;
+  case MG_OP_EXP: *ga = bwd_exp(a, out, g); break;
   case MG_OP_LOG: *ga = bwd_log(a, g); break;
-  case MG_OP_SIGMOID: *ga = bwd_sigmoid(out, g); break;
+  case MG_OP_SIGMOID: *ga = bwd_sigmoid(a, out, g); break;
   case MG_OP_ABS: *ga = bwd_abs(a, g); break;
   case MG_OP_SQRT: *ga = bwd_sqrt(out, g); break;
   case MG_OP_SOFTPLUS: *ga = bwd_softplus(a, g); break;

@@ -289,9 +289,14 @@ static void pop_operand(lua_State *L, const mg_ctx *ctx, mg_node *n, int node, i
   lua_pop(L, 1);
 }
 
+/* An n-ary op reads the modes many times, across allocations, whose garbage
+ * collection steps may run finalizers that end scopes (modes never leak): it
+ * works on a copy of the context as the op found it, so that it keeps its
+ * operands if and only if it records them. */
+
 /* One node op(vs[1], vs[2], ...) over the array argument 1 of fname. */
 static int nary_op(lua_State *L, mg_op op, const char *fname) {
-  const mg_ctx *ctx = mg_context(L);
+  const mg_ctx found = *mg_context(L), *ctx = &found;
   uint32_t len = check_array(L, 1, fname);
   int table;
   if (len == 0 && op == MG_OP_LOGSUMEXP)
@@ -361,7 +366,7 @@ static int dot_vectors(lua_State *L, const mg_ctx *ctx, mg_vector *w, mg_vector 
 /* mg.dot(ws, xs [, bias]): bias + ws[1]*xs[1] + ws[2]*xs[2] + ..., one node.
  * ws and xs are arrays or Vectors (mg.vector). */
 static int value_dot(lua_State *L) {
-  const mg_ctx *ctx = mg_context(L);
+  const mg_ctx found = *mg_context(L), *ctx = &found; /* see nary_op */
   lua_settop(L, 3);
   mg_vector *wv = dot_vector(L, ctx, 1, 0), *xv = dot_vector(L, ctx, 2, wv != NULL);
   if (xv && !wv) wv = dot_vector(L, ctx, 1, 1);
