@@ -1,5 +1,7 @@
--- micrograd.core's operating-system helpers: clock, isatty, run (no shell).
+-- The operating-system helpers: clock, isatty (micrograd.core and
+-- micrograd._system), run (micrograd._system only: no shell, a time limit).
 local core = require("micrograd.core")
+local system = require("micrograd._system")
 
 describe("core.clock", function()
   it("is a monotonic clock in seconds", function()
@@ -22,22 +24,22 @@ describe("core.isatty", function()
   end)
 end)
 
-describe("core.run", function()
+describe("_system.run", function()
   it("runs a program with an argument vector and feeds it input", function()
-    local status, out, err = core.run({ "cat" }, "hello\n")
+    local status, out, err = system.run({ "cat" }, "hello\n")
     assert.are.equal(0, status)
     assert.are.equal("hello\n", out)
     assert.are.equal("", err)
   end)
 
   it("never involves a shell: metacharacters are plain arguments", function()
-    local status, out = core.run({ "printf", "%s|", "$(echo no)", "; rm -rf /", "*" })
+    local status, out = system.run({ "printf", "%s|", "$(echo no)", "; rm -rf /", "*" })
     assert.are.equal(0, status)
     assert.are.equal("$(echo no)|; rm -rf /|*|", out)
   end)
 
   it("returns the exit status and standard error", function()
-    local status, out, err = core.run({ "sh", "-c", "echo oops >&2; exit 3" })
+    local status, out, err = system.run({ "sh", "-c", "echo oops >&2; exit 3" })
     assert.are.equal(3, status)
     assert.are.equal("", out)
     assert.are.equal("oops\n", err)
@@ -45,22 +47,22 @@ describe("core.run", function()
 
   it("moves large inputs and outputs without deadlock", function()
     local big = string.rep("0123456789", 300000)
-    local status, out = core.run({ "cat" }, big)
+    local status, out = system.run({ "cat" }, big)
     assert.are.equal(0, status)
     assert.are.equal(#big, #out)
-    status = core.run({ "true" }, big) -- exits without reading: no SIGPIPE for us
+    status = system.run({ "true" }, big) -- exits without reading: no SIGPIPE for us
     assert.are.equal(0, status)
   end)
 
   it("reports a program it cannot start #spawn_error", function()
-    local status, msg = core.run({ "no-such-program-micrograd" })
+    local status, msg = system.run({ "no-such-program-micrograd" })
     assert.is_nil(status)
     assert.truthy(msg:find("cannot run no-such-program-micrograd", 1, true))
   end)
 
   it("checks its arguments", function()
-    assert.truthy(select(2, pcall(core.run, "ls")):find("bad argument #1 to 'run' (table expected", 1, true))
-    assert.truthy(select(2, pcall(core.run, {})):find("bad argument #1 to 'run'", 1, true))
-    assert.truthy(select(2, pcall(core.run, { "ls", 5 })):find("string expected at index 2", 1, true))
+    assert.truthy(select(2, pcall(system.run, "ls")):find("bad argument #1 to 'run' (table expected", 1, true))
+    assert.truthy(select(2, pcall(system.run, {})):find("bad argument #1 to 'run'", 1, true))
+    assert.truthy(select(2, pcall(system.run, { "ls", 5 })):find("string expected at index 2", 1, true))
   end)
 end)

@@ -564,9 +564,10 @@ describe("viz_graph.render", function()
     local path = tmp(".svg")
     local msg = error_of(render, Value(1), path, { program = "false" })
     assert_mentions(msg, "false failed (exit status 1)", path)
-    -- a directory that does not exist: dot's own message
+    -- a directory that does not exist: the file cannot be written (dot
+    -- writes to us, we write the file)
     msg = error_of(render, Value(1), "/nonexistent-dir/x/out.svg")
-    assert_mentions(msg, "dot failed", "/nonexistent-dir/x/out.svg")
+    assert_mentions(msg, "viz.render cannot write /nonexistent-dir/x/out.svg: No such file or directory")
   end)
 
   it("refuses a path without .svg or .png", function()

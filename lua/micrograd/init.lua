@@ -6,9 +6,13 @@
 -- (The API reference is docs/core.luadoc and the modules' own LDoc comments.)
 local core = require("micrograd.core")
 
+-- core's operating-system helpers (clock, isatty, terminal_width) are not part of the API:
+-- viz and train get them from the internal module micrograd._system.
+local internal = { clock = true, isatty = true, terminal_width = true }
+
 local M = {}
 for name, value in pairs(core) do
-  M[name] = value
+  if not internal[name] then M[name] = value end
 end
 
 --- Submodules loaded on first use, e.g. `mg.nn` is `require("micrograd.nn")`.

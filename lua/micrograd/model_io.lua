@@ -25,7 +25,8 @@ do
   json = mod
 end
 
-local format, find = string.format, string.find
+local file = require("micrograd._file")
+local format, find, sub, byte = string.format, string.find, string.sub, string.byte
 local concat, type, tostring, pairs, next = table.concat, type, tostring, pairs, next
 local huge = math.huge
 
@@ -37,15 +38,20 @@ local MAX_DEPTH = 64        -- nesting of the document
 local MAX_SIZE = 1 << 24    -- any layer size
 local MAX_LIST = 1 << 16    -- the layers of an MLP, the modules of a Sequential
 local MAX_STRING = 1 << 16  -- any string
+--- The limits the reader enforces and the writer checks (nn.save refuses a
+-- model nn.load would refuse).
+M.LIMITS = { depth = MAX_DEPTH, size = MAX_SIZE, list = MAX_LIST, string = MAX_STRING }
 
 -- ---- writing ----------------------------------------------------------------
 
+-- (with '.' whatever the C locale)
 local function number_text(x)
   if math.type(x) == "integer" then return tostring(x) end
   if x ~= x or x == huge or x == -huge then return nil end
-  if x == math.floor(x) and x > -1e15 and x < 1e15 then return format("%.1f", x) end
-  return format("%.17g", x)
+  if x == math.floor(x) and x > -1e15 and x < 1e15 then return file.number("%.1f", x) end
+  return file.number("%.17g", x)
 end
+M.number_text = number_text
 
 local function string_text(s)
   return '"' .. s:gsub('[%c"\\]', function(c)
@@ -78,6 +84,7 @@ end
 -- @tparam {number,...} values the parameters, in parameters() order
 -- @treturn string
 function M.encode(spec, values)
+  M.check_writable(spec)
   local lines = {}
   for i, x in ipairs(values) do
     local text = number_text(x)
@@ -253,6 +260,62 @@ check_spec = function(name, s, where)
   return checker(name, s, where)
 end
 
+--- Raises an error when a document with this spec would not load: the
+-- writer refuses what the reader refuses (nesting, list lengths, sizes,
+-- module types), with the reader's own checks.
+-- @tparam table spec the model's architecture (`model:spec()`)
+function M.check_writable(spec)
+  -- nesting as prescan counts it: the document's object is level 1
+  local function walk(v, depth)
+    if type(v) == "string" and #v > MAX_STRING then
+      error(format("cannot save: a string of %d bytes (a document's strings have at most %d)", #v, MAX_STRING), 0)
+    end
+    if type(v) ~= "table" then return end
+    if depth > MAX_DEPTH then
+      error(format("cannot save: the model is nested deeper than a document may be (%d levels:"
+        .. " at most %d Sequentials one inside another)", MAX_DEPTH, (MAX_DEPTH - 2) // 2), 0)
+    end
+    for _, x in pairs(v) do walk(x, depth + 1) end
+  end
+  walk(spec, 2)
+  check_spec("cannot save", spec, "model")
+end
+
+--- text with each JSON number token "-0" (an integer, which Lua reads as 0,
+-- losing the sign; other tools write it) as "-0.0"; strings are left alone.
+local function negative_zeros(text)
+  if not find(text, "%-0[^%.%deE]") and not find(text, "%-0$") then return text end
+  local out, pos, i = {}, 1, 1
+  while true do
+    local s, _, c = find(text, '(["%-])', i)
+    if not s then break end
+    if c == '"' then -- to the closing quote; a backslash escapes the next byte
+      local j = s + 1
+      while true do
+        local q = find(text, '["\\]', j)
+        if not q then return text end -- unterminated: the decoder says where
+        if byte(text, q) == 92 then
+          j = q + 2
+        else
+          i = q + 1
+          break
+        end
+      end
+    else
+      local before = s == 1 and " " or sub(text, s - 1, s - 1)
+      local after = sub(text, s + 2, s + 2)
+      if find(before, "^[%[,:%s]") and byte(text, s + 1) == 48 and not find(after, "^[%.%deE]") then
+        out[#out + 1] = sub(text, pos, s + 1)
+        out[#out + 1] = ".0"
+        pos = s + 2
+      end
+      i = s + 1
+    end
+  end
+  out[#out + 1] = sub(text, pos)
+  return concat(out)
+end
+
 --- Checks a document and returns its model spec and parameter values.
 -- @tparam string text
 -- @tparam string name for messages (a file name or "<string>")
@@ -261,6 +324,7 @@ end
 function M.decode(text, name)
   if text:match("^%s*$") then bad(name, "empty document") end
   prescan(name, text)
+  text = negative_zeros(text)
   -- JSON null decodes to json.null, not to a hole that would shorten an array
   local ok, doc, pos, err = pcall(json.decode, text, 1, json.null)
   if not ok then
@@ -331,30 +395,30 @@ end
 -- ---- files ------------------------------------------------------------------
 
 local function need_io(what)
-  if type(io) ~= "table" or type(io.open) ~= "function" then
-    error(what .. " needs the io library (use nn.dump/nn.parse with the text)", 3)
+  if not file.has_io() then
+    error(what .. " needs the io library (use nn.dump/nn.parse with the text)", 4)
   end
 end
 
 --- Reads a whole file; errors name the file.
-function M.read_file(path)
-  need_io("nn.load")
-  local f, err = io.open(path, "rb")
-  if not f then error("cannot read model: " .. tostring(err), 3) end
-  local text, err2 = f:read("a")
-  f:close()
-  if not text then error(path .. ": cannot read: " .. tostring(err2), 3) end
+-- @tparam string path
+-- @tparam[opt] string what the public function, for messages (default "nn.load")
+function M.read_file(path, what)
+  need_io(what or "nn.load")
+  local text, err, opened = file.read(path)
+  if not text then error(opened and err or "cannot read model: " .. err, 3) end
   return text
 end
 
---- Writes a whole file; errors name the file.
-function M.write_file(path, text)
-  need_io("nn.save")
-  local f, err = io.open(path, "wb")
-  if not f then error("cannot save model: " .. tostring(err), 3) end
-  local ok, werr = f:write(text)
-  f:close()
-  if not ok then error(path .. ": " .. tostring(werr), 3) end
+--- Writes a whole file atomically (micrograd._file): a crash or a full disk
+-- leaves the old file whole; every error is raised, naming the file.
+-- @tparam string path
+-- @tparam string text
+-- @tparam[opt] string what the public function, for messages (default "nn.save")
+function M.write_file(path, text, what)
+  need_io(what or "nn.save")
+  local ok, err = file.write(path, text)
+  if not ok then error("cannot save model: " .. err, 3) end
 end
 
 return require("micrograd._names").strict(M, "micrograd.model_io")

@@ -16,7 +16,8 @@
 -- `micrograd.viz` re-exports `dot` and `render`.
 -- @module micrograd.viz_graph
 local mg = require("micrograd")
-local core = require("micrograd.core")
+local file = require("micrograd._file")
+local system = require("micrograd._system")
 
 local is_value = mg.is_value
 local type, tostring, rawequal, pcall = type, tostring, rawequal, pcall
@@ -65,7 +66,7 @@ local DEFAULTS = { rankdir = "LR", legend = true, max_nodes = 500, count_limit =
 local RANKDIRS = { LR = true, TB = true, RL = true, BT = true }
 local DOT_OPTIONS = { rankdir = true, legend = true, params = true, max_nodes = true, count_limit = true,
   format = true, width = true }
-local RENDER_OPTIONS = { program = true }
+local RENDER_OPTIONS = { program = true, timeout = true }
 for k in pairs(DOT_OPTIONS) do RENDER_OPTIONS[k] = true end
 
 --- A count option: a positive integer, or math.huge for no limit.
@@ -256,7 +257,7 @@ local function build(root, o)
 
   -- The Values and their op nodes, in walk order.
   for i, v in ipairs(nodes) do
-    local data = escape_field(format(fmt, v.data))
+    local data = escape_field(file.number(fmt, v.data))
     if const[i] then
       used.const = true
       add(format('  v%d [%s, label="%s"];', i, STYLES.const, data))
@@ -264,7 +265,7 @@ local function build(root, o)
       local op = v.op
       local kind = i == 1 and "root" or params[v] and "param" or op == "" and "leaf" or "value"
       used[kind] = true
-      local fields = { "data " .. data, "grad " .. escape_field(format(fmt, v.grad)) }
+      local fields = { "data " .. data, "grad " .. escape_field(file.number(fmt, v.grad)) }
       local label = v.label or params[v] ~= true and params[v] -- a parameter's name, as a label
       if label then table.insert(fields, 1, escape_field(label)) end
       local record = concat(fields, " | ")
@@ -355,37 +356,56 @@ local FORMATS = { svg = "svg", png = "png" }
 
 --- Draws the graph under root into an SVG or PNG file (by the path's
 -- extension) with Graphviz's `dot` program, run without a shell: any path is safe.
+-- The file is written atomically (dot's output is collected, then written to
+-- a temporary file renamed over `path`), and only when the calling script
+-- could run a program and write the file itself (`io` within its reach).
 -- Raises an error saying how to install Graphviz when `dot` cannot be run,
--- and one with dot's messages when it fails.
+-- one with dot's messages when it fails, and one when it runs longer than
+-- `opts.timeout` (it is then killed).
 -- @param root a Value
 -- @tparam string path ending in ".svg" or ".png"
--- @tparam[opt] table opts as `dot`'s, and `program` (default "dot")
+-- @tparam[opt] table opts as `dot`'s, and `program` (default "dot") and
+--   `timeout` (seconds, default 60; `math.huge` for none)
 -- @treturn string path
 function M.render(root, path, opts)
   if not is_value(root) then fail("render", 1, "Value expected, got " .. type(root)) end
   if type(path) ~= "string" then fail("render", 2, "string expected, got " .. type(path)) end
+  if path:find("\0", 1, true) then fail("render", 2, "path with a NUL byte") end
   local ext = path:match("%.(%w+)$")
   local kind = ext and FORMATS[ext:lower()]
   if not kind then fail("render", 2, "path ending in .svg or .png expected, got " .. describe(path)) end
   local o = check_opts("render", 3, opts, RENDER_OPTIONS)
-  local io_lib = io -- looked up at each call: a sandboxed host may have removed it
-  if type(io_lib) ~= "table" or type(io_lib.open) ~= "function" then
+  if not file.has_io() then -- looked up at each call: a sandboxed host may have removed it
     error(format("viz.render needs the io library to write %s (call viz.dot to get the text)", path), 2)
   end
   local program = o.program or "dot"
-  if type(program) ~= "string" or program == "" then
+  if type(program) ~= "string" or program == "" or program:find("\0", 1, true) then
     fail("render", 3, "option 'program' must be a program name, got " .. describe(program))
   end
-  -- "-o" and the path in one argument: a path starting with "-" stays a path.
-  local status, message, stderr = core.run({ program, "-T" .. kind, "-o" .. path }, build(root, o))
+  local timeout = o.timeout or 60
+  if type(timeout) ~= "number" or not (timeout > 0) then
+    fail("render", 3, "option 'timeout' must be a number of seconds > 0, got " .. describe(timeout))
+  end
+  for _, what in ipairs({ "run", "write" }) do
+    local can, why = system.can(what)
+    if not can then error(format("viz.render needs the io library to write %s: %s", path, why), 2) end
+  end
+  local status, out, stderr = system.run({ program, "-T" .. kind }, build(root, o),
+    timeout < math.huge and timeout or nil)
   if status == nil then
     error(format("viz.render needs Graphviz's dot program: sudo apt-get install graphviz"
-      .. " (macOS: brew install graphviz); %s", message), 2)
+      .. " (macOS: brew install graphviz); %s", out), 2)
+  end
+  if status == false then
+    error(format("viz.render: %s did not finish within %s seconds (option 'timeout') and was killed;"
+      .. " %s was not written", program, file.tostring(timeout), path), 2)
   end
   if status ~= 0 then
     error(format("viz.render: %s failed (exit status %d) writing %s: %s", program, status, path,
       stderr ~= "" and stderr:gsub("%s+$", "") or "no message"), 2)
   end
+  local ok, err = file.write(path, out)
+  if not ok then error("viz.render cannot write " .. err, 2) end
   return path
 end
 

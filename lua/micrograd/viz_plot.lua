@@ -12,7 +12,9 @@
 -- full colour with a white outline, as micrograd's demo plot.
 -- @module micrograd.viz_plot
 local mg = require("micrograd")
+local file = require("micrograd._file")
 
+local number = file.number -- string.format for one number, '.' whatever the locale
 local is_value = mg.is_value
 local floor, ceil, log, huge, abs = math.floor, math.ceil, math.log, math.huge, math.abs
 local max, min, tointeger = math.max, math.min, math.tointeger
@@ -184,20 +186,15 @@ end
 
 -- ---- writing files ---------------------------------------------------------
 
---- Writes text to path for viz.<fname>; errors blame the public function's caller.
+--- Writes text to path for viz.<fname>, atomically (micrograd._file); errors
+-- blame the public function's caller.
 local function save(fname, path, text)
-  local io_lib = io -- looked up at each call: a sandboxed host may have removed it
-  if type(io_lib) ~= "table" or type(io_lib.open) ~= "function" then
+  if not file.has_io() then -- looked up at each call: a sandboxed host may have removed it
     error(format("viz.%s needs the io library to write %s (call it without a path to get the text)",
       fname, path), 4)
   end
-  local f, err = io_lib.open(path, "wb")
-  if not f then error(format("viz.%s cannot write %s", fname, err), 4) end
-  local ok, werr = f:write(text)
-  local closed, cerr = f:close()
-  if not ok or not closed then
-    error(format("viz.%s cannot write %s: %s", fname, path, tostring(werr or cerr)), 4)
-  end
+  local ok, err = file.write(path, text)
+  if not ok then error(format("viz.%s cannot write %s", fname, err), 4) end
 end
 
 -- ---- the model ---------------------------------------------------------------
@@ -303,7 +300,7 @@ end
 
 --- A coordinate or length, compactly: at most 2 decimals, no trailing zeros.
 local function num(v)
-  local s = format("%.2f", v)
+  local s = number("%.2f", v)
   s = s:gsub("0+$", ""):gsub("%.$", "")
   if s == "-0" then s = "0" end
   return s
@@ -379,7 +376,7 @@ local function ticks(lo, hi, target)
 end
 
 local function tick_label(v, decimals)
-  local s = format("%." .. decimals .. "f", v)
+  local s = number("%." .. decimals .. "f", v)
   if s:match("^%-0%.?0*$") then s = s:sub(2) end
   return s
 end
@@ -787,7 +784,7 @@ function M.ascii_boundary(model, X, y, opts)
   for c = 1, k do point_legend[c] = format("%s class %s", marks[c], names[c]) end
   lines[h + 3] = format("regions: %s; points: %s; '*' mixed; x1 %s..%s, x2 %s..%s",
     concat(legend, ", "), concat(point_legend, ", "),
-    format("%.3g", x0), format("%.3g", x1), format("%.3g", y0), format("%.3g", y1))
+    number("%.3g", x0), number("%.3g", x1), number("%.3g", y0), number("%.3g", y1))
   return concat(lines, "\n")
 end
 

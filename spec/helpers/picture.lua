@@ -1,8 +1,9 @@
 --- Pictures as a person sees them: renders SVG text with headless Chromium
 -- (Debian `chromium`) to PNG, converts it with `pngtopnm` (Debian `netpbm`)
--- to binary PPM and reads its pixels. Programs run through core.run, never a
+-- to binary PPM and reads its pixels. Programs run through micrograd._system.run, never a
 -- shell.
-local core = require("micrograd.core")
+require("micrograd.core") -- registers micrograd._system
+local system = require("micrograd._system")
 
 local M = {}
 
@@ -20,7 +21,7 @@ local missing_reason -- false once the tools were found
 local function clean_run(argv)
   local full = { "env", "-u", "LD_PRELOAD", "-u", "ASAN_OPTIONS" }
   for _, a in ipairs(argv) do full[#full + 1] = a end
-  return core.run(full)
+  return system.run(full)
 end
 
 --- nil when chromium and pngtopnm can run, else why not (for `pending`).

@@ -369,7 +369,7 @@ function M.inject()
   local input = string.rep("0123456789abcdef", 8192)
   local fds, disposition, blocked = host.fds(), host.sigpipe()
   counts.run = exhaust("core.run", function() return {} end, function()
-    local status, out = require("micrograd.core").run({ "cat" }, input)
+    local status, out = require("micrograd._system").run({ "cat" }, input)
     assert(status == 0, out)
     return out
   end, function(_, ok, out, k)
