@@ -99,8 +99,9 @@ end
 
 --- The whole file at path, through the script's own io library.
 -- @tparam string path
--- @treturn ?string the text, or nil, "path: reason" and whether the file
---   could be opened (then the message says "cannot read")
+-- @treturn ?string the text, or nil, a message and whether the file could
+--   be opened (then the message is only the reason reading failed; else it
+--   names the file, as io.open's)
 function M.read(path)
   local bad = M.bad_path(path)
   if bad then return nil, format("%q: %s", tostring(path), bad), false end
@@ -108,7 +109,7 @@ function M.read(path)
   if not f then return nil, tostring(err), false end
   local text, rerr = f:read("a")
   f:close()
-  if not text then return nil, format("%s: cannot read: %s", path, tostring(rerr)), true end
+  if not text then return nil, tostring(rerr), true end
   return text
 end
 

@@ -9,15 +9,23 @@
 -- arrays, not the rows).
 -- @module micrograd.data
 local mg = require("micrograd")
+local file = require("micrograd._file")
 
 local cos, sin, pi, huge = math.cos, math.sin, math.pi, math.huge
 local ceil, tointeger = math.ceil, math.tointeger
 local find, sub, byte, format = string.find, string.sub, string.byte, string.format
 local gsub, lower = string.gsub, string.lower
 local concat, move = table.concat, table.move
-local type, tostring, tonumber, pairs, ipairs = type, tostring, tonumber, pairs, ipairs
+local type, tostring, pairs, ipairs = type, tostring, pairs, ipairs
 
 local M = {}
+
+-- Sizes a caller passes are checked against these before anything is
+-- allocated (make_blobs(5, {centers = 1e9}) would ask for 24 GB).
+local MAX_SAMPLES = 10000000   -- n of a generator
+local MAX_CENTERS = 100000     -- make_blobs' centers
+local MAX_FEATURES = 100000    -- make_blobs' n_features
+local MAX_NUMBERS = 100000000  -- coordinates made in all (samples or centers times features)
 
 -- ---- argument checks -----------------------------------------------------
 
@@ -42,11 +50,14 @@ local function is_finite(v)
   return type(v) == "number" and v == v and v > -huge and v < huge
 end
 
---- n as an integer >= 1 (default when nil).
-local function check_count(fname, arg, n, default)
+--- n as an integer >= 1 (default when nil), at most max when given.
+local function check_count(fname, arg, n, default, max)
   if n == nil and default then return default end
   if not is_integer(n) or n < 1 then
     argerror(fname, arg, "positive integer expected, got " .. describe(n), 2)
+  end
+  if max and n > max then
+    argerror(fname, arg, format("at most %d expected, got %s", max, describe(n)), 2)
   end
   return tointeger(n)
 end
@@ -69,7 +80,6 @@ end
 
 local INTEGER = kind("integer", is_integer)
 local NONNEG = kind("non-negative number", function(v) return is_finite(v) and v >= 0 end)
-local POSINT = kind("positive integer", function(v) return is_integer(v) and v >= 1 end)
 local BOOLEAN = kind("boolean", function(v) return type(v) == "boolean" end)
 local STRING = kind("string", function(v) return type(v) == "string" end)
 
@@ -162,7 +172,7 @@ local MOONS_OPTIONS = { { "noise", NONNEG, 0 }, { "seed", INTEGER } }
 -- @treturn {{number,number},...} X the points
 -- @treturn {integer,...} y the labels, 0 or 1
 function M.make_moons(n, opts)
-  n = check_count("make_moons", 1, n, 100)
+  n = check_count("make_moons", 1, n, 100, MAX_SAMPLES)
   local o = check_options("make_moons", 2, opts, MOONS_OPTIONS)
   local g = mg.Generator(o.seed)
   local X, y = {}, {}
@@ -191,7 +201,7 @@ local CIRCLES_OPTIONS = { { "noise", NONNEG, 0 }, { "factor", FACTOR, 0.8 }, { "
 -- @treturn {{number,number},...} X the points
 -- @treturn {integer,...} y the labels, 0 or 1
 function M.make_circles(n, opts)
-  n = check_count("make_circles", 1, n, 100)
+  n = check_count("make_circles", 1, n, 100, MAX_SAMPLES)
   local o = check_options("make_circles", 2, opts, CIRCLES_OPTIONS)
   local g = mg.Generator(o.seed)
   local X, y = {}, {}
@@ -224,10 +234,21 @@ local function check_points(v)
   return true
 end
 
+--- A kind of positive integer at most max (the message says so when too big).
+local function bounded(expected, max, what)
+  return kind(expected, function(v)
+    if not (is_integer(v) and v >= 1) then return false end
+    if v > max then return false, format("at most %d %s, got %s", max, what, describe(v)) end
+    return true
+  end)
+end
+
+local CENTER_COUNT = bounded("positive integer", MAX_CENTERS, "centers")
 local CENTERS = kind("positive integer or array of points", function(v)
-  if type(v) == "number" then return is_integer(v) and v >= 1 end
+  if type(v) == "number" then return CENTER_COUNT.test(v) end
   return check_points(v)
 end)
+local FEATURES = bounded("positive integer", MAX_FEATURES, "features")
 
 local STD = kind("non-negative number or array of them", function(v)
   if type(v) ~= "table" then return NONNEG.test(v) end
@@ -245,7 +266,7 @@ end)
 
 local BLOBS_OPTIONS = {
   { "centers", CENTERS, 3 }, { "cluster_std", STD, 1.0 }, { "center_box", BOX, { -10, 10 } },
-  { "n_features", POSINT }, { "seed", INTEGER },
+  { "n_features", FEATURES }, { "seed", INTEGER },
 }
 
 --- make_blobs' centers (drawn or copied) and per-center standard deviations.
@@ -291,8 +312,14 @@ end
 -- @treturn {integer,...} y the labels, classes 1..k
 -- @treturn {{number,...},...} the centers (new arrays)
 function M.make_blobs(n, opts)
-  n = check_count("make_blobs", 1, n, 100)
+  n = check_count("make_blobs", 1, n, 100, MAX_SAMPLES)
   local o = check_options("make_blobs", 2, opts, BLOBS_OPTIONS)
+  local nf = type(o.centers) == "table" and #o.centers[1] or o.n_features or 2
+  local ncenters = type(o.centers) == "table" and #o.centers or o.centers
+  if (n + ncenters) * nf > MAX_NUMBERS then
+    argerror("make_blobs", 2, format("%d samples and %d centers of %d features: more than %d numbers",
+      n, ncenters, nf, MAX_NUMBERS))
+  end
   local g = mg.Generator(o.seed)
   local centers, stds = blob_centers(o, g)
   local k, X, y = #centers, {}, {}
@@ -415,7 +442,7 @@ end
 
 local function is_number_row(fields)
   for _, f in ipairs(fields) do
-    if not tonumber(f) then return false end
+    if not file.tonumber(f) then return false end
   end
   return true
 end
@@ -451,7 +478,7 @@ local function read_labels(p, rows, lc, header)
   for i, fields in ipairs(rows) do
     local v = fields[lc]
     if v == "" then csv_error(p, fields.line, "%s: empty label", column_name(header, lc)) end
-    y[i] = tonumber(v)
+    y[i] = file.tonumber(v)
     -- an infinite number, or nan or inf spelled out, is not a class name
     if (y[i] and not is_finite(y[i])) or NONFINITE[lower(gsub(v, "^[+-]", ""))] then
       csv_error(p, fields.line, "%s: not a finite number: %s", column_name(header, lc), shown(v))
@@ -476,7 +503,7 @@ local function read_features(p, fields, lc, header)
   local row = {}
   for c, f in ipairs(fields) do
     if c ~= lc then
-      local v = tonumber(f)
+      local v = file.tonumber(f)
       if not v then
         csv_error(p, fields.line, "%s: not a number: %s", column_name(header, c), shown(f))
       end
@@ -554,13 +581,11 @@ end
 function M.load_csv(path, opts)
   if type(path) ~= "string" then argerror("load_csv", 1, "string expected, got " .. describe(path)) end
   local o = check_options("load_csv", 2, opts, CSV_OPTIONS)
-  local iolib = io
-  if not iolib then error("load_csv needs the io library (use parse_csv with the text)", 2) end
-  local f, err = iolib.open(path, "rb")
-  if not f then error("load_csv: cannot open " .. err, 2) end
-  local text, rerr = f:read("a")
-  f:close()
-  if not text then error(format("load_csv: cannot read %s: %s", path, tostring(rerr)), 2) end
+  if not file.has_io() then error("load_csv needs the io library (use parse_csv with the text)", 2) end
+  local text, err, opened = file.read(path)
+  if not text then
+    error(opened and format("load_csv: cannot read %s: %s", path, err) or "load_csv: cannot open " .. err, 2)
+  end
   return parse({ name = path, sep = o.sep }, text, o)
 end
 

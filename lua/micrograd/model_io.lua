@@ -243,8 +243,8 @@ local checkers = {
   Sequential = function(name, s, where)
     check_list(name, where .. ".modules", s.modules, 0)
     local count = 0.0
-    for i, sub in ipairs(s.modules) do
-      count = count + check_spec(name, sub, format("%s.modules[%d]", where, i))
+    for i, module in ipairs(s.modules) do
+      count = count + check_spec(name, module, format("%s.modules[%d]", where, i))
     end
     return count
   end,
@@ -268,7 +268,8 @@ function M.check_writable(spec)
   -- nesting as prescan counts it: the document's object is level 1
   local function walk(v, depth)
     if type(v) == "string" and #v > MAX_STRING then
-      error(format("cannot save: a string of %d bytes (a document's strings have at most %d)", #v, MAX_STRING), 0)
+      error(format("cannot save: a string of %d bytes (a document's strings have at most %d)",
+        #v, MAX_STRING), 0)
     end
     if type(v) ~= "table" then return end
     if depth > MAX_DEPTH then
@@ -406,7 +407,7 @@ end
 function M.read_file(path, what)
   need_io(what or "nn.load")
   local text, err, opened = file.read(path)
-  if not text then error(opened and err or "cannot read model: " .. err, 3) end
+  if not text then error(opened and path .. ": cannot read: " .. err or "cannot read model: " .. err, 3) end
   return text
 end
 

@@ -383,7 +383,7 @@ function M.render(root, path, opts)
     fail("render", 3, "option 'program' must be a program name, got " .. describe(program))
   end
   local timeout = o.timeout or 60
-  if type(timeout) ~= "number" or not (timeout > 0) then
+  if type(timeout) ~= "number" or timeout ~= timeout or timeout <= 0 then
     fail("render", 3, "option 'timeout' must be a number of seconds > 0, got " .. describe(timeout))
   end
   for _, what in ipairs({ "run", "write" }) do
