@@ -65,4 +65,54 @@ describe("_system.run", function()
     assert.truthy(select(2, pcall(system.run, {})):find("bad argument #1 to 'run'", 1, true))
     assert.truthy(select(2, pcall(system.run, { "ls", 5 })):find("string expected at index 2", 1, true))
   end)
+
+  it("kills a program that runs past its time limit", function()
+    local t0 = core.clock()
+    local status, msg = system.run({ "sleep", "30" }, "", 0.3)
+    local elapsed = core.clock() - t0
+    assert.is_false(status)
+    assert.truthy(msg:find("sleep did not finish in time and was killed", 1, true), msg)
+    assert.is_true(elapsed >= 0.3 and elapsed < 10, "took " .. elapsed .. " s")
+    -- one that closed its output and lives on is late too
+    t0 = core.clock()
+    status = system.run({ "sh", "-c", "exec >&- 2>&-; sleep 30" }, "", 0.3)
+    assert.is_false(status)
+    assert.is_true(core.clock() - t0 < 10)
+    -- in time: as without a limit
+    local out
+    status, out = system.run({ "cat" }, "hi", 30)
+    assert.equal(0, status)
+    assert.equal("hi", out)
+    assert.truthy(select(2, pcall(system.run, { "true" }, "", 0)):find("bad argument #3 to 'run'", 1, true))
+    assert.truthy(select(2, pcall(system.run, { "true" }, "", 0 / 0)):find("bad argument #3 to 'run'", 1, true))
+  end)
+
+  it("refuses an argument with a NUL byte (it would be cut)", function()
+    local ok, err = pcall(system.run, { "echo", "a\0b" })
+    assert.is_false(ok)
+    assert.truthy(err:find("NUL byte at index 2", 1, true), err)
+  end)
+
+  it("gives the program no descriptor but its standard input, output and error", function()
+    -- the pipes are made close-on-exec (pipe2): this program and any other
+    -- one started meanwhile (another thread) inherit nothing else
+    local status, out = system.run({ "ls", "-l", "/proc/self/fd" })
+    assert.equal(0, status)
+    local ours, others = {}, {}
+    for fd, target in out:gmatch("(%d+) %-> (%S+)") do
+      if tonumber(fd) <= 2 then ours[target] = true else others[#others + 1] = target end
+    end
+    assert.is_not_nil(next(ours))
+    for _, target in ipairs(others) do
+      assert.is_nil(ours[target], "the program holds another end of its own pipes: " .. target)
+    end
+  end)
+end)
+
+describe("_system.can", function()
+  it("says what the calling script could do itself", function()
+    assert.is_true(system.can("run"))
+    assert.is_true(system.can("write"))
+    assert.truthy(select(2, pcall(system.can, "fly")):find("invalid option 'fly'", 1, true))
+  end)
 end)

@@ -570,6 +570,41 @@ describe("viz_graph.render", function()
     assert_mentions(msg, "viz.render cannot write /nonexistent-dir/x/out.svg: No such file or directory")
   end)
 
+  it("kills a dot that does not finish in time (option 'timeout') #timeout", function()
+    local path = tmp(".svg")
+    local fake = tmp("-slow-dot")
+    local f = assert(io.open(fake, "w"))
+    f:write("#!/bin/sh\nexec sleep 30\n")
+    f:close()
+    assert.is_true(os.execute("chmod +x '" .. fake .. "'"))
+    local clock = require("micrograd.core").clock
+    local t0 = clock()
+    local msg = error_of(render, Value(1), path, { program = fake, timeout = 0.5 })
+    local elapsed = clock() - t0
+    os.remove(fake)
+    assert_mentions(msg, "did not finish within 0.5 seconds (option 'timeout') and was killed", path)
+    assert.is_true(elapsed >= 0.5 and elapsed < 10, "took " .. elapsed .. " s")
+    assert.is_false(exists(path))
+    assert_mentions(error_of(render, Value(1), path, { timeout = 0 }),
+      "bad argument #3 to 'render' (option 'timeout' must be a number of seconds > 0, got number)")
+    assert_mentions(error_of(render, Value(1), path, { timeout = "60" }), "option 'timeout'")
+    -- math.huge: no limit
+    render(Value(1), path, { timeout = math.huge })
+    assert.is_true(exists(path))
+    os.remove(path)
+  end)
+
+  it("keeps the old file when dot fails, and refuses a path with a NUL byte", function()
+    local path = tmp(".svg")
+    render(Value(1), path)
+    local old = read_all(path)
+    error_of(render, Value(2), path, { program = "false" })
+    assert.equal(old, read_all(path))
+    os.remove(path)
+    assert_mentions(error_of(render, Value(1), path .. "\0.png"), "bad argument #2 to 'render' (path with a NUL byte)")
+    assert.is_false(exists(path))
+  end)
+
   it("refuses a path without .svg or .png", function()
     local msg = error_of(render, Value(1), "graph.jpg")
     assert_mentions(msg,

@@ -137,7 +137,7 @@ local function check_opts(fname, arg, opts, allowed)
   end
   if opts.width ~= nil then o.width = check_count(fname, arg, "width", opts.width, 72) end
   o.params = opts.params ~= nil and check_params(fname, arg, opts.params) or {}
-  o.program = opts.program
+  o.program, o.timeout = opts.program, opts.timeout
   return o
 end
 

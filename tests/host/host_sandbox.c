@@ -3,7 +3,12 @@
  *
  * Opens only the base, package, table, string and math libraries (no io, os,
  * debug), then mg_openlibs, and runs sandbox.lua: every module works, and the
- * functions that need files say that they need io. The host also checks
+ * functions that need files say that they need io. With "removed" as its
+ * second argument it opens every library instead and then removes io and os
+ * from the globals and package.loaded, as a host that uses them itself does
+ * (the io library's metatables and the standard files stay in the registry);
+ * with "loaded-then-removed" it also requires micrograd and its modules
+ * before removing them, so nothing the modules kept at load time may help. The host also checks
  * what the script cannot see: that mg_openlibs and the modules set no global,
  * that nothing was read from disk through package.path or package.cpath
  * (they point at a directory holding a trap module for every name a module
@@ -11,7 +16,7 @@
  * directory as its argument and passes paths in it to the functions that
  * must refuse to write, so any file they write shows up there.
  *
- *   host_sandbox [sandbox.lua]
+ *   host_sandbox [sandbox.lua [minimal|removed|loaded-then-removed]]
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -117,8 +122,38 @@ static int traceback(lua_State *L) {
   return 1;
 }
 
+/* Removes io and os from the globals and package.loaded. */
+static void remove_io_os(lua_State *L) {
+  static const char *const names[] = {"io", "os", NULL};
+  lua_getfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+  for (int i = 0; names[i]; i++) {
+    lua_pushnil(L);
+    lua_setglobal(L, names[i]);
+    lua_pushnil(L);
+    lua_setfield(L, -2, names[i]);
+  }
+  lua_pop(L, 1);
+}
+
+static int require_all(lua_State *L) {
+  static const char *const modules[] = {"micrograd", "micrograd.nn",    "micrograd.loss", "micrograd.optim",
+                                        "micrograd.data", "micrograd.train", "micrograd.viz", NULL};
+  for (int i = 0; modules[i]; i++) {
+    lua_getglobal(L, "require");
+    lua_pushstring(L, modules[i]);
+    lua_call(L, 1, 0);
+  }
+  return 0;
+}
+
 int main(int argc, char **argv) {
   const char *script = argc > 1 ? argv[1] : HOST_SCRIPT_DIR "/sandbox.lua";
+  const char *mode = argc > 2 ? argv[2] : "minimal";
+  int all_libs = strcmp(mode, "minimal") != 0, load_first = strcmp(mode, "loaded-then-removed") == 0;
+  if (!all_libs + (strcmp(mode, "removed") == 0) + load_first != 1) {
+    fprintf(stderr, "host_sandbox: unknown mode %s\n", mode);
+    return 1;
+  }
   char dir[4096];
   if (make_traps(dir, sizeof dir) != 0) {
     perror("making the trap directory");
@@ -130,9 +165,13 @@ int main(int argc, char **argv) {
   static const luaL_Reg libs[] = {{LUA_GNAME, luaopen_base},       {LUA_LOADLIBNAME, luaopen_package},
                                   {LUA_TABLIBNAME, luaopen_table}, {LUA_STRLIBNAME, luaopen_string},
                                   {LUA_MATHLIBNAME, luaopen_math}, {NULL, NULL}};
-  for (const luaL_Reg *lib = libs; lib->func; lib++) {
-    luaL_requiref(L, lib->name, lib->func, 1);
-    lua_pop(L, 1);
+  if (all_libs) {
+    luaL_openlibs(L);
+  } else {
+    for (const luaL_Reg *lib = libs; lib->func; lib++) {
+      luaL_requiref(L, lib->name, lib->func, 1);
+      lua_pop(L, 1);
+    }
   }
   /* Modules are searched for only in the trap directory. */
   lua_getglobal(L, "package");
@@ -142,12 +181,22 @@ int main(int argc, char **argv) {
   lua_setfield(L, -2, "cpath");
   lua_pop(L, 1);
 
+  if (load_first) {
+    mg_openlibs(L);
+    lua_pushcfunction(L, require_all);
+    if (lua_pcall(L, 0, 0, 0) != LUA_OK) {
+      fprintf(stderr, "requiring the modules: %s\n", lua_tostring(L, -1));
+      return 1;
+    }
+  }
+  if (all_libs) remove_io_os(L);
+
   push_globals(L);
   char before[4096];
   snprintf(before, sizeof before, "%s", lua_tostring(L, -1));
   lua_pop(L, 1);
 
-  mg_openlibs(L);
+  if (!load_first) mg_openlibs(L);
 
   lua_pushcfunction(L, traceback);
   if (luaL_loadfilex(L, script, "t") != LUA_OK) {
@@ -185,6 +234,6 @@ int main(int argc, char **argv) {
     fail(msg);
   }
   if (failures) return 1;
-  printf("host sandbox: all checks passed\n");
+  printf("host sandbox (%s): all checks passed\n", mode);
   return 0;
 }
