@@ -291,3 +291,63 @@ describe("the state after hostile documents", function()
     assert.equal(format("%.17g", 0.5 * 2 - 0.25 * 4 + 0.125), format("%.17g", m({ 2, 4 }).data))
   end)
 end)
+
+-- Anything nn.save writes, nn.load reads: the writer checks the reader's limits.
+describe("writer and reader share their limits", function()
+  local function nested(k)
+    local m = nn.Linear(1, 1)
+    for _ = 1, k do m = nn.Sequential(m) end
+    return m
+  end
+
+  it("the deepest nesting a document may hold saves and loads; one more is refused at save time", function()
+    local deepest = (64 - 2) // 2 -- the document's object, then an object and an array per Sequential
+    local text = nn.dump(nested(deepest))
+    assert.equal(text, nn.dump(nn.parse(text, NAME)))
+    local err = error_of(nn.dump, nested(deepest + 1))
+    assert.truthy(err:find("cannot save: the model is nested deeper than a document may be", 1, true), err)
+    error_of(nn.dump, nested(40)) -- the issue's case: saved fine, then failed to load
+    local path = os.tmpname()
+    error_of(nn.save, nested(40), path)
+    local f = assert(io.open(path, "rb"))
+    assert.equal("", f:read("a")) -- nothing written
+    f:close()
+    os.remove(path)
+  end)
+
+  it("a Sequential of more modules than a document may list is refused at save time", function()
+    -- a stand-in with a real Sequential's spec: building 70,000 modules takes seconds
+    local function sequential(n)
+      local modules = {}
+      for i = 1, n do modules[i] = { type = "ReLU" } end
+      return {
+        spec = function() return { type = "Sequential", modules = modules } end,
+        parameters = function() return {} end,
+        state = function() return { parameters = {} } end,
+      }
+    end
+    local err = error_of(nn.dump, sequential(70000))
+    assert.truthy(err:find("cannot save: model.modules has 70000 entries (at most 65536)", 1, true), err)
+    local real = nn.Sequential(nn.ReLU(), nn.Linear(1, 1))
+    assert.equal(nn.dump(real), nn.dump({ spec = function() return real:spec() end,
+      parameters = function() return real:parameters() end, state = function() return real:state() end }))
+    assert.truthy(nn.dump(sequential(65536)):find('"Sequential"', 1, true))
+  end)
+end)
+
+describe("negative zero", function()
+  it("'-0' written by another tool loads as -0 (bit-exact), strings untouched", function()
+    local m = nn.parse(doc(NEURON, "[-0, 0, -0]"), NAME)
+    local p = m:parameters()
+    assert.equal(-math.huge, 1 / p[1].data)
+    assert.equal(math.huge, 1 / p[2].data)
+    assert.equal(-math.huge, 1 / p[3].data)
+    m = nn.parse(doc(NEURON, "[-0.0,-0e0,\n-0]"), NAME)
+    for _, q in ipairs(m:parameters()) do assert.equal(-math.huge, 1 / q.data) end
+    -- "-0" inside a string is not a number: the error shows the string as written
+    local err = error_of(nn.parse, doc('{"type": "x -0, -0", "nin": 2}', "[1]"), NAME)
+    assert.truthy(err:find('"x -0, -0"', 1, true), err)
+    -- and what we write reads back with its sign
+    assert.equal(-math.huge, 1 / nn.parse(nn.dump(m), NAME):parameters()[1].data)
+  end)
+end)
