@@ -52,6 +52,7 @@ build = {
     lib = { ["micrograd.core"] = "build/luarocks/micrograd/core.so" },
     lua = {
       ["micrograd.init"] = "lua/micrograd/init.lua", -- require("micrograd") finds micrograd/init.lua
+      ["micrograd._file"] = "lua/micrograd/_file.lua",
       ["micrograd._names"] = "lua/micrograd/_names.lua",
       ["micrograd.data"] = "lua/micrograd/data.lua",
       ["micrograd.gradcheck"] = "lua/micrograd/gradcheck.lua",

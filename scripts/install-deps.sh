@@ -4,7 +4,7 @@
 # Extra packages can be named as arguments (.ci/run adds its linters).
 set -eu
 
-PACKAGES="lua5.4 liblua5.4-dev lua-busted lua-dkjson graphviz cmake tmux $*"
+PACKAGES="lua5.4 liblua5.4-dev lua-busted lua-dkjson graphviz cmake tmux locales $*"
 
 [ "${MG_NO_INSTALL:-0}" = 1 ] && exit 0
 if ! command -v dpkg-query >/dev/null 2>&1; then
@@ -12,24 +12,44 @@ if ! command -v dpkg-query >/dev/null 2>&1; then
   exit 0
 fi
 
+SUDO=""
+need_sudo() {
+  if [ "$(id -u)" != 0 ]; then
+    if command -v sudo >/dev/null 2>&1; then
+      SUDO=sudo
+    else
+      echo "micrograd: not root and no sudo: please $1" >&2
+      exit 1
+    fi
+  fi
+}
+
+# spec/locale_spec.lua runs under de_DE.UTF-8: generate it once the locales
+# package is there.
+german_locale() {
+  locale -a 2>/dev/null | grep -qi '^de_DE\.utf-\?8$' && return 0
+  [ -f /etc/locale.gen ] && command -v locale-gen >/dev/null 2>&1 || return 0
+  need_sudo "generate the de_DE.UTF-8 locale (locale-gen)"
+  echo "micrograd: generating the de_DE.UTF-8 locale (for the locale tests)"
+  $SUDO sed -i 's/^# *de_DE.UTF-8 UTF-8/de_DE.UTF-8 UTF-8/' /etc/locale.gen
+  grep -q '^de_DE.UTF-8 UTF-8' /etc/locale.gen || echo 'de_DE.UTF-8 UTF-8' | $SUDO tee -a /etc/locale.gen >/dev/null
+  $SUDO locale-gen >/dev/null
+}
+
 missing=""
 for p in $PACKAGES; do
   status=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
   [ "$status" = installed ] || missing="$missing $p"
 done
-[ -z "$missing" ] && exit 0
+if [ -z "$missing" ]; then
+  german_locale
+  exit 0
+fi
 
 echo "micrograd: installing missing Debian packages:$missing"
-SUDO=""
-if [ "$(id -u)" != 0 ]; then
-  if command -v sudo >/dev/null 2>&1; then
-    SUDO=sudo
-  else
-    echo "micrograd: not root and no sudo: please install:$missing" >&2
-    exit 1
-  fi
-fi
+need_sudo "install:$missing"
 $SUDO apt-get update -qq
 # shellcheck disable=SC2086 # one word per package
 $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null
 echo "micrograd: installed:$missing"
+german_locale

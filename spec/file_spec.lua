@@ -45,7 +45,8 @@ end
 -- settings (`ulimit -f`, `trap`...) given as prefix; returns run's results.
 local function child(prefix, code)
   local setup = format("package.path = %q; package.cpath = %q; ", package.path, package.cpath)
-  return system.run({ "sh", "-c", "ulimit -c 0; " .. prefix .. ' exec "$0" "$@"', "lua5.4", "-e", setup .. code })
+  local script = "ulimit -c 0; " .. prefix .. ' exec "$0" "$@"'
+  return system.run({ "sh", "-c", script, "lua5.4", "-e", setup .. code })
 end
 
 -- The child's job: save a model of about 2 MB over path (a file size limit

@@ -601,7 +601,8 @@ describe("viz_graph.render", function()
     error_of(render, Value(2), path, { program = "false" })
     assert.equal(old, read_all(path))
     os.remove(path)
-    assert_mentions(error_of(render, Value(1), path .. "\0.png"), "bad argument #2 to 'render' (path with a NUL byte)")
+    assert_mentions(error_of(render, Value(1), path .. "\0.png"),
+      "bad argument #2 to 'render' (path with a NUL byte)")
     assert.is_false(exists(path))
   end)
 

@@ -136,8 +136,9 @@ static void remove_io_os(lua_State *L) {
 }
 
 static int require_all(lua_State *L) {
-  static const char *const modules[] = {"micrograd", "micrograd.nn",    "micrograd.loss", "micrograd.optim",
-                                        "micrograd.data", "micrograd.train", "micrograd.viz", NULL};
+  static const char *const modules[] = {
+      "micrograd",      "micrograd.nn",    "micrograd.loss", "micrograd.optim",
+      "micrograd.data", "micrograd.train", "micrograd.viz",  NULL};
   for (int i = 0; modules[i]; i++) {
     lua_getglobal(L, "require");
     lua_pushstring(L, modules[i]);

@@ -221,9 +221,9 @@ check("no program starts and no file is written, through any path", function() e
 check("a script's own io and os tables do not count", function()
   local fake_io = { open = function() return nil, "fake" end, popen = function() return nil, "fake" end }
   local fake_os = { execute = function() return true end, rename = function() return true end }
-  io, os, package.loaded.io, package.loaded.os = fake_io, fake_os, fake_io, fake_os
+  _G.io, _G.os, package.loaded.io, package.loaded.os = fake_io, fake_os, fake_io, fake_os
   local ok, err = pcall(every_path, "with forged io and os")
-  io, os, package.loaded.io, package.loaded.os = nil, nil, nil, nil
+  _G.io, _G.os, package.loaded.io, package.loaded.os = nil, nil, nil, nil
   assert(ok, err)
 end)
 
