@@ -49,12 +49,12 @@ local function child(prefix, code)
   return system.run({ "sh", "-c", script, "lua5.4", "-e", setup .. code })
 end
 
--- The child's job: save a model of about 2 MB over path (a file size limit
+-- The child's job: save a model of about 500 KB over path (a file size limit
 -- of 64 blocks stops it at 32 or 64 KiB).
 local BIG_SAVE = [[
   local mg = require("micrograd")
   mg.seed(7)
-  local ok, err = pcall(mg.nn.save, mg.nn.MLP(2, { 300, 300, 1 }), PATH)
+  local ok, err = pcall(mg.nn.save, mg.nn.MLP(2, { 150, 150, 1 }), PATH)
   io.write(tostring(ok), "|", tostring(err))
 ]]
 
@@ -95,6 +95,43 @@ describe("atomic files", function()
     assert.equal(before, read_all(path))
     local back = nn.load(path)
     for i, p in ipairs(back:parameters()) do assert.equal(old:parameters()[i].data, p.data) end
+  end)
+
+  it("are always whole for a reader beside a saving loop", function()
+    local path = dir .. "/model.json"
+    nn.save(small_model(1), path)
+    -- the child saves a 4,500-parameter model over and over for a second
+    local reader_done = dir .. "/done"
+    local code = format([[
+      local mg = require("micrograd")
+      local clock = require("micrograd.core").clock
+      mg.seed(9)
+      local m, t0, n = mg.nn.MLP(2, { 64, 64, 1 }), clock(), 0
+      repeat
+        mg.nn.save(m, %q)
+        n = n + 1
+      until clock() - t0 > 1.5 or io.open(%q)
+      io.write(n)
+    ]], path, reader_done)
+    local script = dir .. "/saver.lua"
+    local paths = format("package.path = %q; package.cpath = %q; ", package.path, package.cpath)
+    write_plain(script, paths .. code)
+    local saver = assert(io.popen("exec lua5.4 '" .. script .. "'"))
+    local loads, failures = 0, {}
+    local clock = require("micrograd.core").clock
+    local t0 = clock()
+    while clock() - t0 < 1 do
+      local ok, err = pcall(nn.load, path)
+      loads = loads + 1
+      if not ok then failures[#failures + 1] = err end
+    end
+    write_plain(reader_done, "")
+    local saves = tonumber(saver:read("a"))
+    saver:close()
+    assert.is_true(saves and saves > 5, "the saver did not run: " .. tostring(saves))
+    assert.is_true(loads > 5)
+    assert.equal(0, #failures,
+      format("%d of %d loads failed, e.g. %s", #failures, loads, tostring(failures[1])))
   end)
 
   it("report a write error (file too large) and keep the old file", function()
