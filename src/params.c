@@ -22,6 +22,9 @@
 
 /* Largest number of parameters or buffer elements (indices fit an int). */
 #define MAX_LEN ((lua_Unsigned)(INT32_MAX / 2))
+/* A Buffer holds one double per parameter: 2^26 of them (512 MiB) is more
+ * than any model this engine trains, and is refused before allocating. */
+#define MAX_BUFFER ((lua_Unsigned)1 << 26)
 
 typedef struct paramset {
   size_t n;         /* number of parameters */
@@ -243,7 +246,7 @@ static int buffer_new(lua_State *L) {
   int ok;
   lua_Integer n = lua_tointegerx(L, 1, &ok);
   if (!ok) mg_type_error(L, 1, "Buffer", "integer");
-  if (n < 0 || (lua_Unsigned)n > MAX_LEN) mg_arg_error(L, 1, "Buffer", "size out of range");
+  if (n < 0 || (lua_Unsigned)n > MAX_BUFFER) mg_arg_error(L, 1, "Buffer", "size out of range (0 to 2^26)");
   buffer *b = lua_newuserdatauv(L, sizeof *b + (size_t)n * sizeof(double), 0);
   b->n = (size_t)n;
   for (size_t i = 0; i < b->n; i++) b->x[i] = 0;
