@@ -173,7 +173,7 @@ describe("enormous sizes", function()
 
   it("sizes allowed one by one whose product is 10^14 parameters, still nothing allocated", function()
     refuses_within(0.1, 64, doc('{"type": "MLP", "nin": 16000000, "nouts": [16000000], "activation": "relu"}',
-      "[1]"), "the model has 256000016000000 parameters, the document 1")
+      "[1]"), "the model has 256000016000000 parameters (at most 16777216)")
   end)
 
   it("70,000 layers or modules: refused, not built", function()

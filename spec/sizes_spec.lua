@@ -38,6 +38,19 @@ describe("sizes are bounded before allocation", function()
     end
   end)
 
+  it("models: no larger than a model file may hold", function()
+    local cases = {
+      { "mg.nn.Linear(2^24, 2^24)", "bad argument #2 to 'Linear' (281474993487872 parameters: at most" },
+      { "mg.nn.Layer(5000, 5000)", "bad argument #2 to 'Layer' (25005000 parameters: at most 16777216)" },
+      { "mg.nn.Neuron(1e9)", "bad argument #1 to 'Neuron' (nin is 1000000000: at most 16777216)" },
+      { "mg.nn.MLP(2, { 4096, 4096, 4096 })", "bad argument #2 to 'MLP' (33574912 parameters: at most" },
+    }
+    for _, case in ipairs(cases) do
+      local message = refusal(case[1])
+      assert.truthy(message:find(case[2], 1, true), case[1] .. ": " .. message)
+    end
+  end)
+
   it("the engine's buffers", function()
     local message = refusal("require('micrograd.core').Buffer(2^30)")
     assert.truthy(message:find("bad argument #1 to 'Buffer' (size out of range", 1, true), message)

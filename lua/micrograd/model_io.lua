@@ -38,9 +38,12 @@ local MAX_DEPTH = 64        -- nesting of the document
 local MAX_SIZE = 1 << 24    -- any layer size
 local MAX_LIST = 1 << 16    -- the layers of an MLP, the modules of a Sequential
 local MAX_STRING = 1 << 16  -- any string
+local MAX_PARAMETERS = 1 << 24 -- a model's parameters
 --- The limits the reader enforces and the writer checks (nn.save refuses a
 -- model nn.load would refuse).
-M.LIMITS = { depth = MAX_DEPTH, size = MAX_SIZE, list = MAX_LIST, string = MAX_STRING }
+M.LIMITS = {
+  depth = MAX_DEPTH, size = MAX_SIZE, list = MAX_LIST, string = MAX_STRING, parameters = MAX_PARAMETERS,
+}
 
 -- ---- writing ----------------------------------------------------------------
 
@@ -279,7 +282,10 @@ function M.check_writable(spec)
     for _, x in pairs(v) do walk(x, depth + 1) end
   end
   walk(spec, 2)
-  check_spec("cannot save", spec, "model")
+  local count = check_spec("cannot save", spec, "model")
+  if count > MAX_PARAMETERS then
+    error(format("cannot save: the model has %.0f parameters (at most %d)", count, MAX_PARAMETERS), 0)
+  end
 end
 
 --- text with each JSON number token "-0" (an integer, which Lua reads as 0,
@@ -348,6 +354,9 @@ function M.decode(text, name)
       shown(v), type(v) == "string" and " (a string)" or "", M.VERSION)
   end
   local expected = check_spec(name, doc.model, "model")
+  if expected > MAX_PARAMETERS then
+    bad(name, "the model has %.0f parameters (at most %d)", expected, MAX_PARAMETERS)
+  end
   local values = doc.parameters
   if not is_array(values) then
     bad(name, "parameters must be an array of numbers, got %s", shown(values))

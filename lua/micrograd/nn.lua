@@ -27,12 +27,26 @@ local function fail(fname, arg, msg, level)
   error(format("bad argument #%d to '%s' (%s)", arg, fname, msg), 2 + (level or 1))
 end
 
+-- Sizes are bounded by what a model file may hold (model_io.LIMITS), before
+-- anything is allocated: a model that cannot be saved is not built.
+local LIMITS = model_io.LIMITS
+
 local function check_count(fname, arg, n, what)
   local k = type(n) == "number" and math.tointeger(n)
   if not k or k < 1 then
     fail(fname, arg, format("positive integer expected for %s, got %s", what, tostring(n)), 2)
   end
+  if k > LIMITS.size then
+    fail(fname, arg, format("%s is %d: at most %d", what, k, LIMITS.size), 2)
+  end
   return k
+end
+
+--- Refuses a module of more than LIMITS.parameters parameters (a float count: no overflow).
+local function check_parameters(fname, count)
+  if count > LIMITS.parameters then
+    fail(fname, 2, format("%.0f parameters: at most %d", count, LIMITS.parameters), 2)
+  end
 end
 
 local activations = { relu = "relu", tanh = "tanh", sigmoid = "sigmoid", linear = false }
@@ -317,6 +331,7 @@ local Layer = class("Layer")
 function M.Layer(nin, nout, opts)
   nin = check_count("Layer", 1, nin, "nin")
   nout = check_count("Layer", 2, nout, "nout")
+  check_parameters("Layer", (nin + 1.0) * nout)
   local activation, init = check_opts("Layer", 3, opts, "relu")
   return Layer._new(nin, nout, activation, init)
 end
@@ -374,8 +389,13 @@ function M.MLP(nin, nouts, opts)
   if type(nouts) ~= "table" or #nouts == 0 then
     fail("MLP", 2, "non-empty array of layer sizes expected, got " .. type(nouts))
   end
-  local sizes = { nin }
-  for i, n in ipairs(nouts) do sizes[i + 1] = check_count("MLP", 2, n, "layer " .. i) end
+  if #nouts > LIMITS.list then fail("MLP", 2, format("%d layers: at most %d", #nouts, LIMITS.list)) end
+  local sizes, count = { nin }, 0.0
+  for i, n in ipairs(nouts) do
+    sizes[i + 1] = check_count("MLP", 2, n, "layer " .. i)
+    count = count + (sizes[i] + 1.0) * sizes[i + 1]
+  end
+  check_parameters("MLP", count)
   local activation, init = check_opts("MLP", 3, opts, "relu")
   return MLP._new(sizes, activation, init)
 end
@@ -429,6 +449,7 @@ local Linear = class("Linear")
 function M.Linear(nin, nout, opts)
   nin = check_count("Linear", 1, nin, "nin")
   nout = check_count("Linear", 2, nout, "nout")
+  check_parameters("Linear", (nin + 1.0) * nout)
   local _, init = check_opts("Linear", 3, opts, "linear")
   return Linear._new(nin, nout, init)
 end
