@@ -100,13 +100,13 @@ describe("atomic files", function()
   it("are always whole for a reader beside a saving loop", function()
     local path = dir .. "/model.json"
     nn.save(small_model(1), path)
-    -- the child saves a 4,500-parameter model over and over for a second
+    -- the child saves a 1,200-parameter model over and over while this one loads it
     local reader_done = dir .. "/done"
     local code = format([[
       local mg = require("micrograd")
       local clock = require("micrograd.core").clock
       mg.seed(9)
-      local m, t0, n = mg.nn.MLP(2, { 64, 64, 1 }), clock(), 0
+      local m, t0, n = mg.nn.MLP(2, { 32, 32, 1 }), clock(), 0
       repeat
         mg.nn.save(m, %q)
         n = n + 1
@@ -128,8 +128,8 @@ describe("atomic files", function()
     write_plain(reader_done, "")
     local saves = tonumber(saver:read("a"))
     saver:close()
-    assert.is_true(saves and saves > 5, "the saver did not run: " .. tostring(saves))
-    assert.is_true(loads > 5)
+    assert.is_true(saves and saves >= 3, "the saver did not run: " .. tostring(saves))
+    assert.is_true(loads >= 3)
     assert.equal(0, #failures,
       format("%d of %d loads failed, e.g. %s", #failures, loads, tostring(failures[1])))
   end)
