@@ -52,6 +52,8 @@ describe("sizes are bounded before allocation", function()
   end)
 
   it("the engine's buffers", function()
-    all_refused({ { "require('micrograd.core').Buffer(2^30)", "bad argument #1 to 'Buffer' (size out of range" } })
+    all_refused({
+      { "require('micrograd.core').Buffer(2^30)", "bad argument #1 to 'Buffer' (size out of range" },
+    })
   end)
 end)
