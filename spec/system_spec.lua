@@ -112,6 +112,28 @@ describe("_system.run", function()
   end)
 end)
 
+describe("_system.run's pipes", function()
+  it("are close-on-exec from the moment they exist: no other thread's program inherits them", function()
+    if system.run({ "strace", "-V" }) ~= 0 then
+      pending("needs strace (Debian: strace; CI installs it)")
+      return
+    end
+    local trace = os.tmpname()
+    local code = string.format("package.path = %q; package.cpath = %q; require('micrograd.core'); "
+      .. "assert(require('micrograd._system').run({ 'true' }) == 0)", package.path, package.cpath)
+    local status, _, err = system.run({ "strace", "-f", "-e", "trace=pipe,pipe2", "-o", trace,
+      "lua5.4", "-e", code })
+    local f = assert(io.open(trace, "rb"))
+    local calls = f:read("a")
+    f:close()
+    os.remove(trace)
+    assert.equal(0, status, err)
+    local made = select(2, calls:gsub("pipe2%(%[%d+, %d+%], O_CLOEXEC%)%s*= 0", ""))
+    assert.equal(3, made, calls)
+    assert.is_nil(calls:find("[^%w]pipe%("), "a pipe made without O_CLOEXEC: " .. calls)
+  end)
+end)
+
 describe("_system.can", function()
   it("says what the calling script could do itself", function()
     assert.is_true(system.can("run"))
