@@ -17,7 +17,7 @@
  * 2. Injection: memory.lua's scenarios make allocation k fail, for k = 0, 1,
  *    2, ... until the operation succeeds, so every allocation of backward's
  *    scratch array, compile's tape, Vector, ParamSet, the optimizers'
- *    buffers, core.run's buffer, ... fails once: once with every later
+ *    buffers, _system.run's buffer, ... fails once: once with every later
  *    allocation refused too, once with memory back right after (so error
  *    handlers that decorate or swallow the error are seen). The operations
  *    that must not allocate at all (compiled forward/backward/run_batch,

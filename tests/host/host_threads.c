@@ -9,7 +9,7 @@
  * thread's result must be the reference's, bit for bit. Under
  * ThreadSanitizer (tests/host/tsan.sh) this also shows that no C state is
  * shared between lua_States. Last, every thread runs programs at the same
- * time (core.run, as viz.render does) that stop reading their input early:
+ * time (_system.run, as viz.render does) that stop reading their input early:
  * the process's SIGPIPE handling (here a handler of the host's) must be what
  * it was.
  *

@@ -363,22 +363,22 @@ function M.inject()
       if ok then assert(t == dot_text) end
     end, host.samples)
 
-  -- core.run (how viz.render runs Graphviz): a program's output collected in
+  -- _system.run (how viz.render runs Graphviz): a program's output collected in
   -- a Lua buffer; running out must leave no pipe open, no child unwaited, and
   -- the host's SIGPIPE handling as it was
   local input = string.rep("0123456789abcdef", 8192)
   local fds, disposition, blocked = host.fds(), host.sigpipe()
-  counts.run = exhaust("core.run", function() return {} end, function()
+  counts.run = exhaust("_system.run", function() return {} end, function()
     local status, out = require("micrograd._system").run({ "cat" }, input)
     assert(status == 0, out)
     return out
   end, function(_, ok, out, k)
-    if ok then assert(out == input, "core.run: output") end
+    if ok then assert(out == input, "_system.run: output") end
     local now_fds, now_disposition, now_blocked = host.fds(), host.sigpipe()
-    if now_fds ~= fds then error(format("core.run: allocation %d refused: %s files open, %s before", k,
+    if now_fds ~= fds then error(format("_system.run: allocation %d refused: %s files open, %s before", k,
       tostring(now_fds), tostring(fds)), 0) end
     if now_disposition ~= disposition or now_blocked ~= blocked then
-      error(format("core.run: allocation %d refused: SIGPIPE %s%s, was %s%s", k, now_disposition,
+      error(format("_system.run: allocation %d refused: SIGPIPE %s%s, was %s%s", k, now_disposition,
         now_blocked and " and blocked" or "", disposition, blocked and " and blocked" or ""), 0)
     end
   end)
