@@ -90,6 +90,26 @@ describe("_system.run", function()
     end
   end)
 
+  it("takes its arguments after the capability check, whose metamethods may change them", function()
+    -- io missing from the globals (still in package.loaded): looking it up
+    -- runs the global table's __index, which edits the argument table
+    local argv = { "echo", "kept" }
+    local saved_io, saved_mt = _G.io, getmetatable(_G)
+    setmetatable(_G, { __index = function(_, k)
+      if k == "io" then
+        argv[2] = "changed"
+        collectgarbage()
+      end
+    end })
+    _G.io = nil
+    local ok, status, out = pcall(system.run, argv)
+    _G.io = saved_io
+    setmetatable(_G, saved_mt)
+    assert.is_true(ok, status)
+    assert.equal(0, status)
+    assert.equal("changed\n", out)
+  end)
+
   it("refuses an argument with a NUL byte (it would be cut)", function()
     local ok, err = pcall(system.run, { "echo", "a\0b" })
     assert.is_false(ok)

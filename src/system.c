@@ -116,15 +116,14 @@ static void get_real_functions(lua_State *L, real_functions *r) {
 }
 
 /* Whether the table at the top of the stack has lib.name == fn (read as the
- * script would read it); pops that table. */
+ * script would read it: metamethods may run); pops that table. */
 static int table_has(lua_State *L, const char *lib, const char *name, lua_CFunction fn) {
-  int found = 0;
+  int top = lua_gettop(L), found = 0;
   if (lua_type(L, -1) == LUA_TTABLE && lua_getfield(L, -1, lib) == LUA_TTABLE) {
     lua_getfield(L, -1, name);
     found = fn != NULL && lua_tocfunction(L, -1) == fn;
-    lua_pop(L, 1);
   }
-  lua_pop(L, 2);
+  lua_settop(L, top - 1);
   return found;
 }
 
@@ -306,6 +305,10 @@ static int system_run(lua_State *L) {
   }
   int argc = (int)lua_rawlen(L, 1);
   if (argc < 1 || argc > 1000) return mg_arg_error(L, 1, "run", "1 to 1000 arguments expected");
+  /* Checked at each call, before any pointer into the arguments is taken:
+   * the check reads the globals, and their metamethods may run Lua code
+   * (which could change the argument table). What follows runs none. */
+  if (!capable(L, CAN_RUN)) return luaL_error(L, "run: %s", refusals[CAN_RUN]);
   lua_settop(L, 2);
   const char **argv = lua_newuserdatauv(L, sizeof(char *) * ((size_t)argc + 1), 0); /* 3 */
   for (int i = 0; i < argc; i++) {
@@ -319,9 +322,6 @@ static int system_run(lua_State *L) {
     lua_pop(L, 1);
   }
   argv[argc] = NULL;
-  /* Checked at each call, after the arguments (reading them runs no script
-   * code: raw reads only) and right before the program starts. */
-  if (!capable(L, CAN_RUN)) return luaL_error(L, "run: %s", refusals[CAN_RUN]);
 
   /* 4: the child, to be closed; every allocation before the pipes exist */
   child *c = lua_newuserdatauv(L, sizeof *c, 0);
