@@ -85,8 +85,8 @@ function M.bad_path(path)
   return nil
 end
 
---- Writes text to path atomically (see the top of this file).
--- Raises an error when the calling script could not write files itself.
+--- Writes text to path atomically (see the top of this file), when the
+-- calling script could write files itself.
 -- @tparam string path
 -- @tparam string text
 -- @treturn ?boolean true, or nil and "path: reason"
@@ -94,7 +94,9 @@ end
 function M.write(path, text)
   local bad = M.bad_path(path)
   if bad then return nil, format("%q: %s", tostring(path), bad) end
-  return system.write_file(path, text)
+  local can, why = system.can("write")
+  if not can then return nil, format("%s: %s", path, why) end
+  return system.write_file(path, text) -- which checks again
 end
 
 --- The whole file at path, through the script's own io library.

@@ -207,7 +207,7 @@ local function every_path(where)
   refuses("_system.run(true)", system.run, { "true" })
   refuses("_system.run(sh)", system.run, { "sh", "-c", "echo > '" .. dir .. "/program-ran'" })
   refuses("_system.write_file", system.write_file, dir .. "/written", "x")
-  refuses("_file.write", require("micrograd._file").write, dir .. "/written", "x")
+  assert(require("micrograd._file").write(dir .. "/written", "x") == nil, "_file.write wrote a file")
   local v = mg.Value(1) * 2
   refuses("viz.render", viz.render, v, dir .. "/render.svg")
   refuses("viz.render(sh)", viz.render, v, dir .. "/render.svg", { program = "sh" })
