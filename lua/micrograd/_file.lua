@@ -48,6 +48,13 @@ function M.number(fmt, x)
   return s
 end
 
+--- M.number for many numbers in a row: a function(fmt, x) for the locale of
+-- now (string.format itself in a locale whose point is '.').
+function M.formatter()
+  if point() == "." then return format end
+  return M.number
+end
+
 --- tostring(x) with '.' as the decimal point whatever the locale.
 function M.tostring(x)
   local s, p = tostring(x), point()

@@ -47,12 +47,14 @@ M.LIMITS = {
 
 -- ---- writing ----------------------------------------------------------------
 
--- (with '.' whatever the C locale)
-local function number_text(x)
+-- (with '.' whatever the C locale; number, from file.formatter, saves finding
+-- the locale's point once per number)
+local function number_text(x, number)
+  number = number or file.number
   if math.type(x) == "integer" then return tostring(x) end
   if x ~= x or x == huge or x == -huge then return nil end
-  if x == math.floor(x) and x > -1e15 and x < 1e15 then return file.number("%.1f", x) end
-  return file.number("%.17g", x)
+  if x == math.floor(x) and x > -1e15 and x < 1e15 then return number("%.1f", x) end
+  return number("%.17g", x)
 end
 M.number_text = number_text
 
@@ -88,9 +90,9 @@ end
 -- @treturn string
 function M.encode(spec, values)
   M.check_writable(spec)
-  local lines = {}
+  local lines, number = {}, file.formatter()
   for i, x in ipairs(values) do
-    local text = number_text(x)
+    local text = number_text(x, number)
     if not text then
       error(format("cannot save: parameter %d is %s (only finite numbers can be saved)", i, tostring(x)), 3)
     end
