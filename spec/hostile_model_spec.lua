@@ -349,5 +349,9 @@ describe("negative zero", function()
     assert.truthy(err:find('"x -0, -0"', 1, true), err)
     -- and what we write reads back with its sign
     assert.equal(-math.huge, 1 / nn.parse(nn.dump(m), NAME):parameters()[1].data)
+    -- the other documents (checkpoints) are read the same way
+    local decoded = require("micrograd.model_io").decode_json('{"x": [-0, 1, "-0"]}', NAME)
+    assert.equal(-math.huge, 1 / decoded.x[1])
+    assert.equal("-0", decoded.x[3])
   end)
 end)

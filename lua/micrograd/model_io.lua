@@ -393,6 +393,7 @@ M.null = json.null
 function M.decode_json(text, name)
   if text:match("^%s*$") then bad(name, "empty document") end
   prescan(name, text)
+  text = negative_zeros(text)
   local ok, doc, pos, err = pcall(json.decode, text, 1, json.null)
   if not ok then
     if doc == "not enough memory" then error(doc, 0) end -- out of memory passes as it is
