@@ -51,6 +51,24 @@ describe("under LC_NUMERIC=de_DE.UTF-8", function()
     for i, p in ipairs(m:parameters()) do assert.equal(p.data, back:parameters()[i].data) end
   end)
 
+  it("train.checkpoint and train.restore round-trip, optimizer state included", function()
+    local path = os.tmpname()
+    local m = model()
+    local opt = mg.optim.Adam(m:parameters(), { lr = 0.01 })
+    for _, p in ipairs(m:parameters()) do p.grad = 0.1 end
+    opt:step()
+    german(mg.train.checkpoint, path, { model = m, optimizer = opt })
+    local f = assert(io.open(path, "rb"))
+    local text = f:read("a")
+    f:close()
+    assert.is_nil(text:find("%d,%d"), "a decimal comma in the checkpoint")
+    local m2 = nn.MLP(2, { 4, 3, 1 })
+    local opt2 = mg.optim.Adam(m2:parameters(), { lr = 0.01 })
+    german(mg.train.restore, path, { model = m2, optimizer = opt2 })
+    os.remove(path)
+    for i, p in ipairs(m:parameters()) do assert.equal(p.data, m2:parameters()[i].data) end
+  end)
+
   it("SVG pictures are the same text", function()
     local m = model()
     local X, y = data.make_moons(20, { seed = 2, noise = 0.1 })
