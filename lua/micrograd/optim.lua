@@ -692,6 +692,16 @@ function Warmup:step(loss)
   return self.opt.lr
 end
 
+--- Whether the next `step` acts on its loss: once the warmup is over, when
+-- `after` does (a plateau). `train`'s Trainer uses it (see `plateau`).
+-- @treturn boolean
+function Warmup:uses_loss()
+  if getmetatable(self) ~= Warmup then self_error("uses_loss", "Warmup", self) end
+  local after = self.after
+  return self.k >= self.steps and after ~= nil and type(after.uses_loss) == "function"
+    and after:uses_loss() == true
+end
+
 --- `kind` ("warmup"), `step`, `steps`, `to` and `after`'s state (if any).
 -- @treturn table
 function Warmup:state()
@@ -728,11 +738,14 @@ end
 local Plateau = {}
 Plateau.__index = Plateau
 
---- Reduce on plateau, as PyTorch's `ReduceLROnPlateau` (mode "min"): give
--- `plateau:step(loss)` a loss (a training or validation loss, a number or a
--- Value) after each step or evaluation; when `patience` calls in a row bring
--- no loss below the best so far, the rate is multiplied by `factor` (not
--- below `min_lr`) and the count starts again.
+--- Reduce on plateau, as PyTorch's `ReduceLROnPlateau` (mode "min",
+-- threshold 0): give `plateau:step(loss)` a loss (a training or validation
+-- loss, a number or a Value) after each step or evaluation; when more than
+-- `patience` calls in a row bring no loss below the best so far, the rate is
+-- multiplied by `factor` (not below `min_lr`) and the count starts again.
+-- As the `schedule` of `train.fit` (or a `Trainer`) it is given each step's
+-- training loss, or, with a `validation` set, each evaluation's validation
+-- loss (stepped at the evaluations only).
 -- @tparam table opt an optimizer
 -- @tparam[opt] table opts `factor` (default 0.1, in (0, 1)), `patience`
 --   (default 10), `min_lr` (default 0); the first rate is the optimizer's `lr`
@@ -758,8 +771,15 @@ function Plateau:lr()
   return self.opt.lr
 end
 
---- Records a loss; lowers the optimizer's `lr` after `patience` losses in a
--- row without a new best. A NaN loss counts as no improvement.
+--- Whether the next `step` acts on its loss: always (see `plateau`).
+-- @treturn boolean true
+function Plateau:uses_loss()
+  if getmetatable(self) ~= Plateau then self_error("uses_loss", "Plateau", self) end
+  return true
+end
+
+--- Records a loss; lowers the optimizer's `lr` after more than `patience`
+-- losses in a row without a new best. A NaN loss counts as no improvement.
 -- @param loss a number or a Value
 -- @treturn number the rate
 function Plateau:step(loss)

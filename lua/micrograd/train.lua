@@ -12,9 +12,10 @@
 --
 -- A step: the model's outputs for one batch (a forward pass), the loss (plus
 -- `loss.l2` of the model's parameters when `l2` is set), `optimizer:zero_grad()`,
--- `backward()`, `optimizer:step()`, then `schedule:step(loss)`. The step's accuracy
--- is counted from that same forward pass (as micrograd's demo does), so it
--- describes the parameters before the update. With the whole data set as the
+-- `backward()`, `optimizer:step()`, then `schedule:step(loss)` (with a
+-- validation set, `optim.plateau` gets the validation loss at each evaluation
+-- instead). The step's accuracy is counted from that same forward pass (as
+-- micrograd's demo does), so it describes the parameters before the update. With the whole data set as the
 -- batch (the default), the numbers are those of the hand-written loop in the
 -- README, bit for bit.
 -- @module micrograd.train
@@ -69,9 +70,9 @@ local function is_finite(x)
 end
 
 -- Raises "bad argument #arg to 'fname' (msg)" blaming the caller of the
--- function that calls arg_error.
-local function arg_error(arg, fname, msg)
-  error(format("bad argument #%d to '%s' (%s)", arg, fname, msg), 3)
+-- function that calls arg_error (or, with depth d, d calls further up).
+local function arg_error(arg, fname, msg, depth)
+  error(format("bad argument #%d to '%s' (%s)", arg, fname, msg), 3 + (depth or 0))
 end
 
 -- Raises the error for a method called on something else than a Trainer.
@@ -278,6 +279,17 @@ local function probe_width(model, x)
   return width_of(o)
 end
 
+-- nil when the model's forward pass for one sample like x can be traced by
+-- mg.compile, else why not (a Dropout in training mode, say), without a
+-- position inside micrograd; the generator is left where it was.
+local function trace_error(model, x)
+  local state = mg.get_rng_state()
+  local ok, err = pcall(mg.compile, function(...) return model({ ... }) end, #x)
+  mg.set_rng_state(state)
+  if ok then return nil end
+  return (tostring(err):gsub("^[^\n]-micrograd[^\n:]-%.lua:%d+: ", "", 1))
+end
+
 -- How scores map to labels, per loss: "binary" (one score, label 1 when it is
 -- above 0), "classes" (one score per class, the largest wins) or "values".
 local KIND_OF_LOSS = { svm = "binary", bce = "binary", bce_logits = "binary", cross_entropy = "classes",
@@ -309,17 +321,25 @@ end
 -- output width when no loss is given.
 local function prediction_kind(fname, arg, opts, width)
   if opts ~= nil and type(opts) ~= "table" then
-    arg_error(arg, fname, "table of options expected, got " .. type_name(opts))
+    arg_error(arg, fname, "table of options expected, got " .. type_name(opts), 1)
   end
   local loss = opts and opts.loss
   for name in pairs(opts or {}) do
-    if name ~= "loss" then arg_error(arg, fname, format("unknown option '%s'", tostring(name))) end
+    if name ~= "loss" then arg_error(arg, fname, format("unknown option '%s'", tostring(name)), 1) end
   end
-  if loss == nil then return width > 1 and "classes" or "binary", width > 1 and "cross_entropy" or "svm" end
+  if loss == nil then
+    local several = (width or 1) > 1
+    return several and "classes" or "binary", several and "cross_entropy" or "svm"
+  end
   local kind = KIND_OF_LOSS[loss]
   if not kind then
     arg_error(arg, fname, format("option 'loss': 'svm', 'bce', 'cross_entropy' or 'mse' expected, got %s",
-      show(loss)))
+      show(loss)), 1)
+  end
+  if width and ((kind == "binary" and width ~= 1) or (kind == "classes" and width < 2)) then
+    arg_error(arg, fname, format("option 'loss': '%s' needs a model with %s, but the model has %d output%s",
+      loss, kind == "binary" and "one output" or "one output per class (2 or more)", width,
+      width == 1 and "" or "s"), 1)
   end
   return kind, loss
 end
@@ -382,7 +402,7 @@ function M.predict(model, X, opts)
   if type(X) ~= "table" or is_value(X) then arg_error(2, "predict", "array of inputs expected, got " ..
     type_name(X)) end
   if #X == 0 then
-    prediction_kind("predict", 3, opts, 1)
+    prediction_kind("predict", 3, opts, nil)
     return {}, {}
   end
   local outputs = outputs_of(model, X)
@@ -667,6 +687,8 @@ local function new_trainer(model, X, y, opts, allowed)
     local msg
     per_batch, msg = compiled.per_batch(model, X, targets, loss_name, params, l2, batch_size)
     if not per_batch and (batch_size < n or shuffle) then return nil, 4, "option 'compile': " .. msg end
+    msg = per_batch and width and trace_error(model, X[1])
+    if msg then return nil, 4, "option 'compile': " .. msg end
   end
 
   local validate_every, patience, restore_best = opts.validate_every, opts.patience, opts.restore_best
@@ -737,7 +759,10 @@ end
 --     (between the slices of a game loop, say) do not change the order
 --   - `l2`: alpha for `loss.l2(model:parameters(), alpha)`, added to the loss (default none)
 --   - `schedule`: an `optim` schedule, stepped after each optimizer step
---     (given the step's loss, for `optim.plateau`)
+--     (given the step's loss, for `optim.plateau`); with a `validation` set,
+--     a schedule driven by a loss (`optim.plateau`, or a warmup handing over
+--     to one: its `uses_loss()` is true) is stepped at each evaluation
+--     instead, given the validation loss
 --   - `on_step`: `function(step, loss, accuracy, trainer)` called after each
 --     step; returning `false` stops the training (`trainer.stopped`)
 --   - `accuracy`: `true` (default for "svm", "bce": "sign", and
@@ -861,6 +886,13 @@ function Trainer:set_data(X, y)
   self._order, self._pos = order, n
 end
 
+-- Whether a schedule's next step acts on the loss it is given (optim.plateau,
+-- or a warmup that has handed over to one): with a validation set, the
+-- trainer steps it at each evaluation with the validation loss.
+local function by_validation(s)
+  return type(s.uses_loss) == "function" and s:uses_loss() == true
+end
+
 -- Evaluates the model on the validation set after step k: records the
 -- loss and accuracy, keeps the best parameters, and stops the training after
 -- `patience` evaluations without a better loss.
@@ -873,6 +905,8 @@ local function validate(self, k)
     local i = #h.val_loss + 1
     h.val_loss[i], h.val_accuracy[i], h.val_step[i] = r.loss, r.accuracy, k
   end
+  local s = self.schedule
+  if s and by_validation(s) then s:step(r.loss) end
   if r.loss < self._best_loss then
     self._best_loss, self.best_step, self._wait = r.loss, k, 0
     self.best_val_loss = r.loss
@@ -1115,7 +1149,10 @@ function Trainer:step()
   local diverged = not is_finite(value)
   if not diverged then
     opt:step()
-    if self.schedule then self.schedule:step(value) end -- the loss, for schedules driven by one (plateau)
+    local s = self.schedule
+    -- the loss, for schedules driven by one (plateau); with a validation set
+    -- those are stepped at each evaluation instead, with the validation loss
+    if s and not (self.validation and by_validation(s)) then s:step(value) end
   end
   local y = self.y
 
@@ -1439,11 +1476,16 @@ function M.fit(model, X, y, opts)
   local p
   p, msg = progress_for(opts, t)
   if msg then arg_error(4, "fit", msg) end
+  local save_error -- why a checkpoint could not be written (the training stops there)
   local function loop()
     while not t.done do
       t:step()
       if path and (t.done or (every and t.step_count % every == 0)) then
-        checkpoints.write(path, { trainer = t })
+        local ok, why = checkpoints.try_write(path, { trainer = t })
+        if not ok then
+          save_error = why
+          return
+        end
       end
       if p then show_progress(p, t, t.done) end
     end
@@ -1451,12 +1493,13 @@ function M.fit(model, X, y, opts)
   if p and p.terminal then
     -- on an error, end the bar's line before the message is shown
     local ok, err = pcall(loop)
-    if not ok then
-      if t.step_count > p.first then p.out:write("\n") end
-      error(err, 0)
-    end
+    if (not ok or save_error) and t.step_count > p.first then p.out:write("\n") end
+    if not ok then error(err, 0) end
   else
     loop()
+  end
+  if save_error then
+    error(format("fit: %s (at step %d; the training stopped there)", save_error, t.step_count), 2)
   end
   if t.diverged then
     error(format("fit: the loss became %s at step %d, so the training stopped (before the optimizer used " ..

@@ -124,22 +124,16 @@ local function portable(x)
   return out
 end
 
---- Writes a checkpoint (see `train.checkpoint`).
--- @tparam string path
--- @tparam table objs
-function M.write(path, objs)
-  if type(path) ~= "string" then
-    arg_error(1, "checkpoint", "file path (string) expected, got " .. type_name(path))
-  end
-  local o = objects("checkpoint", objs)
+-- Writes the checkpoint of objects o: true, or nil and a message (no position).
+local function save(path, o)
   local doc = { format = M.FORMAT, version = M.VERSION, rng = mg.get_rng_state() }
   if o.params then
     local values = {}
     for i, p in ipairs(o.params) do
       local x = p.data
       if x ~= x or x == huge or x == -huge then
-        error(format("cannot checkpoint: parameter %d is %s (only finite numbers can be saved)", i,
-          tostring(x)), 3)
+        return nil, format("cannot checkpoint: parameter %d is %s (only finite numbers can be saved)", i,
+          tostring(x))
       end
       values[i] = x
     end
@@ -152,7 +146,28 @@ function M.write(path, objs)
   doc.step = o.trainer and o.trainer.step_count or nil
   local text = model_io.encode_value(doc) .. "\n"
   local ok, err = pcall(model_io.write_file, path, text)
-  if not ok then error(io_message(err, "cannot save model", "cannot write checkpoint"), 3) end
+  if not ok then return nil, io_message(err, "cannot save model", "cannot write checkpoint") end
+  return true
+end
+
+--- Writes a checkpoint (see `train.checkpoint`); errors blame the caller of `train.checkpoint`.
+-- @tparam string path
+-- @tparam table objs
+function M.write(path, objs)
+  if type(path) ~= "string" then
+    arg_error(1, "checkpoint", "file path (string) expected, got " .. type_name(path))
+  end
+  local ok, msg = save(path, objects("checkpoint", objs))
+  if not ok then error(msg, 3) end
+end
+
+--- Writes a checkpoint of checked arguments (for `train.fit`).
+-- @tparam string path
+-- @tparam table objs
+-- @treturn ?boolean true when written
+-- @treturn ?string else why not (no position)
+function M.try_write(path, objs)
+  return save(path, objects("checkpoint", objs))
 end
 
 -- Raises "name: msg".
@@ -266,4 +281,4 @@ function M.read(path, objs)
   return doc.step and tointeger(doc.step)
 end
 
-return M
+return require("micrograd._names").strict(M, "micrograd.train_checkpoint")

@@ -664,7 +664,9 @@ function M.loss_curve(history, path, opts)
     fail(fname, 1, "history table {loss = {...}, accuracy = {...}} expected, got " .. type(history))
   end
   local losses = check_series(history, "loss")
-  local accuracy = check_series(history, "accuracy", true)
+  local accuracy = history.accuracy -- empty after a fit without accuracy (mse): none drawn
+  local no_accuracy = type(accuracy) == "table" and #accuracy == 0
+  accuracy = not no_accuracy and check_series(history, "accuracy", true) or nil
   -- the validation curves (train.fit's validation): entry i at step val_step[i]
   local val_loss = history.val_loss and #history.val_loss > 0 and check_series(history, "val_loss") or nil
   local val_accuracy = val_loss and history.val_accuracy and #history.val_accuracy > 0
