@@ -34,6 +34,10 @@ describe("misspelt names", function()
         "micrograd.viz_plot has no 'scatte' (did you mean 'scatter'?)" },
       { require("micrograd.model_io"), "encod",
         "micrograd.model_io has no 'encod' (did you mean 'encode'?)" },
+      { require("micrograd.train_checkpoint"), "wirte",
+        "micrograd.train_checkpoint has no 'wirte' (did you mean 'write'?)" },
+      { mg.train, "checkpont", "micrograd.train has no 'checkpont' (did you mean 'checkpoint'?)" },
+      { mg.train, "restor", "micrograd.train has no 'restor' (did you mean 'restore'?)" },
     }
     for _, case in ipairs(cases) do
       assert.equal(case[3], missing(case[1], case[2]))

@@ -105,33 +105,38 @@ M.recipes = {
   end,
 }
 
--- Compiled cross-entropy with mini-batches, when this branch can replay it
--- (the compiled logsumexp node): 3 classes, shuffled batches, Adam.
-local function compiled_cross_entropy()
+-- compiled cross-entropy with mini-batches: 3 classes, shuffled batches, Adam
+M.recipes.compiled_cross_entropy_batches = function()
   local X, y = data.make_blobs(45, { centers = 3, seed = 4 })
   local model = nn.MLP(2, { 8, 3 })
   local opt = optim.Adam(model, { lr = 0.05 })
   return trainer(model, X, y, opt, optim.cosine(opt, { steps = M.STEPS }),
     { compile = true, batch_size = 9, loss = "cross_entropy" })
 end
-if pcall(compiled_cross_entropy) then M.recipes.compiled_cross_entropy_batches = compiled_cross_entropy end
 
--- The schedules the nn helper adds (optim.exponential, warmup, plateau),
--- when this branch has them: each over SGD with momentum.
+-- optim.exponential, warmup and plateau, each over SGD with momentum
 local extra_schedules = {
   exponential = function(opt) return optim.exponential(opt, { gamma = 0.9 }) end,
   warmup = function(opt) return optim.warmup(opt, 5, optim.cosine(opt, { steps = M.STEPS })) end,
   plateau = function(opt) return optim.plateau(opt, { factor = 0.5, patience = 2 }) end,
 }
 for name, make in pairs(extra_schedules) do
-  if rawget(optim, name) then
-    M.recipes["schedule_" .. name] = function()
-      local X, y = moons()
-      local model = nn.MLP(2, { 8, 1 })
-      local opt = optim.SGD(model, { lr = 0.1, momentum = 0.9 })
-      return trainer(model, X, y, opt, make(opt))
-    end
+  M.recipes["schedule_" .. name] = function()
+    local X, y = moons()
+    local model = nn.MLP(2, { 8, 1 })
+    local opt = optim.SGD(model, { lr = 0.1, momentum = 0.9 })
+    return trainer(model, X, y, opt, make(opt))
   end
+end
+
+-- a warmup into a plateau driven by the validation loss (stepped at the
+-- evaluations), compiled mini-batches, dropout-free cross-entropy
+M.recipes.compiled_plateau_validation = function()
+  local X, y = data.make_blobs(45, { centers = 3, seed = 4 })
+  local model = nn.MLP(2, { 8, 3 })
+  local opt = optim.Adam(model, { lr = 0.1 })
+  return trainer(model, X, y, opt, optim.warmup(opt, 4, optim.plateau(opt, { factor = 0.5, patience = 0 })),
+    { compile = true, batch_size = 9, validation = 0.2, validate_every = 2, restore_best = true })
 end
 
 --- The objects of a recipe, built from the engine generator seeded with seed.
