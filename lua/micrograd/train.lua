@@ -287,6 +287,7 @@ local function trace_error(model, x)
   local ok, err = pcall(mg.compile, function(...) return model({ ... }) end, #x)
   mg.set_rng_state(state)
   if ok then return nil end
+  if err == "not enough memory" then error(err, 0) end -- a memory error stays one
   return (tostring(err):gsub("^[^\n]-micrograd[^\n:]-%.lua:%d+: ", "", 1))
 end
 
@@ -392,7 +393,8 @@ end
 --   trained with says: "svm" or "bce" (one output: label 1 when it is above
 --   0, else 0), "cross_entropy" (one output per class: the largest one's
 --   class, 1..k) or "mse" (the outputs themselves); default from the model's
---   output width, as `fit` does: "cross_entropy" for several outputs, else "svm"
+--   output width, as `fit` does: "cross_entropy" for several outputs, else "svm";
+--   a loss that does not suit the width is an error
 -- @treturn table the labels, one per input (0/1, 1..k, or the output numbers for "mse")
 -- @treturn ?table the probabilities: P(class 1) (the logistic sigmoid of the
 --   output) for one output, an array per input (softmax) for several; nil for "mse"
@@ -779,7 +781,8 @@ end
 --     and labels (a built-in loss and inputs that are arrays of numbers; for
 --     mini-batches and `shuffle` these are needed), else one graph of the
 --     whole batch, compiled again when the data has changed. See
---     `micrograd.train_compiled`.
+--     `micrograd.train_compiled`. A model that cannot be traced (a
+--     `Dropout` in training mode) is refused here, before any step.
 --   - `validation`: `{Xv, yv}`, or a fraction in (0, 1) of `X` to hold out
 --     (shuffled by `data.train_test_split` with `seed`, 0 without one; the
 --     trainer's `X` and `y` are then the rest). The model is evaluated on it
@@ -1436,7 +1439,9 @@ end
 --     whether the output is a terminal, by `core.isatty`). The bar fits the
 --     terminal's width (`$COLUMNS`, else the terminal's, at least 40 columns)
 --   - `checkpoint`: a file path: `train.checkpoint` writes the training
---     there when it ends, and every `checkpoint_every` steps
+--     there when it ends, and every `checkpoint_every` steps; when it cannot
+--     (a full disk, say), the training stops and `fit` raises an error
+--     naming the step
 --   - `resume`: a checkpoint's path, restored before the first step (a
 --     training stopped by `on_step` goes on from there); `true`: the
 --     `checkpoint` file when it exists (a script killed and started again

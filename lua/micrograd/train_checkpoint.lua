@@ -146,6 +146,7 @@ local function save(path, o)
   doc.step = o.trainer and o.trainer.step_count or nil
   local text = model_io.encode_value(doc) .. "\n"
   local ok, err = pcall(model_io.write_file, path, text)
+  if err == "not enough memory" then error(err, 0) end -- a memory error stays one
   if not ok then return nil, io_message(err, "cannot save model", "cannot write checkpoint") end
   return true
 end
