@@ -306,3 +306,35 @@ describe("softmax compiled", function()
     end
   end)
 end)
+
+describe("fit{checkpoint, checkpoint_every, resume} compiled", function()
+  it("resumes a compiled cross-entropy fit (validation, plateau, restore_best) to the uninterrupted bits",
+    function()
+      local path = os.tmpname()
+      local function go(compile, opts)
+        mg.seed(21)
+        local X, y = data.make_blobs(45, { centers = 3, seed = 5 })
+        local model = nn.MLP(2, { 8, 3 })
+        local opt = optim.Adam(model, { lr = 0.1 })
+        local o = { optimizer = opt, schedule = optim.plateau(opt, { factor = 0.5, patience = 0 }),
+          steps = 30, batch_size = 8, validation = 0.2, validate_every = 3, restore_best = true,
+          compile = compile, progress = false }
+        for k, v in pairs(opts or {}) do o[k] = v end
+        local history = train.fit(model, X, y, o)
+        return history_of(history), params_of(model), format("%a", opt.lr)
+      end
+      local h0, p0, lr0 = go(false)
+      local h1, p1, lr1 = go(true)
+      assert.same(h0, h1)
+      assert.same(p0, p1)
+      assert.equal(lr0, lr1)
+      -- stopped by on_step after step 17: the checkpoint of step 15 is on disk
+      go(true, { checkpoint = path, checkpoint_every = 5, on_step = function(k) return k < 17 end })
+      mg.seed(999)
+      local h2, p2, lr2 = go(true, { resume = path })
+      os.remove(path)
+      assert.same(h0, h2)
+      assert.same(p0, p2)
+      assert.equal(lr0, lr2)
+    end)
+end)

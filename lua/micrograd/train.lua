@@ -927,12 +927,14 @@ local function validate(self, k)
   end
 end
 
--- At the end of a training: the best parameters back, when asked.
+-- At the end of a training: the best parameters back, when asked (the last
+-- ones kept, for a checkpoint of a training that goes on later).
 local function finish(self)
   local best = self._best_params
   if self.restore_best and best and not self.restored then
-    for i, p in ipairs(self.model:parameters()) do p.data = best[i] end
-    self.restored = true
+    local last = {}
+    for i, p in ipairs(self.model:parameters()) do last[i], p.data = p.data, best[i] end
+    self._last_params, self.restored = last, true
   end
 end
 
@@ -964,6 +966,7 @@ function Trainer:state()
     last_val_loss = self.last_val_loss, last_val_accuracy = self.last_val_accuracy,
     best_val_loss = self._best_loss < huge and self._best_loss or nil, best_step = self.best_step,
     wait = self._wait, best_parameters = copy(self._best_params),
+    last_parameters = self.restored and copy(self._last_params) or nil,
     done = self.done, stopped = self.stopped, stop_reason = self.stop_reason, diverged = self.diverged,
   }
 end
@@ -1065,9 +1068,11 @@ local function read_state(self, state)
     end
   end
   local params = self.restore_best and self.model:parameters()
-  r.best_parameters = state_numbers(state.best_parameters, "best_parameters", false, params and #params or 0)
-  if r.best_parameters and #r.best_parameters ~= #params then
-    error(format("field 'best_parameters': %d numbers expected, got %d", #params, #r.best_parameters), 0)
+  for _, name in ipairs({ "best_parameters", "last_parameters" }) do
+    r[name] = state_numbers(state[name], name, false, params and #params or 0)
+    if r[name] and #r[name] ~= #params then
+      error(format("field '%s': %d numbers expected, got %d", name, #params, #r[name]), 0)
+    end
   end
   for _, name in ipairs({ "done", "stopped" }) do
     if type(state[name]) ~= "boolean" then error(format("field '%s': boolean expected, got %s", name,
@@ -1084,7 +1089,10 @@ end
 
 --- Restores a state from `Trainer:state()` of a trainer over as many samples
 -- (with a `seed` when it had one): the next steps are those the saved trainer
--- would have made. Nothing changes when the state is refused.
+-- would have made. Nothing changes when the state is refused. A state saved
+-- after `restore_best` put the best weights back, of a training that goes on
+-- (stopped by `on_step`), puts the last weights back into the model, so that
+-- the training goes on as if it had never stopped.
 -- @tparam table state
 function Trainer:load_state(state)
   check_self(self, "load_state", Trainer)
@@ -1111,6 +1119,13 @@ function Trainer:load_state(state)
   self.stopped = r.stopped and not resumable
   self.stop_reason = not resumable and r.stop_reason or nil
   self.diverged = r.diverged
+  -- saved after restore_best put the best weights back: a training that goes
+  -- on takes up the last weights again (as if it had never stopped)
+  self._last_params, self.restored = r.last_parameters, r.last_parameters ~= nil or nil
+  if r.last_parameters and not self.done then
+    for i, p in ipairs(self.model:parameters()) do p.data = r.last_parameters[i] end
+    self._last_params, self.restored = nil, nil
+  end
 end
 
 -- How a finished trainer's error says why it stopped.

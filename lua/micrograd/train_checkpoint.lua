@@ -265,6 +265,11 @@ function M.read(path, objs)
     if o.generator then o.generator:set_state(backup.generator) end
   end
 
+  -- the parameters first: a trainer's state may take up other ones (the
+  -- last ones of a training that restore_best ended and that goes on)
+  if values then
+    for i, p in ipairs(o.params) do p.data = values[i] end
+  end
   for _, part in ipairs(STATEFUL) do
     if o[part] then
       local loaded, err = pcall(o[part].load_state, o[part], doc[part])
@@ -273,9 +278,6 @@ function M.read(path, objs)
         bad(path, "%s: %s", part, inner(err))
       end
     end
-  end
-  if values then
-    for i, p in ipairs(o.params) do p.data = values[i] end
   end
   mg.set_rng_state(doc.rng)
   if o.generator then o.generator:set_state(doc.generator) end
