@@ -268,6 +268,11 @@ local function outputs_of(model, X)
   return out
 end
 
+-- An error message without a position inside micrograd's own modules.
+local function own_position_stripped(err)
+  return (tostring(err):gsub("^[^\n]-micrograd[^\n:]-%.lua:%d+: ", "", 1))
+end
+
 -- The model's output width, from one sample computed without a graph and
 -- without changing the engine generator's position (a model with dropout
 -- draws from it); nil when the model fails on it (the first step says why).
@@ -288,7 +293,7 @@ local function trace_error(model, x)
   mg.set_rng_state(state)
   if ok then return nil end
   if err == "not enough memory" then error(err, 0) end -- a memory error stays one
-  return (tostring(err):gsub("^[^\n]-micrograd[^\n:]-%.lua:%d+: ", "", 1))
+  return own_position_stripped(err)
 end
 
 -- How scores map to labels, per loss: "binary" (one score, label 1 when it is
