@@ -361,3 +361,39 @@ describe("predict and evaluate on a model with Dropout in training mode", functi
     assert.same(labels, (train.predict(g, X)))
   end)
 end)
+
+describe("fit compiled also", function()
+  it("stops a diverging training as the dynamic path does, at the same step", function()
+    local steps = {}
+    for _, compile in ipairs({ false, true }) do
+      mg.seed(1)
+      local X, y = {}, {}
+      for i = 1, 10 do X[i], y[i] = { i }, 1e100 * i end
+      local model = nn.MLP(1, { 4, 1 })
+      local t = train.Trainer(model, X, y, { loss = "mse", steps = 50, lr = 1, batch_size = 5,
+        compile = compile })
+      t:run()
+      assert.equal("diverged", t.stop_reason)
+      steps[#steps + 1] = t.diverged
+      for _, p in ipairs(model:parameters()) do
+        assert.is_true(p.data == p.data and math.abs(p.data) < math.huge)
+      end
+      mg.seed(1)
+      mentions(error_here(function()
+        train.fit(nn.MLP(1, { 4, 1 }), X, y, { loss = "mse", steps = 50, lr = 1, compile = compile,
+          progress = false })
+      end), "fit: the loss became ", "mg.detect_anomaly()")
+    end
+    assert.equal(steps[1], steps[2])
+  end)
+
+  it("accepts steps = math.huge, ended by patience", function()
+    mg.seed(2)
+    local X, y = data.make_moons(40, { noise = 0.3, seed = 2 })
+    local model = nn.MLP(2, { 8, 1 })
+    local history, t = train.fit(model, X, y, { steps = math.huge, compile = true, batch_size = 10,
+      optimizer = optim.Adam(model, { lr = 0.2 }), validation = 0.25, patience = 3, progress = false })
+    assert.equal("early stopping", t.stop_reason)
+    assert.equal(#history.loss, t.step_count)
+  end)
+end)
