@@ -339,6 +339,43 @@ describe("fit{checkpoint, checkpoint_every, resume} compiled", function()
     end)
 end)
 
+describe("Trainer:load_state of a training restore_best ended", function()
+  it("takes up the last weights when it goes on, keeps the best when it is done, refuses bad ones", function()
+    mg.seed(8)
+    local X, y = data.make_moons(30, { noise = 0.3, seed = 8 })
+    local function make(steps)
+      mg.seed(8)
+      local model = nn.MLP(2, { 6, 1 })
+      return train.Trainer(model, X, y, { steps = steps, lr = 0.5, validation = 0.3, validate_every = 2,
+        restore_best = true, on_step = function(k) return k ~= 9 end }), model
+    end
+    local t, model = make(20)
+    t:run()
+    assert.is_true(t.restored and t.stop_reason == "on_step")
+    local state = t:state()
+    assert.equal(#model:parameters(), #state.last_parameters)
+    local best = params_of(model)
+    -- goes on: the last weights are back
+    local t2, model2 = make(20)
+    t2:load_state(state)
+    assert.is_false(t2.done)
+    for i, p in ipairs(model2:parameters()) do assert.equal(state.last_parameters[i], p.data) end
+    -- a state with a wrong number of last weights changes nothing
+    local bad = t:state()
+    bad.last_parameters[#bad.last_parameters] = nil
+    local t3, model3 = make(20)
+    local before = params_of(model3)
+    mentions(error_here(function() t3:load_state(bad) end), "bad argument #1 to 'load_state' (field " ..
+      "'last_parameters': " .. #state.last_parameters .. " numbers expected, got " .. #bad.last_parameters)
+    assert.same(before, params_of(model3))
+    -- done (the steps all made): the model keeps what it has
+    local t4, model4 = make(9)
+    t4:load_state(state)
+    assert.is_true(t4.done)
+    assert.are_not.same(best, params_of(model4)) -- model4's own weights, untouched
+  end)
+end)
+
 describe("predict and evaluate on a model with Dropout in training mode", function()
   it("run it in evaluation mode (no draw from the generator) and leave it in training mode", function()
     mg.seed(6)
