@@ -17,25 +17,80 @@
 
 enum { SHAPE_ONE, SHAPE_MANY, SHAPE_ARRAY }; /* what fn returned: a value, several, an array */
 
+/* The tape's owner, the graph's user value 3: a call that holds the graph
+ * busy keeps it on its stack too, so the tape outlives the graph if need be. */
+typedef struct tape_box {
+  mg_tape *tape; /* NULL once freed */
+  int closed;    /* the graph was closed (__close, __gc, close): every method refuses it */
+  int busy;      /* calls holding the tape (graph_hold) */
+} tape_box;
+
 typedef struct graph {
-  mg_tape *tape;
+  tape_box *box;
   int shape;
   int forwarded, backwarded; /* a forward (backward) has run since compiling */
 } graph;
 
 /* User values of a graph: 1 the traced outputs and placeholders (keeping the
- * graph alive), 2 the table reused for array-shaped results. */
+ * graph alive), 2 the table reused for array-shaped results, 3 its tape box.
+ *
+ * Memory safety: Lua code can run inside any allocation (a GC step runs any
+ * finalizer), any call and any metamethod, and that code may close the graph.
+ * So a method takes the tape pointer only after it has read its arguments
+ * and options into C locals, and one that still runs Lua code after that
+ * (allocating its result, reading rows) holds the graph busy first
+ * (graph_hold): closing a busy graph only marks it closed, and the tape is
+ * freed when the last call holding it ends, by return or by error (or, for
+ * one left pending in a dead coroutine, when its box is collected). */
 
+#define TAPE_BOX "micrograd.Graph.tape"
+
+static void free_tape(tape_box *box) {
+  if (box->tape) mg_tape_free(box->tape), box->tape = NULL;
+}
+
+/* The graph at index 1, open; errors name fname. */
 static graph *check_graph(lua_State *L, const char *fname) {
   graph *g = luaL_testudata(L, 1, GRAPH);
-  if (!g || !g->tape) mg_type_error(L, 1, fname, "compiled graph");
+  if (!g) mg_type_error(L, 1, fname, "compiled graph");
+  if (!g->box || g->box->closed || !g->box->tape) mg_arg_error(L, 1, fname, "compiled graph is closed");
   return g;
 }
 
-static int graph_gc(lua_State *L) {
+/* __close, __gc and g:close(): frees the tape now, or when the calls holding
+ * it end. */
+static int graph_close(lua_State *L) {
   graph *g = luaL_testudata(L, 1, GRAPH);
-  if (g && g->tape) mg_tape_free(g->tape), g->tape = NULL;
+  if (!g) return mg_type_error(L, 1, "close", "compiled graph");
+  if (g->box) {
+    g->box->closed = 1;
+    if (g->box->busy == 0) free_tape(g->box);
+  }
   return 0;
+}
+
+/* The box's __close: one call fewer holds the graph. */
+static int box_release(lua_State *L) {
+  tape_box *box = luaL_checkudata(L, 1, TAPE_BOX);
+  if (box->busy > 0 && --box->busy == 0 && box->closed) free_tape(box);
+  return 0;
+}
+
+/* The box's __gc: nothing holds the tape any more. */
+static int box_gc(lua_State *L) {
+  free_tape(luaL_checkudata(L, 1, TAPE_BOX));
+  return 0;
+}
+
+/* Holds the graph g (at index 1) busy until the calling C function returns
+ * or raises (its box goes on the stack as a to-be-closed value), and returns
+ * its tape; an error if it was closed meanwhile. Allocates nothing. */
+static mg_tape *graph_hold(lua_State *L, graph *g, const char *fname) {
+  if (g->box->closed || !g->box->tape) mg_arg_error(L, 1, fname, "compiled graph is closed");
+  lua_getiuservalue(L, 1, 3);
+  g->box->busy++;
+  lua_toclose(L, -1);
+  return g->box->tape;
 }
 
 /* Tracing is a mode too (SPEC: modes never leak): it starts in grad mode,
@@ -150,11 +205,16 @@ static int compile_new(lua_State *L) {
   lua_pushvalue(L, 3);
   lua_rawseti(L, -2, nres + 1);
   int keep = lua_gettop(L);
-  graph *g = lua_newuserdatauv(L, sizeof *g, 2);
-  g->tape = NULL, g->shape = shape, g->forwarded = g->backwarded = 0;
+  tape_box *box = lua_newuserdatauv(L, sizeof *box, 0);
+  box->tape = NULL, box->closed = box->busy = 0;
+  luaL_setmetatable(L, TAPE_BOX);
+  graph *g = lua_newuserdatauv(L, sizeof *g, 3);
+  g->box = box, g->shape = shape, g->forwarded = g->backwarded = 0;
   luaL_setmetatable(L, GRAPH);
   lua_pushvalue(L, keep);
   lua_setiuservalue(L, -2, 1);
+  lua_rotate(L, -2, 1); /* the box above the graph */
+  lua_setiuservalue(L, -2, 3);
   if (shape == SHAPE_ARRAY) {
     lua_createtable(L, nres, 0);
     for (int i = 1; i <= nres; i++) lua_pushnumber(L, 0), lua_rawseti(L, -2, i);
@@ -164,12 +224,12 @@ static int compile_new(lua_State *L) {
   mg_allocator alloc;
   int status;
   alloc.fn = (mg_alloc_fn)lua_getallocf(L, &alloc.ud);
-  g->tape = mg_tape_compile(&alloc, inputs, (uint32_t)nin, outputs, (uint32_t)nres, &status);
-  if (!g->tape && status == MG_ENOMEM) { /* as Lua does: collect garbage, try once more */
+  box->tape = mg_tape_compile(&alloc, inputs, (uint32_t)nin, outputs, (uint32_t)nres, &status);
+  if (!box->tape && status == MG_ENOMEM) { /* as Lua does: collect garbage, try once more */
     lua_gc(L, LUA_GCCOLLECT);
-    g->tape = mg_tape_compile(&alloc, inputs, (uint32_t)nin, outputs, (uint32_t)nres, &status);
+    box->tape = mg_tape_compile(&alloc, inputs, (uint32_t)nin, outputs, (uint32_t)nres, &status);
   }
-  if (!g->tape) {
+  if (!box->tape) {
     if (status != MG_ENOMEM) return luaL_error(L, "compile: graph too large");
     lua_pushliteral(L, "not enough memory"); /* Lua's own message, with no position */
     return lua_error(L);
@@ -196,8 +256,7 @@ static const char *read_row(lua_State *L, mg_tape *t, int idx) {
 
 /* Sets the inputs from the arguments from index first on: nin numbers, or
  * one array of nin numbers. */
-static void set_inputs(lua_State *L, graph *g, int first, const char *fname) {
-  mg_tape *t = g->tape;
+static void set_inputs(lua_State *L, mg_tape *t, int first, const char *fname) {
   int nargs = lua_gettop(L) - first + 1;
   if (nargs == 1 && lua_type(L, first) == LUA_TTABLE) {
     const char *bad = read_row(L, t, first);
@@ -241,11 +300,13 @@ static void checked_backward(lua_State *L, mg_tape *t, double seed) {
   mg_tape_store_grads(t);
 }
 
-/* g(...) / g:forward(...): the outputs' numbers, in the shape fn returned them. */
+/* g(...) / g:forward(...): the outputs' numbers, in the shape fn returned them.
+ * Between taking the tape and its last use, nothing runs Lua code (raw
+ * table access, numbers pushed) but the errors, which end the call. */
 static int graph_forward(lua_State *L) {
   graph *g = check_graph(L, "forward");
-  mg_tape *t = g->tape;
-  set_inputs(L, g, 2, "forward");
+  mg_tape *t = g->box->tape;
+  set_inputs(L, t, 2, "forward");
   mg_tape_forward(t);
   g->forwarded = 1, g->backwarded = 0;
   if (mg_context(L)->anomaly) check_forward(L, t);
@@ -264,10 +325,10 @@ static int graph_forward(lua_State *L) {
 static int graph_backward(lua_State *L) {
   graph *g = check_graph(L, "backward");
   if (!g->forwarded) return luaL_error(L, "backward: run the compiled graph forward first");
-  if (mg_context(L)->anomaly)
-    checked_backward(L, g->tape, 1.0);
+  if (mg_context(L)->anomaly) /* as forward: no Lua code runs but the error */
+    checked_backward(L, g->box->tape, 1.0);
   else
-    mg_tape_backward(g->tape, 1.0);
+    mg_tape_backward(g->box->tape, 1.0);
   g->backwarded = 1;
   return 0;
 }
@@ -276,7 +337,7 @@ static int graph_backward(lua_State *L) {
 static int graph_input_grads(lua_State *L) {
   graph *g = check_graph(L, "input_grads");
   if (!g->backwarded) return luaL_error(L, "input_grads: run backward first");
-  mg_tape *t = g->tape;
+  mg_tape *t = graph_hold(L, g, "input_grads"); /* the table's allocation may run finalizers */
   lua_createtable(L, (int)t->nin, 0);
   for (uint32_t i = 0; i < t->nin; i++) lua_pushnumber(L, t->grad[i]), lua_rawseti(L, -2, i + 1);
   return 1;
@@ -309,11 +370,10 @@ static void keep_outputs(lua_State *L, const mg_tape *t, int outputs, lua_Intege
  * row's other outputs. */
 static int graph_run_batch(lua_State *L) {
   graph *g = check_graph(L, "run_batch");
-  mg_tape *t = g->tape;
   const mg_vector *packed = mg_to_vector(L, 2, mg_context(L));
   if (!packed && lua_type(L, 2) != LUA_TTABLE)
     return mg_type_error(L, 2, "run_batch", "array of input rows or Vector");
-  int mean = 0, has_scale = 0, outputs = 0, anomaly = mg_context(L)->anomaly;
+  int mean = 0, has_scale = 0, outputs = 0;
   double scale = 1.0;
   lua_settop(L, 3);
   if (!lua_isnil(L, 3)) {
@@ -330,12 +390,17 @@ static int graph_run_batch(lua_State *L) {
     int type = lua_getfield(L, 3, "outputs");
     if (type != LUA_TNIL && type != LUA_TTABLE)
       return mg_arg_error(L, 3, "run_batch", "option 'outputs': table expected");
-    if (type == LUA_TTABLE && t->nout >= 2) outputs = 4;
+    outputs = type == LUA_TTABLE ? 4 : 0;
     lua_replace(L, 4);
     lua_settop(L, 4);
   } else {
     lua_pushnil(L); /* 4: no outputs table */
   }
+  /* The options' metamethods have run (and may have closed the graph); what
+   * follows may run finalizers (the rows' errors, the outputs' tables). */
+  mg_tape *t = graph_hold(L, g, "run_batch"); /* 5 */
+  int anomaly = mg_context(L)->anomaly;
+  if (t->nout < 2) outputs = 0;
   lua_Integer rows = packed ? (lua_Integer)(t->nin ? packed->n / t->nin : 0) : (lua_Integer)lua_rawlen(L, 2);
   if (packed && (t->nin == 0 || packed->n % t->nin != 0))
     return mg_arg_error(L, 2, "run_batch",
@@ -354,14 +419,14 @@ static int graph_run_batch(lua_State *L) {
       const mg_arg *row = packed->at + (r - 1) * t->nin;
       for (uint32_t i = 0; i < t->nin; i++) t->val[i] = row[i].node ? row[i].node->data : row[i].k;
     } else {
-      lua_rawgeti(L, 2, r); /* 5 */
-      bad = read_row(L, t, 5);
+      lua_rawgeti(L, 2, r); /* 6 */
+      bad = read_row(L, t, 6);
     }
     if (bad) {
       mg_tape_store_grads(t); /* the rows before this one count, as they would one by one */
       return mg_arg_error(L, 2, "run_batch", lua_pushfstring(L, "%s at row %I", bad, r));
     }
-    lua_settop(L, 4);
+    lua_settop(L, 5);
     mg_tape_run(t);
     if (anomaly) { /* row by row, as many backward() calls would */
       mg_tape_store_grads(t);
@@ -381,23 +446,33 @@ static int graph_run_batch(lua_State *L) {
   return 1;
 }
 
+/* g.nodes, g.inputs, g.outputs, g.parameters, and the methods (found on a
+ * closed graph too: they say that it is closed). */
 static int graph_index(lua_State *L) {
-  graph *g = check_graph(L, "__index");
-  const char *key = lua_tostring(L, 2);
-  if (key && strcmp(key, "nodes") == 0) return lua_pushinteger(L, g->tape->ncode), 1;
-  if (key && strcmp(key, "inputs") == 0) return lua_pushinteger(L, g->tape->nin), 1;
-  if (key && strcmp(key, "outputs") == 0) return lua_pushinteger(L, g->tape->nout), 1;
-  if (key && strcmp(key, "parameters") == 0) return lua_pushinteger(L, g->tape->nlive), 1;
+  graph *g = luaL_testudata(L, 1, GRAPH);
+  if (!g) return mg_type_error(L, 1, "__index", "compiled graph");
   luaL_getmetatable(L, GRAPH);
   lua_getfield(L, -1, "methods");
   lua_pushvalue(L, 2);
-  lua_rawget(L, -2);
+  if (lua_rawget(L, -2) != LUA_TNIL) return 1;
+  const char *key = lua_type(L, 2) == LUA_TSTRING ? lua_tostring(L, 2) : NULL;
+  if (!key) return 1;
+  static const char *const fields[] = {"nodes", "inputs", "outputs", "parameters"};
+  for (int i = 0; i < 4; i++) {
+    if (strcmp(key, fields[i]) != 0) continue;
+    const mg_tape *t = check_graph(L, "__index")->box->tape;
+    uint32_t counts[] = {t->ncode, t->nin, t->nout, t->nlive};
+    lua_pushinteger(L, counts[i]);
+    return 1;
+  }
   return 1;
 }
 
 static int graph_tostring(lua_State *L) {
-  graph *g = check_graph(L, "__tostring");
-  mg_tape *t = g->tape;
+  graph *g = luaL_testudata(L, 1, GRAPH);
+  if (!g) return mg_type_error(L, 1, "__tostring", "compiled graph");
+  if (g->box->closed || !g->box->tape) return lua_pushliteral(L, "compiled graph (closed)"), 1;
+  const mg_tape *t = g->box->tape;
   lua_pushfstring(L, "compiled graph: %d inputs, %d outputs, %d nodes, %d captured Values, %d slots",
                   (int)t->nin, (int)t->nout, (int)t->ncode, (int)t->nlive, (int)t->nslots);
   return 1;
@@ -412,14 +487,12 @@ static int compile_is_tracing(lua_State *L) {
 void mg_register_compile(lua_State *L, int module, int upvalues) {
   static const luaL_Reg functions[] = {
       {"compile", compile_new}, {"is_tracing", compile_is_tracing}, {NULL, NULL}};
-  static const luaL_Reg metamethods[] = {
-      {"__gc", graph_gc},       {"__close", graph_gc},          {"__call", graph_forward},
-      {"__index", graph_index}, {"__tostring", graph_tostring}, {NULL, NULL}};
-  static const luaL_Reg methods[] = {{"forward", graph_forward},
-                                     {"backward", graph_backward},
-                                     {"input_grads", graph_input_grads},
-                                     {"run_batch", graph_run_batch},
-                                     {NULL, NULL}};
+  static const luaL_Reg metamethods[] = {{"__gc", graph_close},          {"__close", graph_close},
+                                         {"__call", graph_forward},      {"__index", graph_index},
+                                         {"__tostring", graph_tostring}, {NULL, NULL}};
+  static const luaL_Reg methods[] = {
+      {"forward", graph_forward},     {"backward", graph_backward}, {"input_grads", graph_input_grads},
+      {"run_batch", graph_run_batch}, {"close", graph_close},       {NULL, NULL}};
   mg_setfuncs(L, module, functions, upvalues);
   if (luaL_newmetatable(L, GRAPH)) { /* with the module's upvalues: the context, for detect_anomaly */
     int meta = lua_gettop(L);
@@ -427,6 +500,11 @@ void mg_register_compile(lua_State *L, int module, int upvalues) {
     lua_newtable(L);
     mg_setfuncs(L, meta + 1, methods, upvalues);
     lua_setfield(L, meta, "methods");
+  }
+  lua_pop(L, 1);
+  if (luaL_newmetatable(L, TAPE_BOX)) {
+    static const luaL_Reg box_methods[] = {{"__close", box_release}, {"__gc", box_gc}, {NULL, NULL}};
+    luaL_setfuncs(L, box_methods, 0);
   }
   lua_pop(L, 1);
 }

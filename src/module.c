@@ -113,9 +113,17 @@ static int module_grad_enabled(lua_State *L) {
   return 1;
 }
 
+/* The module is made once per lua_State and kept in the registry: requiring
+ * it again (package.loaded cleared, a hot reload, busted's insulation) gives
+ * the same module, so Values, graphs and modes from before and after work
+ * together (two contexts would not recognise each other's Values). */
+#define MODULE_KEY "micrograd.core"
+
 int luaopen_micrograd_core(lua_State *L) {
   static const luaL_Reg functions[] = {
       {"no_grad", module_no_grad}, {"grad_enabled", module_grad_enabled}, {NULL, NULL}};
+  if (lua_getfield(L, LUA_REGISTRYINDEX, MODULE_KEY) == LUA_TTABLE) return 1;
+  lua_pop(L, 1);
   lua_newtable(L);
   int module = lua_gettop(L), upvalues = module + 1;
 
@@ -171,5 +179,7 @@ int luaopen_micrograd_core(lua_State *L) {
   lua_settop(L, module);
   lua_pushliteral(L, "micrograd " MICROGRAD_VERSION);
   lua_setfield(L, module, "_VERSION");
+  lua_pushvalue(L, module);
+  lua_setfield(L, LUA_REGISTRYINDEX, MODULE_KEY);
   return 1;
 }

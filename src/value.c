@@ -70,6 +70,12 @@ static mg_node *check_operand(lua_State *L, const mg_ctx *ctx, int arg, const ch
 
 /* ---- making Values ------------------------------------------------------- */
 
+/* Every function that makes Values reads the context once, into a copy
+ * (`found`), when it starts: an allocation can run a finalizer, which may
+ * open or close no_grad or detect_anomaly, and an op that changed mode
+ * halfway would keep operands it does not hold alive (a node made with no
+ * user values in no-grad mode, finished as an op in grad mode). */
+
 /* Pushes a new Value with nargs operand slots. Operand slot i that holds a
  * Value is kept alive by user value i + 1, or, past MAX_UV_OPERANDS slots, by
  * entry i + 1 of a table in user value 1; in no-grad mode nothing is kept. */
@@ -152,7 +158,7 @@ static void push_operand(lua_State *L, int idx, const mg_node *n, uint32_t i) {
 
 /* a op b, either side a number. */
 static int arith(lua_State *L, mg_op op) {
-  const mg_ctx *ctx = mg_context(L);
+  const mg_ctx found = *mg_context(L), *ctx = &found;
   const char *name = mg_op_name(op);
   double a, b;
   mg_node *na = check_operand(L, ctx, 1, name, &a), *nb = check_operand(L, ctx, 2, name, &b);
@@ -197,7 +203,7 @@ static int value_pow(lua_State *L) { return arith(L, MG_OP_POW); }
 
 /* f(v) for the unary ops; `name` is the method's name for errors. */
 static int unary(lua_State *L, mg_op op, const char *name) {
-  const mg_ctx *ctx = mg_context(L);
+  const mg_ctx found = *mg_context(L), *ctx = &found;
   mg_node *a = check_value(L, 1, name);
   if (ctx->no_grad) {
     if (ctx->tracing) check_frozen(L, a->flags & MG_DEPENDS);
@@ -410,7 +416,7 @@ static void set_label(lua_State *L, int idx, mg_node *n, int label) {
 
 /* mg.Value(x [, label]) */
 static int value_new(lua_State *L) {
-  const mg_ctx *ctx = mg_context(L);
+  const mg_ctx found = *mg_context(L), *ctx = &found;
   double x = mg_check_number(L, 1, "Value");
   int t = lua_type(L, 2);
   if (t != LUA_TNONE && t != LUA_TNIL && t != LUA_TSTRING) mg_type_error(L, 2, "Value", "string or nil");
@@ -504,7 +510,7 @@ static int value_tostring(lua_State *L) {
 
 /* Comparisons look at .data; numbers may be on either side. */
 static int compare(lua_State *L, const char *name, int less_equal) {
-  const mg_ctx *ctx = mg_context(L);
+  const mg_ctx found = *mg_context(L), *ctx = &found;
   double a, b;
   mg_node *na = check_operand(L, ctx, 1, name, &a), *nb = check_operand(L, ctx, 2, name, &b);
   if (ctx->tracing && (((na ? na->flags : 0) | (nb ? nb->flags : 0)) & MG_DEPENDS))
@@ -558,7 +564,7 @@ static int value_children(lua_State *L) {
 }
 
 static int value_detach(lua_State *L) {
-  const mg_ctx *ctx = mg_context(L);
+  const mg_ctx found = *mg_context(L), *ctx = &found;
   mg_node *n = check_value(L, 1, "detach");
   push_leaf(L, ctx, n->data);
   return 1;

@@ -1,0 +1,143 @@
+-- Memory safety under finalizers and metamethods: Lua code can run inside
+-- any allocation (a GC step runs any finalizer), any metamethod of an options
+-- table, any call. Whatever that code does to the objects a C function is
+-- working on (close a compiled graph, end a mode), the function finishes or
+-- fails cleanly; nothing reads freed memory (the ASan and GC-stress CI
+-- steps run these specs instrumented).
+local mg = require("micrograd")
+local gc = require("spec.helpers.gc")
+
+local function close(g) getmetatable(g).__close(g) end
+
+local function compiled(nout)
+  local p = mg.Value(2, "p")
+  local g = mg.compile(function(x)
+    local y = x * p
+    if nout == 1 then return y end
+    local outs = { y }
+    for i = 2, nout do outs[i] = y + i end
+    return table.unpack(outs)
+  end, 1)
+  return g, p
+end
+
+describe("a compiled graph closed while a call into it runs", function()
+  it("input_grads: a finalizer closes it while the result table is allocated", function()
+    local g = compiled(1)
+    g(3)
+    g:backward()
+    local during, ok, grads = gc.with_pending_finalizers(function() close(g) end,
+      function() return g:input_grads() end)
+    assert.is_true(during, "the finalizer did not run inside input_grads")
+    assert.is_true(ok, tostring(grads))
+    assert.same({ 2 }, grads)
+    assert.matches("closed", select(2, pcall(g.input_grads, g)))
+  end)
+
+  it("run_batch: an options table whose __index closes it", function()
+    local g = compiled(1)
+    local opts = setmetatable({}, { __index = function() close(g) end })
+    local ok, err = pcall(g.run_batch, g, { { 1 }, { 2 } }, opts)
+    assert.is_false(ok)
+    assert.matches("bad argument #1 to 'run_batch' %(compiled graph is closed%)", err)
+  end)
+
+  it("run_batch: each option's metamethod may close it, the call says so", function()
+    for _, name in ipairs({ "mean", "scale", "outputs" }) do
+      local g = compiled(2)
+      local opts = setmetatable({}, {
+        __index = function(_, k)
+          if k == name then close(g) end
+        end,
+      })
+      local ok, err = pcall(g.run_batch, g, { { 1 }, { 2 } }, opts)
+      assert.is_false(ok, name)
+      assert.matches("compiled graph is closed", err, 1, false, name)
+    end
+  end)
+
+  it("run_batch: a finalizer closes it between rows, the batch still completes", function()
+    local g, p = compiled(3)
+    local rows = {}
+    for i = 1, 50 do rows[i] = { i } end
+    local outputs = {}
+    local opts = { outputs = outputs } -- made before: the call's first allocation is run_batch's
+    local during, ok, total = gc.with_pending_finalizers(function() close(g) end,
+      function() return g:run_batch(rows, opts) end)
+    assert.is_true(during, "the finalizer did not run inside run_batch")
+    assert.is_true(ok, tostring(total))
+    assert.equal(2 * (50 * 51 / 2), total)
+    assert.equal(50 * 51 / 2, p.grad)
+    assert.same({ 2 * 50 + 2, 2 * 50 + 3 }, outputs[50])
+    assert.matches("closed", select(2, pcall(g.run_batch, g, rows)))
+  end)
+
+  it("a graph closed twice, or closed and collected, is freed once", function()
+    local g = compiled(1)
+    close(g)
+    close(g)
+    getmetatable(g).__gc(g)
+    g = nil
+    collectgarbage("collect")
+    collectgarbage("collect")
+  end)
+
+  it("run_batch left pending by an error in a coroutine: closing later frees the tape", function()
+    local g = compiled(1)
+    local guard = mg.detect_anomaly(true)
+    local co = coroutine.create(function() return g:run_batch({ { 1e308 } }) end)
+    local ok, err = coroutine.resume(co)
+    guard:close()
+    assert.is_false(ok)
+    assert.matches("anomaly", err)
+    close(g) -- the call is still pending in the dead coroutine: freeing waits for it
+    assert.matches("closed", select(2, pcall(g.forward, g, 1)))
+    coroutine.close(co)
+    co, g = nil, nil
+    collectgarbage("collect")
+    collectgarbage("collect")
+  end)
+end)
+
+describe("a mode ended by a finalizer in the middle of an op", function()
+  it("no_grad closed while mg.sum allocates its node: the node is a leaf", function()
+    local a, b = mg.Value(1), mg.Value(2)
+    local guard = mg.no_grad()
+    local operands = { a, b, 3 }
+    local during, ok, s = gc.with_pending_finalizers(function() guard:close() end,
+      function() return mg.sum(operands) end)
+    assert.is_true(during)
+    assert.is_true(ok, tostring(s))
+    assert.is_true(mg.grad_enabled())
+    assert.equal("", s.op) -- made in no-grad mode, as the op started
+    assert.same({}, s:children())
+    a, b, operands = nil, nil, nil
+    collectgarbage("collect")
+    s:backward()
+    assert.equal(6, s.data)
+  end)
+
+  it("no_grad opened by a finalizer while an op allocates: the op records its graph", function()
+    local a = mg.Value(3)
+    local guards = {}
+    local pair, w, x = { a, a }, mg.vector({ a }), mg.vector({ 2 })
+    for _, op in ipairs({ -- no allocation before the op's own
+      function() return a * 2 end,
+      function() return a:tanh() end,
+      function() return mg.sum(pair) end,
+      function() return mg.dot(pair, pair, 1) end,
+      function() return mg.dot(w, x) end,
+    }) do
+      local during, ok, v = gc.with_pending_finalizers(function() guards[#guards + 1] = mg.no_grad() end, op)
+      assert.is_true(during)
+      assert.is_true(ok, tostring(v))
+      for i = #guards, 1, -1 do guards[i]:close() guards[i] = nil end
+      assert.is_true(mg.grad_enabled())
+      assert.are_not.equal("", v.op)
+      collectgarbage("collect")
+      a.grad = 0
+      v:backward()
+      assert.is_true(a.grad ~= 0)
+    end
+  end)
+end)

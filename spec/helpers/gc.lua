@@ -1,0 +1,53 @@
+--- Running finalizers at a chosen moment, for the specs of memory safety:
+-- a finalizer can run inside any allocation a C function makes, and do
+-- anything (close a graph, end a mode) while that function still works.
+local M = {}
+
+--- The collector's settings in the GC-stress CI step (MG_GC_STRESS =
+-- "pause,stepmul,stepsize", see .ci/gc_stress.lua), else Lua's defaults.
+local function settings()
+  local pause, stepmul, stepsize = (os.getenv("MG_GC_STRESS") or ""):match("^(%d+),(%d+),(%d+)$")
+  if pause then return tonumber(pause), tonumber(stepmul), tonumber(stepsize) end
+  return 200, 100, 13
+end
+
+--- Calls call() with finalizers pending, so that the first GC step inside it
+-- (the first allocation that checks for garbage) runs on_gc(): the collector
+-- is stepped one single step at a time until a batch of finalizers has run
+-- and more are waiting. Returns whether on_gc ran during call, then what
+-- pcall(call) returned.
+function M.with_pending_finalizers(on_gc, call)
+  collectgarbage("collect")
+  collectgarbage("stop")
+  collectgarbage("incremental", 100, 100, 1) -- a step does one single step's work
+  local ran, armed, during = 0, false, false
+  for _ = 1, 100 do
+    setmetatable({}, {
+      __gc = function()
+        ran = ran + 1
+        if armed then
+          during = true
+          on_gc()
+        end
+      end,
+    })
+  end
+  local steps = 0
+  while ran == 0 and steps < 1000000 do
+    collectgarbage("step", 0)
+    steps = steps + 1
+  end
+  assert(ran > 0 and ran < 100, "finalizers ran in a way these specs do not expect")
+  armed = true
+  collectgarbage("restart")
+  local results = table.pack(pcall(call))
+  armed = false
+  local pause, stepmul, stepsize = settings()
+  collectgarbage("incremental", 100, 100, stepsize)
+  collectgarbage("setpause", pause) -- "incremental" leaves a 0 alone
+  collectgarbage("setstepmul", stepmul)
+  collectgarbage("collect")
+  return during, table.unpack(results, 1, results.n)
+end
+
+return M
