@@ -17,6 +17,8 @@
 /* ---- argument checks ----------------------------------------------------- */
 
 const char *mg_typename(lua_State *L, int idx) {
+  const luaL_Stream *file = luaL_testudata(L, idx, LUA_FILEHANDLE);
+  if (file) return file->closef ? "file" : "closed file"; /* as io.type says, not "FILE*" */
   int t = luaL_getmetafield(L, idx, "__name"); /* pushes nothing when absent */
   if (t == LUA_TSTRING) {
     const char *name = lua_tostring(L, -1);

@@ -88,7 +88,8 @@ function M.check(fn, inputs, opts)
   for i = 1, #inputs do
     local x = inputs[i]
     if type(x) ~= "number" or x ~= x or abs(x) == huge then
-      fail(2, format("finite number expected at index %d, got %s", i, tostring(x)))
+      fail(2, format("finite number expected at index %d, got %s", i,
+        type(x) == "string" and format("string %q", x) or tostring(x)))
     end
   end
   opts = opts or {}

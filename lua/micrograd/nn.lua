@@ -34,7 +34,8 @@ local LIMITS = model_io.LIMITS
 local function check_count(fname, arg, n, what)
   local k = type(n) == "number" and math.tointeger(n)
   if not k or k < 1 then
-    fail(fname, arg, format("positive integer expected for %s, got %s", what, tostring(n)), 2)
+    local shown = type(n) == "string" and format("string %q", n) or tostring(n)
+    fail(fname, arg, format("positive integer expected for %s, got %s", what, shown), 2)
   end
   if k > LIMITS.size then
     fail(fname, arg, format("%s is %d: at most %d", what, k, LIMITS.size), 2)

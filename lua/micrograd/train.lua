@@ -38,9 +38,10 @@ local M = {}
 -- ---- argument checks -------------------------------------------------------
 
 -- x's type as messages name it.
+local io_type = io and io.type
 local function type_name(x)
   if is_value(x) then return "Value" end
-  return type(x)
+  return io_type and io_type(x) or type(x) -- "file", "closed file"
 end
 
 -- x as a message shows it: numbers and booleans by value, anything else by type.
