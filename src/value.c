@@ -19,7 +19,7 @@
 const char *mg_typename(lua_State *L, int idx) {
   const luaL_Stream *file = luaL_testudata(L, idx, LUA_FILEHANDLE);
   if (file) return file->closef ? "file" : "closed file"; /* as io.type says, not "FILE*" */
-  int t = luaL_getmetafield(L, idx, "__name"); /* pushes nothing when absent */
+  int t = luaL_getmetafield(L, idx, "__name");            /* pushes nothing when absent */
   if (t == LUA_TSTRING) {
     const char *name = lua_tostring(L, -1);
     lua_pop(L, 1);
