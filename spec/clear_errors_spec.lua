@@ -33,7 +33,8 @@ describe("a closed compiled graph", function()
       assert.truthy(err:find("compiled graph is closed", 1, true), name .. ": " .. err)
       assert.falsy(err:find("got micrograd.Graph", 1, true), name .. ": " .. err)
     end
-    assert.matches("bad argument #1 to 'forward' %(compiled graph is closed%)", check.error_of(g.forward, g, 1, 2))
+    assert.matches("bad argument #1 to 'forward' %(compiled graph is closed%)",
+      check.error_of(g.forward, g, 1, 2))
   end)
 
   it("has a string form, and closing again (or a <close> scope) is harmless", function()
