@@ -327,6 +327,7 @@ static void check_forward(const prog *p) {
     case MG_OP_SIGMOID: want = sigmoidl(a); break;
     case MG_OP_ABS: want = fabsl(a); break;
     case MG_OP_SQRT: want = sqrtl(a); break;
+    case MG_OP_DETACH: want = a; break;
     default: want = a > 0 ? a + log1pl(expl(-a)) : log1pl(expl(a)); break; /* softplus */
     }
     seen.node = i, seen.op = op, seen.a = (double)a, seen.b = (double)b, seen.got = got, seen.want = want;
@@ -385,6 +386,7 @@ static int partial(const prog *p, int i, int j, long double *d, long double *m) 
   case MG_OP_ABS: x = a > 0 ? 1 : a < 0 ? -1 : 0, ok = !isnan(a); break;
   case MG_OP_SQRT: x = 1 / (2 * out), ok = tame(p, out); break;
   case MG_OP_SOFTPLUS: x = sigmoidl(a), ok = tame(p, a); break;
+  case MG_OP_DETACH: x = 0; break;
   case MG_OP_SUM: x = 1; break;
   case MG_OP_LOGSUMEXP: { /* e^(aj - m) / s: e^ of a difference off by |aj - m| ulps, and s by k */
     long double lm, ls, aj = operand(p, i, j);

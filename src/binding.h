@@ -35,6 +35,7 @@ typedef struct mg_ctx {
   mg_rng rng;              /* the engine's generator */
   const void *value_meta;  /* address of the Value metatable (META_UV), for fast type checks */
   const void *vector_meta; /* address of the Vector metatable (VECTOR_META_UV) */
+  lua_Integer traced;      /* Values in the list of the running mg.compile (compile.c) */
 } mg_ctx;
 
 /* Upvalues shared by every function of the module. */
@@ -119,6 +120,10 @@ MG_NORETURN int mg_anomaly_backward(lua_State *L, const mg_anomaly *bad);
 #define MG_ANOMALY_SHOWN 6
 MG_NORETURN int mg_anomaly_replayed(lua_State *L, const mg_node *n, const double *operands, uint32_t nargs,
                                     double out, const mg_anomaly *bad);
+
+/* While mg.compile runs: remembers the Value at idx as made by it, so that
+ * its marks (MG_TRACED, ...) are cleared when the compile ends (compile.c). */
+void mg_trace_remember(lua_State *L, int idx);
 
 /* Pushes where the op node n was made, for messages: "created at file:line"
  * as mg_anomaly_site recorded it, or why there is no place ("made while

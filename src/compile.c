@@ -93,6 +93,61 @@ static mg_tape *graph_hold(lua_State *L, graph *g, const char *fname) {
   return g->box->tape;
 }
 
+/* ---- the marks of one compile ----
+ * MG_TRACED, MG_INPUT and MG_DEPENDS mark the Values one mg.compile makes
+ * (the placeholders, every Value made while tracing, its outputs' constants)
+ * and must not outlive it: a Value made then and used by a later compile (a
+ * parameter a model made lazily, a leftover of a failed trace) is a captured
+ * Value there. Each is remembered in a weak list (the context's user value
+ * 3), and compile_new clears their marks when the compile ends, however it
+ * ends (it runs the compile in a protected call). */
+
+void mg_trace_remember(lua_State *L, int idx) {
+  mg_ctx *ctx = mg_context(L);
+  if (lua_getiuservalue(L, CTX_UV, 3) != LUA_TTABLE) { /* not compiling */
+    lua_pop(L, 1);
+    return;
+  }
+  lua_pushvalue(L, idx < 0 ? idx - 1 : idx);
+  lua_rawseti(L, -2, ++ctx->traced);
+  lua_pop(L, 1);
+}
+
+/* Pushes a record of the list being replaced (a compile run by a finalizer
+ * while another compiles has its own) and starts this compile's list. */
+static void marks_begin(lua_State *L, mg_ctx *ctx) {
+  lua_Integer *previous = lua_newuserdatauv(L, sizeof *previous, 2);
+  *previous = ctx->traced;
+  lua_getiuservalue(L, CTX_UV, 3);
+  lua_setiuservalue(L, -2, 1);
+  lua_newtable(L); /* the list: weak, it keeps no Value alive */
+  lua_createtable(L, 0, 1);
+  lua_pushliteral(L, "v");
+  lua_setfield(L, -2, "__mode");
+  lua_setmetatable(L, -2);
+  lua_pushvalue(L, -1);
+  lua_setiuservalue(L, -3, 2);
+  lua_setiuservalue(L, CTX_UV, 3); /* nothing raises from here on */
+  ctx->traced = 0;
+}
+
+/* Clears the marks of the Values in the list of the record at idx and puts
+ * back the list it replaced. Allocates nothing. */
+static void marks_end(lua_State *L, mg_ctx *ctx, int idx) {
+  lua_getiuservalue(L, idx, 2);
+  for (lua_Integer i = 1; i <= ctx->traced; i++) {
+    if (lua_rawgeti(L, -1, i) == LUA_TUSERDATA) { /* not collected */
+      mg_node *n = lua_touserdata(L, -1);
+      n->flags &= (uint8_t) ~(MG_TRACED | MG_INPUT | MG_DEPENDS);
+    }
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
+  lua_getiuservalue(L, idx, 1);
+  lua_setiuservalue(L, CTX_UV, 3);
+  ctx->traced = *(lua_Integer *)lua_touserdata(L, idx);
+}
+
 /* Tracing is a mode too (SPEC: modes never leak): it starts in grad mode,
  * where only the no_grad scopes opened during the trace count (mg_modes_update),
  * and ends when fn returns or raises; scopes opened or closed meanwhile keep
@@ -120,12 +175,13 @@ static mg_node *output_node(lua_State *L, const mg_ctx *ctx, int idx, int positi
   n->flags |= MG_TRACED;
   lua_pushvalue(L, META_UV);
   lua_setmetatable(L, -2);
+  mg_trace_remember(L, -1);
   lua_replace(L, idx);
   return n;
 }
 
 /* mg.compile(fn, inputs): inputs is a count or an array of example numbers. */
-static int compile_new(lua_State *L) {
+static int compile_body(lua_State *L) {
   mg_ctx *ctx = mg_context(L);
   if (lua_type(L, 1) != LUA_TFUNCTION) {
     if (luaL_getmetafield(L, 1, "__call") == LUA_TNIL) return mg_type_error(L, 1, "compile", "function");
@@ -160,6 +216,7 @@ static int compile_new(lua_State *L) {
     n->flags |= MG_TRACED | MG_INPUT | MG_DEPENDS;
     lua_pushvalue(L, META_UV);
     lua_setmetatable(L, -2);
+    mg_trace_remember(L, -1);
     lua_rawseti(L, 3, i);
   }
 
@@ -235,6 +292,23 @@ static int compile_new(lua_State *L) {
     return lua_error(L);
   }
   return 1;
+}
+
+/* mg.compile runs compile_body in a protected call, so that the marks it
+ * leaves end with it however it ends (an error in a coroutine does not
+ * unwind its stack). */
+static int compile_new(lua_State *L) {
+  mg_ctx *ctx = mg_context(L);
+  lua_settop(L, 2);
+  for (int i = 1; i <= MG_NUPVALUES; i++) lua_pushvalue(L, lua_upvalueindex(i));
+  lua_pushcclosure(L, compile_body, MG_NUPVALUES); /* 3 */
+  marks_begin(L, ctx);                             /* 4 */
+  lua_pushvalue(L, 3);
+  lua_pushvalue(L, 1);
+  lua_pushvalue(L, 2);
+  int status = lua_pcall(L, 2, 1, 0);
+  marks_end(L, ctx, 4);
+  return status == LUA_OK ? 1 : lua_error(L);
 }
 
 /* Sets the inputs from the array at index idx (a row of run_batch, or the one

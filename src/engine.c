@@ -7,8 +7,8 @@
 #include "ops.h"
 
 static const char *const op_names[MG_OP_COUNT] = {
-    "",    "+",   "-",       "*",   "/",    "^",        "neg", "relu", "tanh",
-    "exp", "log", "sigmoid", "abs", "sqrt", "softplus", "sum", "dot",  "logsumexp",
+    "",    "+",       "-",   "*",    "/",        "^",      "neg", "relu", "tanh",      "exp",
+    "log", "sigmoid", "abs", "sqrt", "softplus", "detach", "sum", "dot",  "logsumexp",
 };
 
 const char *mg_op_name(mg_op op) { return (unsigned)op < MG_OP_COUNT ? op_names[op] : "?"; }

@@ -39,6 +39,7 @@ typedef enum mg_op {
   MG_OP_ABS,      /* |a| */
   MG_OP_SQRT,     /* sqrt(a) */
   MG_OP_SOFTPLUS, /* ln(1 + e^a) */
+  MG_OP_DETACH,   /* a, passing no gradient back (x:detach() while mg.compile traces) */
   MG_OP_SUM,      /* a1 + a2 + ... left to right */
   MG_OP_DOT,      /* [bias +] w1*x1 + w2*x2 + ... left to right; args interleaved */
   /* ln(e^a1 + e^a2 + ...), shifted by the largest ai */

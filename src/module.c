@@ -127,7 +127,8 @@ int luaopen_micrograd_core(lua_State *L) {
   lua_newtable(L);
   int module = lua_gettop(L), upvalues = module + 1;
 
-  mg_ctx *ctx = lua_newuserdatauv(L, sizeof *ctx, 2); /* CTX_UV; user values: anomaly.c's places, switches */
+  /* CTX_UV; user values: 1 anomaly.c's places, 2 its switches, 3 compile.c's list of a compile's Values */
+  mg_ctx *ctx = lua_newuserdatauv(L, sizeof *ctx, 3);
   memset(ctx, 0, sizeof *ctx);
   mg_rng_seed(&ctx->rng, MG_DEFAULT_SEED);
 

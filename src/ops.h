@@ -147,6 +147,9 @@ static inline double bwd_sqrt(double out, double g) { return g / (2 * out); }
 static inline double fwd_softplus(double a) { return (a > 0 ? a : 0.0) + log1p(exp(-fabs(a))); }
 static inline double bwd_softplus(double a, double g) { return g * fwd_sigmoid(a); }
 
+/* detach(a)    the value of a; d/da = 0 (a stop-gradient: nothing is sent back) */
+static inline double fwd_detach(double a) { return a; }
+
 /* sum: a1 + a2 + ...             d/dai = 1
  * dot: [bias +] w1 x1 + w2 x2 + ...   d/dwi = xi, d/dxi = wi, d/dbias = 1
  * Both are loops over their operands, written out where they are used. */
@@ -191,6 +194,7 @@ static inline double mg_op_forward(mg_op op, double a, double b) {
   case MG_OP_ABS: return fwd_abs(a);
   case MG_OP_SQRT: return fwd_sqrt(a);
   case MG_OP_SOFTPLUS: return fwd_softplus(a);
+  case MG_OP_DETACH: return fwd_detach(a);
   default: return a;
   }
 }
@@ -215,6 +219,7 @@ static inline void mg_op_backward(mg_op op, double a, double b, double out, doub
   case MG_OP_ABS: *ga = bwd_abs(a, g); break;
   case MG_OP_SQRT: *ga = bwd_sqrt(out, g); break;
   case MG_OP_SOFTPLUS: *ga = bwd_softplus(a, g); break;
+  case MG_OP_DETACH: break; /* no gradient */
   default: break;
   }
 }

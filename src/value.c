@@ -92,7 +92,10 @@ static mg_node *new_value(lua_State *L, const mg_ctx *ctx, uint32_t nargs) {
 static mg_node *push_leaf(lua_State *L, const mg_ctx *ctx, double x) {
   mg_node *n = new_value(L, ctx, 0);
   mg_leaf_init(n, x);
-  if (ctx->tracing) n->flags |= MG_TRACED; /* a constant of the compiled graph */
+  if (ctx->tracing) { /* a constant of the compiled graph */
+    n->flags |= MG_TRACED;
+    mg_trace_remember(L, -1);
+  }
   return n;
 }
 
@@ -115,6 +118,7 @@ static void check_frozen(lua_State *L, int depends) {
  * graph; in detect_anomaly mode check_anomaly does). */
 static void trace(lua_State *L, const mg_ctx *ctx, mg_node *n) {
   n->flags |= MG_TRACED | (depends_on_input(n) ? MG_DEPENDS : 0);
+  mg_trace_remember(L, -1); /* n is the Value on top of the stack */
   if (!ctx->anomaly && !ctx->no_grad) mg_anomaly_site(L, n);
 }
 
@@ -565,9 +569,14 @@ static int value_children(lua_State *L) {
   return 1;
 }
 
+/* v:detach(): a new leaf with v's data. While mg.compile traces, a
+ * stop-gradient node instead (op "detach": v's value, no gradient back), so
+ * that the compiled graph passes the value v has at each replay. */
 static int value_detach(lua_State *L) {
   const mg_ctx found = *mg_context(L), *ctx = &found;
   mg_node *n = check_value(L, 1, "detach");
+  if (ctx->tracing && !ctx->no_grad) return unary(L, MG_OP_DETACH, "detach");
+  if (ctx->tracing) check_frozen(L, n->flags & MG_DEPENDS);
   push_leaf(L, ctx, n->data);
   return 1;
 }

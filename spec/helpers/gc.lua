@@ -4,7 +4,7 @@
 local M = {}
 
 --- The collector's settings in the GC-stress CI step (MG_GC_STRESS =
--- "pause,stepmul,stepsize", see .ci/gc_stress.lua), else Lua's defaults.
+-- "pause,stepmul,stepsize", see tests/gc_stress.lua), else Lua's defaults.
 local function settings()
   local pause, stepmul, stepsize = (os.getenv("MG_GC_STRESS") or ""):match("^(%d+),(%d+),(%d+)$")
   if pause then return tonumber(pause), tonumber(stepmul), tonumber(stepsize) end
