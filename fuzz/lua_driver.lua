@@ -7,6 +7,10 @@
 -- directly, coroutines, garbage collection), and its arguments: nil,
 -- booleans, integers, floats (nan, inf, huge, tiny), strings, tables (some with
 -- hostile metatables), functions that run more steps, userdata of every kind.
+-- Hostile code runs where C code may not expect it: finalizers (run by any
+-- allocation's GC step) and options tables' metamethods that close graphs
+-- and guards, call __gc directly, run backward, compile, collect garbage or
+-- run more steps; one input in four runs with a GC step at every allocation.
 -- Results go into a pool that later steps take arguments from. Every call
 -- runs under pcall, and every error value must be a string; the harness
 -- checks the rest (no crash, no sanitizer report, no leak); FUZZ_VERBOSE=1
@@ -28,8 +32,15 @@ return function(bytes, light, full, verbose)
   end
   local function more() return pos < len and budget > 0 end
   local function pick(list) return list[byte() % #list + 1] end
+  local closable, nclosable = {}, 0 -- the last few results that have a __close (graphs, guards)
   local function put(x)
-    if x ~= nil then pool[byte() % NPOOL + 1] = x end
+    if x == nil then return end
+    pool[byte() % NPOOL + 1] = x
+    local mt = getmetatable(x)
+    if type(mt) == "table" and rawget(mt, "__close") then
+      nclosable = nclosable + 1
+      closable[(nclosable - 1) % 8 + 1] = x
+    end
   end
 
   -- every error value must be a string
@@ -68,8 +79,22 @@ return function(bytes, light, full, verbose)
     return (string.unpack("<d", string.char(table.unpack(b))))
   end
 
-  local function hostile()
-    local k = byte() % 6
+  local any, callback, meddle -- defined below
+
+  local function hostile(depth)
+    local k = byte() % 9
+    if k >= 6 then -- options whose metamethods meddle, then answer
+      local function answer(_, key)
+        meddle(depth + 1)
+        if byte() % 2 == 0 then return any(depth + 1) end
+        return key == "mean" or nil
+      end
+      if k == 6 then return setmetatable({}, { __index = answer }) end
+      if k == 7 then
+        return setmetatable({ 1, 2 }, { __index = answer, __len = function() meddle(depth + 1) return 2 end })
+      end
+      return setmetatable({}, { __index = answer, __tostring = function() meddle(depth + 1) return "x" end })
+    end
     if k == 0 then return setmetatable({}, { __index = function() error("hostile __index") end }) end
     if k == 1 then return setmetatable({}, { __len = function() return 2 ^ 40 end }) end
     if k == 2 then return setmetatable({}, { __index = function(_, i) return i end }) end -- endless
@@ -78,7 +103,6 @@ return function(bytes, light, full, verbose)
     return setmetatable({}, { __newindex = function() error("hostile __newindex") end })
   end
 
-  local any, callback
   local function array(depth, gen)
     local t = {}
     for i = 1, byte() % 7 do t[i] = gen(depth + 1) end
@@ -114,7 +138,7 @@ return function(bytes, light, full, verbose)
     if k == 12 then return foreign() end
     if k == 13 then return opts(depth) end
     if k == 14 then return matrix(depth) end
-    return hostile()
+    return hostile(depth)
   end
 
   local function target() -- mostly a pool item (the first one from a place the bytes choose)
@@ -335,6 +359,61 @@ return function(bytes, light, full, verbose)
     end,
   }
 
+  -- Hostile code, for finalizers and metamethods: a call that may free or
+  -- change what a C function in the middle of its work holds.
+  local function meddle_once(depth)
+    local k = byte() % 9
+    local x = pool[byte() % NPOOL + 1]
+    if (k <= 1 or k == 6) and nclosable > 0 and byte() % 4 ~= 0 then -- mostly a graph or a guard
+      x = closable[byte() % math.min(nclosable, 8) + 1]
+    end
+    local mt = getmetatable(x)
+    if verbose then print(("meddle: %d on %s"):format(k, tostring(x))) end
+    if k <= 1 then -- close it, or call its __gc, whatever it is
+      local fn = type(mt) == "table" and rawget(mt, k == 0 and "__close" or "__gc")
+      if type(fn) == "function" then fn(x) end
+    elseif k == 2 then
+      x:backward()
+    elseif k == 3 then
+      pool[byte() % NPOOL + 1] = mg.compile(function(a) return a * x end, 1)
+    elseif k == 4 then
+      collectgarbage(byte() % 2 == 0 and "collect" or "step", byte())
+    elseif k == 5 then
+      pool[byte() % NPOOL + 1] = byte() % 2 == 0 and mg.no_grad() or mg.detect_anomaly(byte() % 2 == 0)
+    elseif k == 6 then
+      x:close()
+    elseif k == 7 then
+      x[pick(FIELDS)] = any(depth)
+    elseif depth < MAXDEPTH then
+      step(depth + 1)
+    end
+  end
+  function meddle(depth)
+    if more() then check(pcall(meddle_once, depth)) end
+  end
+
+  -- Objects whose finalizers meddle; some come back to life a few times, so
+  -- that they run again in later collections.
+  local function finalizers(depth)
+    for _ = 1, byte() % 4 + 1 do
+      local lives = byte() % 4
+      local function arm()
+        setmetatable({}, {
+          __gc = function()
+            meddle(depth + 1)
+            if lives > 0 then
+              lives = lives - 1
+              arm()
+            end
+          end,
+        })
+      end
+      arm()
+    end
+  end
+  ACTIONS[#ACTIONS + 1] = finalizers
+  ACTIONS[#ACTIONS + 1] = finalizers
+
   function step(depth)
     budget = budget - 1
     local k = byte() % #ACTIONS + 1
@@ -346,6 +425,11 @@ return function(bytes, light, full, verbose)
     end
   end
 
+  if byte() % 4 == 0 then -- a GC step at every allocation, a whole cycle every few dozen or hundred
+    collectgarbage("incremental", 100, 100, 1)
+    collectgarbage("setpause", 0)
+    collectgarbage("setstepmul", 100 + byte() * 4)
+  end
   for i = 1, 4 do pool[i] = mg.Value(i - 2.5) end
   pool[5], pool[6] = pool[1] * pool[2] + pool[3], { 1, 2, 3 }
   if byte() % 2 == 1 then -- a richer start: a model, data, an optimizer, a compiled graph, ...
@@ -357,6 +441,7 @@ return function(bytes, light, full, verbose)
       pool[11] = mg.optim.SGD(pool[10], { lr = 0.1 })
       pool[12] = model(X[1])
       pool[13] = mg.compile(function(a, b) return (a * b + pool[1]):tanh() end, 2)
+      closable[1], nclosable = pool[13], 1
       pool[14], pool[15] = mg.Generator(7), mg.vector({ pool[1], 2, pool[2] })
       pool[16] = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 1))
       pool[17], pool[18] = data.signs(y), mg.loss.mse({ pool[12] }, { 1 })

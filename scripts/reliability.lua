@@ -216,7 +216,7 @@ local function step_result(s)
 end
 
 -- Steps with their own row, and steps not worth one.
-local OWN_ROW = { "addresssanitizer", "valgrind", "threadsanitizer", "fuzz" }
+local OWN_ROW = { "addresssanitizer", "valgrind", "threadsanitizer", "fuzz", "gc stress" }
 local NO_ROW = { "^debian packages", "^make test", "^reliability", "^done" }
 
 local function matches_any(name, patterns)
@@ -277,6 +277,10 @@ function M.table(text)
   row("AddressSanitizer + UndefinedBehaviorSanitizer",
     "the whole ctest suite, instrumented" .. (asan and format(", %d tests", asan.n) or ""),
     step_result(find_step(r, "addresssanitizer")))
+  local gcstress = r.ran.gcstress
+  row("GC stress (ASan + UBSan)", "the busted specs with a GC step at every allocation (finalizers run "
+    .. "inside the library's allocations, `tests/gc_stress.lua`)"
+    .. (gcstress and format(", %d specs", gcstress.n) or ""), step_result(find_step(r, "gc stress")))
   row("Valgrind memcheck", "the whole ctest suite but `embed_game` (frame-time checks)"
     .. (valgrind and format(", %d tests", valgrind.n) or "") .. ": no leak, no invalid access",
     step_result(find_step(r, "valgrind")))
