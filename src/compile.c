@@ -52,8 +52,10 @@ static void free_tape(tape_box *box) {
 /* The graph at index 1, open; errors name fname. */
 static graph *check_graph(lua_State *L, const char *fname) {
   graph *g = luaL_testudata(L, 1, GRAPH);
-  if (!g) mg_type_error(L, 1, fname, "compiled graph");
-  if (!g->box || g->box->closed || !g->box->tape) mg_arg_error(L, 1, fname, "compiled graph is closed");
+  if (!g)
+    mg_type_error(L, 1, fname, "compiled graph");
+  else if (!g->box || g->box->closed || !g->box->tape)
+    mg_arg_error(L, 1, fname, "compiled graph is closed");
   return g;
 }
 
