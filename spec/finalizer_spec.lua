@@ -147,3 +147,26 @@ describe("a mode ended by a finalizer in the middle of an op", function()
     end
   end)
 end)
+
+describe("_system.run's arguments emptied by a finalizer while it works", function()
+  it("runs the arguments it read, or says what is missing; never reads freed strings", function()
+    local system = require("micrograd._system")
+    for strike = 1, 8 do
+      local word = string.rep("w", 60) .. tostring(os.time()) -- a long string only the table keeps
+      local argv = { "printf", "%s", word }
+      word = nil -- luacheck: ignore 311
+      local left = strike
+      local during, ok, status, out = gc.with_pending_finalizers(function()
+        left = left - 1
+        if left == 0 then argv[2], argv[3] = nil, nil end
+      end, function() return system.run(argv) end)
+      assert.is_true(during, "the finalizer did not run inside run")
+      if ok then
+        assert.equal(0, status)
+        assert.equal(string.rep("w", 60), out:sub(1, 60))
+      else
+        assert.matches("bad argument #1 to 'run' %(string expected at index 2%)", status)
+      end
+    end
+  end)
+end)

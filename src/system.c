@@ -310,13 +310,20 @@ static int system_run(lua_State *L) {
    * (which could change the argument table). What follows runs none. */
   if (!capable(L, CAN_RUN)) return luaL_error(L, "run: %s", refusals[CAN_RUN]);
   lua_settop(L, 2);
+  /* The strings are kept by a copy of the table that no Lua code can reach: a
+   * finalizer run by an allocation below may empty the caller's table. */
+  lua_createtable(L, argc, 0);
+  for (int i = 1; i <= argc; i++) {
+    if (lua_rawgeti(L, 1, i) != LUA_TSTRING)
+      return mg_arg_error(L, 1, "run", lua_pushfstring(L, "string expected at index %d", i));
+    lua_rawseti(L, -2, i);
+  }
+  lua_replace(L, 1);
   const char **argv = lua_newuserdatauv(L, sizeof(char *) * ((size_t)argc + 1), 0); /* 3 */
   for (int i = 0; i < argc; i++) {
     lua_rawgeti(L, 1, i + 1);
-    if (lua_type(L, -1) != LUA_TSTRING)
-      return mg_arg_error(L, 1, "run", lua_pushfstring(L, "string expected at index %d", i + 1));
     size_t n;
-    argv[i] = lua_tolstring(L, -1, &n); /* the table keeps the string alive */
+    argv[i] = lua_tolstring(L, -1, &n); /* the private copy keeps the string alive */
     if (strlen(argv[i]) != n)
       return mg_arg_error(L, 1, "run", lua_pushfstring(L, "string with a NUL byte at index %d", i + 1));
     lua_pop(L, 1);
