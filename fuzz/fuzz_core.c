@@ -151,7 +151,18 @@ static double operand(const prog *p, int i, int j) {
   return a >= 0 ? p->node[a]->data : p->k[p->first[i] + j];
 }
 
-static int arity(int op) { return op == MG_OP_LEAF ? 0 : op <= MG_OP_POW ? 2 : op < MG_OP_SUM ? 1 : -1; }
+/* Operand count of op by its kind (ops.h); -1 for the n-ary kinds. */
+static int arity(int op) {
+  switch (mg_op_kind_of((mg_op)op)) {
+  case MG_KIND_LEAF: return 0;
+  case MG_KIND_UNARY: return 1;
+  case MG_KIND_BINARY: return 2;
+  case MG_KIND_SUM:
+  case MG_KIND_DOT:
+  case MG_KIND_LSE: break;
+  }
+  return -1;
+}
 
 static const uint8_t exact_ops[] = {MG_OP_ADD,  MG_OP_SUB, MG_OP_MUL, MG_OP_NEG,
                                     MG_OP_RELU, MG_OP_ABS, MG_OP_SUM, MG_OP_DOT};
@@ -312,8 +323,14 @@ static void check_forward(const prog *p) {
       CHECK(near(got, want, fabsl(want) + 2 * (k + 2), 2 * ulp));
       continue;
     }
-    long double a = operand(p, i, 0), b = k > 1 ? operand(p, i, 1) : 0, want;
-    switch (op) {
+    long double a = operand(p, i, 0), b = k > 1 ? operand(p, i, 1) : 0, want = 0;
+    /* Every op, no default: an op the reference does not know does not compile (-Wswitch). */
+    switch ((mg_op)op) {
+    case MG_OP_LEAF:
+    case MG_OP_SUM:
+    case MG_OP_DOT:
+    case MG_OP_LOGSUMEXP:
+    case MG_OP_COUNT: continue; /* above */
     case MG_OP_ADD: want = a + b; break;
     case MG_OP_SUB: want = a - b; break;
     case MG_OP_MUL: want = a * b; break;
@@ -328,7 +345,7 @@ static void check_forward(const prog *p) {
     case MG_OP_ABS: want = fabsl(a); break;
     case MG_OP_SQRT: want = sqrtl(a); break;
     case MG_OP_DETACH: want = a; break;
-    default: want = a > 0 ? a + log1pl(expl(-a)) : log1pl(expl(a)); break; /* softplus */
+    case MG_OP_SOFTPLUS: want = a > 0 ? a + log1pl(expl(-a)) : log1pl(expl(a)); break;
     }
     seen.node = i, seen.op = op, seen.a = (double)a, seen.b = (double)b, seen.got = got, seen.want = want;
     if (p->exact && fabsl(want) <= 0x1p50L) CHECK(same(got, (double)want));
@@ -357,7 +374,9 @@ static int partial(const prog *p, int i, int j, long double *d, long double *m) 
   long double a = p->nargs[i] > 0 ? operand(p, i, 0) : 0, b = p->nargs[i] > 1 ? operand(p, i, 1) : 0;
   long double out = p->node[i]->data, x = 0, extra = 1;
   int ok = 1;
-  switch (op) {
+  switch ((mg_op)op) { /* every op, no default (see check_forward) */
+  case MG_OP_LEAF:
+  case MG_OP_COUNT: ok = 0; break; /* no operands */
   case MG_OP_ADD: x = 1; break;
   case MG_OP_SUB: x = j == 0 ? 1 : -1; break;
   case MG_OP_MUL: x = j == 0 ? b : a; break;
@@ -394,7 +413,7 @@ static int partial(const prog *p, int i, int j, long double *d, long double *m) 
     x = expl(aj - lm) / ls, extra = 4 + 2 * p->nargs[i] + fabsl(aj - lm), ok = isfinite(lm) && tame(p, lm);
     break;
   }
-  default: /* dot: the bias, then w1 x1 w2 x2 ...: d/dw = x, d/dx = w */
+  case MG_OP_DOT: /* the bias, then w1 x1 w2 x2 ...: d/dw = x, d/dx = w */
     if (p->bias[i] && j == 0)
       x = 1;
     else

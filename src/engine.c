@@ -7,8 +7,9 @@
 #include "ops.h"
 
 static const char *const op_names[MG_OP_COUNT] = {
-    "",    "+",       "-",   "*",    "/",        "^",      "neg", "relu", "tanh",      "exp",
-    "log", "sigmoid", "abs", "sqrt", "softplus", "detach", "sum", "dot",  "logsumexp",
+#define OP_NAME(CODE, rule, name, kind, lua, lo, hi) name,
+    MG_OP_TABLE(OP_NAME)
+#undef OP_NAME
 };
 
 const char *mg_op_name(mg_op op) { return (unsigned)op < MG_OP_COUNT ? op_names[op] : "?"; }
@@ -31,51 +32,27 @@ void mg_set_const(mg_node *n, uint32_t i, double k) { n->args[i].node = NULL, n-
 
 static inline double arg_value(const mg_arg *a) { return a->node ? a->node->data : a->k; }
 
-/* m and s of a logsumexp over args[0 .. n) (see ops.h). */
-static void lse_args(const mg_arg *args, uint32_t n, double *m, double *s) {
-  double mm = -INFINITY, ss = 0;
-  for (uint32_t i = 0; i < n; i++) mm = lse_max(mm, arg_value(&args[i]));
-  if (n > 0) ss = lse_term(arg_value(&args[0]), mm);
-  for (uint32_t i = 1; i < n; i++) ss += lse_term(arg_value(&args[i]), mm);
-  *m = mm, *s = ss;
-}
+/* The operands of the n-ary rules (ops.h): operand i of args, and term j's
+ * weight and input of a dot's args after its bias. */
+static double get_arg(const void *args, uint32_t i) { return arg_value((const mg_arg *)args + i); }
+static double get_w(const void *args, uint32_t j) { return arg_value((const mg_arg *)args + 2 * j); }
+static double get_x(const void *args, uint32_t j) { return arg_value((const mg_arg *)args + 2 * j + 1); }
 
 double mg_apply(mg_op op, double a, double b) { return mg_op_forward(op, a, b); }
 
 void mg_forward(mg_node *n) {
   const mg_arg *args = n->args;
-  uint32_t i = 0, count = n->nargs;
-  double acc;
-  switch (n->op) {
-  case MG_OP_LEAF: return;
-  case MG_OP_SUM:
-    if (count == 0) {
-      n->data = 0;
-      return;
-    }
-    acc = arg_value(&args[0]);
-    for (i = 1; i < count; i++) acc += arg_value(&args[i]);
-    n->data = acc;
+  uint32_t count = n->nargs, bias = n->flags & MG_DOT_BIAS ? 1 : 0;
+  switch (mg_op_kind_of((mg_op)n->op)) {
+  case MG_KIND_LEAF: return;
+  case MG_KIND_SUM: n->data = mg_sum_forward(args, get_arg, count); return;
+  case MG_KIND_DOT:
+    n->data =
+        mg_dot_forward(bias ? arg_value(&args[0]) : 0, bias, (count - bias) / 2, args + bias, get_w, get_x);
     return;
-  case MG_OP_DOT:
-    if (n->flags & MG_DOT_BIAS) {
-      acc = arg_value(&args[0]), i = 1;
-    } else if (count >= 2) {
-      acc = arg_value(&args[0]) * arg_value(&args[1]), i = 2;
-    } else {
-      n->data = 0;
-      return;
-    }
-    for (; i + 1 < count; i += 2) acc += arg_value(&args[i]) * arg_value(&args[i + 1]);
-    n->data = acc;
-    return;
-  case MG_OP_LOGSUMEXP: {
-    double m;
-    lse_args(args, count, &m, &acc);
-    n->data = lse_finish(m, acc);
-    return;
-  }
-  default: n->data = mg_apply((mg_op)n->op, arg_value(&args[0]), count > 1 ? arg_value(&args[1]) : 0);
+  case MG_KIND_LSE: n->data = mg_lse_forward(args, get_arg, count); return;
+  case MG_KIND_UNARY: n->data = mg_apply((mg_op)n->op, arg_value(&args[0]), 0); return;
+  case MG_KIND_BINARY: n->data = mg_apply((mg_op)n->op, arg_value(&args[0]), arg_value(&args[1])); return;
   }
 }
 
@@ -155,44 +132,41 @@ SWEEP_INLINE int send(mg_nodes *ready, const mg_arg *a, double d, mg_anomaly *ba
   return 0;
 }
 
+/* The n-ary rules' send (ops.h): operand slot i of node `from`, when it is a node. */
+typedef struct sweep_ctx {
+  mg_nodes *ready;
+  mg_anomaly *bad;
+  mg_node *from;
+} sweep_ctx;
+
+SWEEP_INLINE int send_to(void *ctx, uint32_t i, double d) {
+  sweep_ctx *c = ctx;
+  const mg_arg *a = &c->from->args[i];
+  return a->node && send(c->ready, a, d, c->bad, c->from);
+}
+
 /* Moves node n's pass gradient into its grad and on to its operands; checking,
  * it leaves the grad to the end and returns 1 at a gradient that is not finite. */
 SWEEP_INLINE int sweep_node(mg_nodes *ready, mg_node *n, mg_anomaly *bad) {
   const mg_arg *args = n->args;
   double gn = n->pass, ga = 0, gb = 0;
+  sweep_ctx c = {ready, bad, n};
+  uint32_t bias = n->flags & MG_DOT_BIAS ? 1 : 0;
   if (!bad) n->grad += gn, n->pass = 0;
-  double a = n->nargs > 0 ? arg_value(&args[0]) : 0, b = n->nargs > 1 ? arg_value(&args[1]) : 0;
-  uint32_t i;
-  switch (n->op) {
-  case MG_OP_LEAF: return 0;
-  case MG_OP_SUM:
-    for (i = 0; i < n->nargs; i++)
-      if (args[i].node && send(ready, &args[i], gn, bad, n)) return 1;
-    return 0;
-  case MG_OP_DOT:
-    i = 0;
-    if (n->flags & MG_DOT_BIAS) {
-      if (args[0].node && send(ready, &args[0], gn, bad, n)) return 1;
-      i = 1;
-    }
-    for (; i + 1 < n->nargs; i += 2) {
-      const mg_arg *w = &args[i], *x = &args[i + 1];
-      if (w->node && send(ready, w, arg_value(x) * gn, bad, n)) return 1;
-      if (x->node && send(ready, x, arg_value(w) * gn, bad, n)) return 1;
-    }
-    return 0;
-  case MG_OP_LOGSUMEXP:
-    lse_args(args, n->nargs, &a, &b); /* m, s */
-    for (i = 0; i < n->nargs; i++)
-      if (args[i].node && send(ready, &args[i], bwd_logsumexp(arg_value(&args[i]), a, b, gn), bad, n))
-        return 1;
-    return 0;
-  default:
-    if (bad)
-      op_backward_call(n, a, b, &ga, &gb); /* n->pass is still gn */
-    else
-      mg_op_backward((mg_op)n->op, a, b, n->data, gn, &ga, &gb);
+  switch (mg_op_kind_of((mg_op)n->op)) {
+  case MG_KIND_LEAF: return 0;
+  case MG_KIND_SUM: return mg_sum_backward(gn, n->nargs, send_to, &c);
+  case MG_KIND_DOT:
+    return mg_dot_backward(gn, bias, (n->nargs - bias) / 2, args + bias, get_w, get_x, send_to, &c);
+  case MG_KIND_LSE: return mg_lse_backward(gn, args, get_arg, n->nargs, send_to, &c);
+  case MG_KIND_UNARY:
+  case MG_KIND_BINARY: break;
   }
+  double a = arg_value(&args[0]), b = n->nargs > 1 ? arg_value(&args[1]) : 0;
+  if (bad)
+    op_backward_call(n, a, b, &ga, &gb); /* n->pass is still gn */
+  else
+    mg_op_backward((mg_op)n->op, a, b, n->data, gn, &ga, &gb);
   if (args[0].node && send(ready, &args[0], ga, bad, n)) return 1;
   return n->nargs > 1 && args[1].node && send(ready, &args[1], gb, bad, n);
 }

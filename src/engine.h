@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ops.h"
+
 /* An allocator with lua_Alloc's contract: nsize 0 frees, else (re)allocates. */
 typedef void *(*mg_alloc_fn)(void *ud, void *ptr, size_t osize, size_t nsize);
 
@@ -22,30 +24,7 @@ typedef struct mg_allocator {
 /* Status codes returned by functions that can fail. */
 enum { MG_OK = 0, MG_ENOMEM = 1, MG_ETOOBIG = 2, MG_EANOMALY = 3 };
 
-/* Op codes. MG_OP_LEAF must stay 0; the names table in engine.c follows this order. */
-typedef enum mg_op {
-  MG_OP_LEAF = 0,
-  MG_OP_ADD,      /* a + b */
-  MG_OP_SUB,      /* a - b */
-  MG_OP_MUL,      /* a * b */
-  MG_OP_DIV,      /* a / b */
-  MG_OP_POW,      /* a ^ b, b a number or a node */
-  MG_OP_NEG,      /* -a */
-  MG_OP_RELU,     /* max(0, a) */
-  MG_OP_TANH,     /* tanh(a) */
-  MG_OP_EXP,      /* e^a */
-  MG_OP_LOG,      /* ln a */
-  MG_OP_SIGMOID,  /* 1 / (1 + e^-a) */
-  MG_OP_ABS,      /* |a| */
-  MG_OP_SQRT,     /* sqrt(a) */
-  MG_OP_SOFTPLUS, /* ln(1 + e^a) */
-  MG_OP_DETACH,   /* a, passing no gradient back (x:detach() while mg.compile traces) */
-  MG_OP_SUM,      /* a1 + a2 + ... left to right */
-  MG_OP_DOT,      /* [bias +] w1*x1 + w2*x2 + ... left to right; args interleaved */
-  /* ln(e^a1 + e^a2 + ...), shifted by the largest ai */
-  MG_OP_LOGSUMEXP,
-  MG_OP_COUNT
-} mg_op;
+/* The op codes mg_op (MG_OP_ADD, ...) and their rules: the op table, ops.h. */
 
 typedef struct mg_node mg_node;
 
@@ -64,9 +43,16 @@ enum {
 };
 
 struct mg_node {
-  double data;    /* forward value */
-  double grad;    /* accumulated d(root)/d(this) over every backward() */
-  double pass;    /* 0 outside backward; this pass's d(root)/d(this) during it */
+  double data; /* forward value */
+  double grad; /* accumulated d(root)/d(this) over every backward() */
+  union {
+    double pass; /* 0 outside backward; this pass's d(root)/d(this) during it */
+    struct {
+      uint32_t slot;    /* its slot in the tape, once placed */
+      uint16_t visited; /* found below an output already (or an input) */
+      uint16_t placed;  /* slot is set */
+    } compiled;         /* borrowed by mg_tape_compile (tape.c), which zeroes pass at its end */
+  };
   uint8_t op;     /* mg_op */
   uint8_t flags;  /* MG_DOT_BIAS, ... */
   uint16_t spare; /* free for the binding (it keeps a "has label" bit here) */

@@ -9,8 +9,8 @@
  * consecutive slots becomes a loop over ranges.
  *
  * While it runs the compiler borrows two fields of each node it visits, and
- * clears them at the end: `users` (Kahn's counts) and `pass` (non-zero once
- * the node is visited; slot + 1 once it has a slot).
+ * clears them at the end: `users` (Kahn's counts) and the bytes of `pass`,
+ * as `compiled` (engine.h): whether the node is visited, and its slot.
  */
 #include "tape.h"
 
@@ -21,7 +21,9 @@
 /* Compiled as a value only (no instruction): inputs, constants, captured nodes. */
 static int is_leaf_slot(const mg_node *n) { return n->op == MG_OP_LEAF || !(n->flags & MG_TRACED); }
 
-static int visited(const mg_node *n) { return n->pass != 0; }
+static int visited(const mg_node *n) { return n->compiled.visited; }
+static int has_slot(const mg_node *n) { return n->compiled.placed; }
+static void place(mg_node *n, uint32_t slot) { n->compiled.slot = slot, n->compiled.placed = 1; }
 
 typedef struct compiler {
   const mg_allocator *alloc;
@@ -71,7 +73,7 @@ static int sweep(compiler *c, mg_node *root, uint32_t *instructions) {
     mg_node *n = swept.at[i];
     if (c->order.count >= UINT32_MAX - 1) rc = MG_ETOOBIG;
     if (rc == MG_OK) rc = mg_nodes_append(&c->order, n);
-    if (rc == MG_OK) n->pass = 1, *instructions += !is_leaf_slot(n);
+    if (rc == MG_OK) n->compiled.visited = 1, *instructions += !is_leaf_slot(n);
   }
   mg_nodes_free(&swept);
   return rc;
@@ -135,7 +137,7 @@ static int place_run(slots *s, const mg_node *n, uint32_t *arg, uint32_t first, 
   for (uint32_t k = 0; k < count; k++) {
     const mg_node *a = n->args[first + k * step].node;
     int b = a ? block_of(a) : CONST;
-    if ((a && (a->flags & MG_INPUT)) || (a && a->pass != 0) || (block >= 0 && b != block)) return 0;
+    if ((a && (a->flags & MG_INPUT)) || (a && has_slot(a)) || (block >= 0 && b != block)) return 0;
     block = b, numbers = numbers && !a;
   }
   if (numbers) s->last = (const_run){n, first, step, count, s->next[CONST]};
@@ -144,8 +146,8 @@ static int place_run(slots *s, const mg_node *n, uint32_t *arg, uint32_t first, 
     mg_node *a = n->args[i].node;
     if (!a)
       arg[i] = s->next[CONST]++;
-    else if (a->pass == 0) /* not an operand repeated in this run */
-      a->pass = (double)s->next[block]++ + 1;
+    else if (!has_slot(a)) /* not an operand repeated in this run */
+      place(a, s->next[block]++);
   }
   return count > 0;
 }
@@ -158,26 +160,26 @@ static int place_run(slots *s, const mg_node *n, uint32_t *arg, uint32_t first, 
  * by its first use). Everything else follows in code order. */
 static void layout(const compiler *c, slots *s) {
   size_t first = 0;
-  for (size_t i = 0; i < c->order.count; i++) c->order.at[i]->pass = 0;
+  for (size_t i = 0; i < c->order.count; i++) c->order.at[i]->pass = 0; /* none visited nor placed */
   for (size_t i = 0; i < c->order.count; i++) {
     const mg_node *n = c->order.at[i];
     if (is_leaf_slot(n)) continue;
     uint32_t *arg = s->arg + first;
-    if (n->op == MG_OP_DOT) {
+    if (mg_op_kind_of((mg_op)n->op) == MG_KIND_DOT) {
       uint32_t bias = n->flags & MG_DOT_BIAS ? 1 : 0, terms = (n->nargs - bias) / 2;
       mg_node *b = bias ? n->args[0].node : NULL, *w1 = terms ? n->args[bias].node : NULL;
       int placed = place_run(s, n, arg, bias, 2, terms);
-      if (placed && b && w1 && b->pass == 0 && block_of(b) == block_of(w1)) /* the bias after the weights */
-        b->pass = (double)s->next[block_of(b)]++ + 1;
+      if (placed && b && w1 && !has_slot(b) && block_of(b) == block_of(w1)) /* the bias after the weights */
+        place(b, s->next[block_of(b)]++);
       place_run(s, n, arg, bias + 1, 2, terms);
-    } else if (n->op == MG_OP_SUM) {
+    } else if (mg_op_kind_of((mg_op)n->op) == MG_KIND_SUM) {
       place_run(s, n, arg, 0, 1, n->nargs);
     }
     first += n->nargs;
   }
   for (size_t i = 0; i < c->order.count; i++) { /* the rest, in code order */
     mg_node *n = c->order.at[i];
-    if (n->pass == 0) n->pass = (double)s->next[block_of(n)]++ + 1;
+    if (!has_slot(n)) place(n, s->next[block_of(n)]++);
   }
   first = 0;
   for (size_t i = 0; i < c->order.count; i++) { /* every operand's slot */
@@ -186,7 +188,7 @@ static void layout(const compiler *c, slots *s) {
     for (uint32_t a = 0; a < n->nargs; a++) {
       uint32_t *slot = &s->arg[first + a];
       if (n->args[a].node)
-        *slot = (uint32_t)n->args[a].node->pass - 1;
+        *slot = n->args[a].node->compiled.slot;
       else if (*slot == UINT32_MAX)
         *slot = s->next[CONST]++;
     }
@@ -205,30 +207,32 @@ static int consecutive(const uint32_t *arg, uint32_t step, uint32_t count) {
  * args[*nargs ..] when it needs them (args NULL: only counts them). */
 static mg_instr encode(const mg_node *n, const uint32_t *arg, uint32_t const_base, uint32_t *args,
                        uint32_t *nargs) {
-  mg_instr in = {.op = n->op, .out = (uint32_t)n->pass - 1, .n = n->nargs};
-  if (n->op == MG_OP_SUM && consecutive(arg, 1, n->nargs)) {
-    in.op = MG_TAPE_SUM_RANGE, in.a = arg[0];
+  mg_instr in = {.op = n->op, .out = n->compiled.slot, .n = n->nargs};
+  mg_op_kind kind = mg_op_kind_of((mg_op)n->op);
+  if (kind == MG_KIND_SUM && consecutive(arg, 1, n->nargs)) {
+    in.op = MG_TAPE_SUM_RANGE, in.range.first = arg[0];
     return in;
   }
-  if (n->op == MG_OP_DOT) {
+  if (kind == MG_KIND_DOT) {
     uint32_t bias = n->flags & MG_DOT_BIAS ? 1 : 0, terms = (n->nargs - bias) / 2;
     const uint32_t *w = arg + bias, *x = w + 1;
     if (consecutive(w, 2, terms) && consecutive(x, 2, terms) &&
         (w[0] == x[0] || w[0] + terms <= x[0] || x[0] + terms <= w[0])) {
-      in.op = MG_TAPE_DOT_RANGE, in.n = terms, in.a = bias ? arg[0] : 0, in.b = w[0], in.c = x[0];
+      in.op = MG_TAPE_DOT_RANGE, in.n = terms;
+      in.dot.bias = bias ? arg[0] : 0, in.dot.w = w[0], in.dot.x = x[0];
       in.flags = (uint8_t)((bias ? MG_TAPE_BIAS : 0) | (w[0] < const_base ? MG_TAPE_WGRAD : 0) |
                            (x[0] < const_base ? MG_TAPE_XGRAD : 0) | (w[0] == x[0] ? MG_TAPE_SAME : 0));
       return in;
     }
     in.flags = bias ? MG_TAPE_BIAS : 0;
   }
-  if (n->op == MG_OP_SUM || n->op == MG_OP_DOT || n->op == MG_OP_LOGSUMEXP) {
-    in.a = *nargs;
+  if (kind == MG_KIND_SUM || kind == MG_KIND_DOT || kind == MG_KIND_LSE) {
+    in.list.first = *nargs;
     if (args) memcpy(args + *nargs, arg, n->nargs * sizeof *arg);
     *nargs += n->nargs;
     return in;
   }
-  in.a = arg[0], in.b = n->nargs > 1 ? arg[1] : arg[0];
+  in.scalar.a = arg[0], in.scalar.b = n->nargs > 1 ? arg[1] : arg[0];
   return in;
 }
 
@@ -262,7 +266,7 @@ static void fill(mg_tape *t, const compiler *c, const uint32_t *arg, mg_node *co
   for (uint32_t i = 0; i < t->nin; i++) t->val[i] = inputs[i]->data;
   for (size_t i = 0; i < c->order.count; i++) {
     mg_node *n = c->order.at[i];
-    uint32_t slot = (uint32_t)n->pass - 1;
+    uint32_t slot = n->compiled.slot;
     t->val[slot] = n->data;
     if (block_of(n) == LIVE) t->live[slot - t->nin] = n;
     if (is_leaf_slot(n)) continue;
@@ -272,7 +276,7 @@ static void fill(mg_tape *t, const compiler *c, const uint32_t *arg, mg_node *co
     t->code[ncode++] = encode(n, arg + first, const_base, t->args, &nargs);
     first += n->nargs;
   }
-  for (uint32_t o = 0; o < t->nout; o++) t->out_slots[o] = (uint32_t)outputs[o]->pass - 1;
+  for (uint32_t o = 0; o < t->nout; o++) t->out_slots[o] = outputs[o]->compiled.slot;
 }
 
 mg_tape *mg_tape_compile(const mg_allocator *alloc, mg_node *const *inputs, uint32_t nin,
@@ -282,7 +286,7 @@ mg_tape *mg_tape_compile(const mg_allocator *alloc, mg_node *const *inputs, uint
   slots s = {{0, 0, 0}, NULL, {NULL, 0, 0, 0, 0}};
   mg_tape *t = NULL;
   int rc = MG_OK;
-  for (uint32_t i = 0; i < nin; i++) inputs[i]->pass = i + 1;
+  for (uint32_t i = 0; i < nin; i++) inputs[i]->compiled.visited = 1, place(inputs[i], i);
   for (uint32_t o = 0; o < nout && rc == MG_OK; o++) {
     rc = compile_output(&c, outputs[o], &ninstr);
     if (o == 0) c.nbackward = ninstr;

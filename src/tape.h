@@ -17,35 +17,68 @@
 
 #include "engine.h"
 
-/* Instruction codes beyond mg_op's: a sum or a dot over ranges of slots, and
- * for the forward code only: MG_TAPE_DOT_GROUP, a header (the next n
- * instructions are range dots that share their x slots, their term count and
- * whether they have a bias), and MG_TAPE_MAP, unary op b from slots a .. a + n
- * into slots out .. out + n. For the backward code only: MG_TAPE_ACT_DOT, a
- * range dot into slot d (used nowhere else) and unary op act from d into out,
- * as one instruction. */
+/* Instruction codes beyond mg_op's (an instruction's op is an mg_op or one
+ * of these): a sum or a dot over ranges of slots; for the forward code only,
+ * MG_TAPE_DOT_GROUP, a header (the next n instructions are range dots that
+ * share their x slots, their term count and whether they have a bias), and
+ * MG_TAPE_MAP, a unary op over n consecutive slots; for the backward code
+ * only, MG_TAPE_ACT_DOT, a range dot followed by the unary op of its only
+ * user (a neuron and its activation), as one instruction. */
 enum { MG_TAPE_SUM_RANGE = MG_OP_COUNT, MG_TAPE_DOT_RANGE, MG_TAPE_DOT_GROUP, MG_TAPE_MAP, MG_TAPE_ACT_DOT };
 
 /* Instruction flags. */
 enum {
-  MG_TAPE_BIAS = 1,  /* a dot's bias is slot a */
+  MG_TAPE_BIAS = 1,  /* a dot has a bias */
   MG_TAPE_WGRAD = 2, /* a range dot's weights want gradients (they are not constants) */
   MG_TAPE_XGRAD = 4, /* ... and so do its other operands */
   MG_TAPE_SAME = 8   /* a range dot over one range twice (w . w) */
 };
 
-/* One instruction: out = op(operands).
- *   scalar op:           operand slots a, b (b = a for unary ops)
- *   MG_OP_SUM, _DOT, _LOGSUMEXP: n operand slots at args[a ..]; a dot's bias first, then w1 x1 w2 x2 ...
- *   MG_TAPE_SUM_RANGE:   slots a .. a + n
- *   MG_TAPE_DOT_RANGE:   [bias a +] w (slots b ..) . x (slots c ..), n terms */
+/* One instruction: slot out = op(operands), the operands named per kind. */
 typedef struct mg_instr {
-  uint8_t op;
-  uint8_t flags;
-  uint8_t act; /* MG_TAPE_ACT_DOT: the unary op */
-  uint32_t out, n, a, b, c;
-  uint32_t d; /* MG_TAPE_ACT_DOT: the dot's slot */
+  uint8_t op;    /* an mg_op (scalar, MG_OP_SUM, _DOT, _LOGSUMEXP) or an MG_TAPE_ code */
+  uint8_t flags; /* MG_TAPE_BIAS, ... */
+  uint8_t act;   /* MG_TAPE_MAP and MG_TAPE_ACT_DOT: the unary op (an mg_op) */
+  uint32_t out;  /* the slot written (MG_TAPE_MAP: the first of n) */
+  uint32_t n;    /* operand count; range dots: terms; MG_TAPE_DOT_GROUP: dots that follow */
+  union {
+    struct {
+      uint32_t a, b; /* operand slots (b = a for a unary op) */
+    } scalar;        /* a scalar op (UNARY or BINARY in ops.h) */
+    struct {
+      uint32_t first; /* the n operand slots are args[first ..], in the node's operand order */
+    } list;           /* MG_OP_SUM, MG_OP_DOT (bias, w1, x1, w2, x2, ...), MG_OP_LOGSUMEXP */
+    struct {
+      uint32_t first; /* the operands are slots first .. first + n */
+    } range;          /* MG_TAPE_SUM_RANGE; MG_TAPE_MAP (into slots out .. out + n) */
+    struct {
+      uint32_t bias; /* the bias's slot (with MG_TAPE_BIAS) */
+      uint32_t w, x; /* term j is slot w + j times slot x + j */
+      uint32_t pre;  /* MG_TAPE_ACT_DOT: the dot's own slot, the activation's operand */
+    } dot;           /* MG_TAPE_DOT_RANGE, MG_TAPE_ACT_DOT */
+  };
 } mg_instr;
+
+/* The operands of the n-ary rules (ops.h) on the tape: slots listed in
+ * args (operand i is v[at[i]]; a dot's term j is at[2j], at[2j + 1] after
+ * its bias), or ranges of slots (term j is w[j], x[j]). */
+typedef struct mg_listed {
+  const double *v;
+  const uint32_t *at;
+} mg_listed;
+static inline double get_listed(const void *ops, uint32_t i) {
+  const mg_listed *l = ops;
+  return l->v[l->at[i]];
+}
+static inline double get_listed_w(const void *ops, uint32_t j) { return get_listed(ops, 2 * j); }
+static inline double get_listed_x(const void *ops, uint32_t j) { return get_listed(ops, 2 * j + 1); }
+
+typedef struct mg_ranges {
+  const double *w, *x;
+} mg_ranges;
+static inline double get_range(const void *ops, uint32_t i) { return ((const double *)ops)[i]; }
+static inline double get_range_w(const void *ops, uint32_t j) { return ((const mg_ranges *)ops)->w[j]; }
+static inline double get_range_x(const void *ops, uint32_t j) { return ((const mg_ranges *)ops)->x[j]; }
 
 typedef struct mg_tape {
   mg_allocator alloc;

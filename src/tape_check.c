@@ -11,30 +11,31 @@
 #include "ops.h"
 #include "tape.h"
 
+/* The slot of operand k (in its node's operand order) of instruction in. */
+static uint32_t operand_slot(const mg_tape *t, const mg_instr *in, uint32_t k) {
+  uint32_t bias = in->flags & MG_TAPE_BIAS ? 1 : 0;
+  if (in->op == MG_TAPE_DOT_RANGE) {
+    if (bias && k == 0) return in->dot.bias;
+    return ((k - bias) % 2 == 0 ? in->dot.w : in->dot.x) + (k - bias) / 2;
+  }
+  if (in->op == MG_TAPE_SUM_RANGE) return in->range.first + k;
+  if (mg_op_is_scalar(in->op)) return k == 0 ? in->scalar.a : in->scalar.b;
+  return t->args[in->list.first + k]; /* MG_OP_SUM, _DOT, _LOGSUMEXP */
+}
+
+/* How many operands instruction in has. */
+static uint32_t operand_count(const mg_instr *in) {
+  return in->op == MG_TAPE_DOT_RANGE ? (in->flags & MG_TAPE_BIAS ? 1 : 0) + 2 * in->n : in->n;
+}
+
 /* Calls visit(ctx, k, slot) for operand k (in the node's operand order) of
  * instruction in, until it returns non-zero; returns that. */
 typedef int (*operand_fn)(void *ctx, uint32_t k, uint32_t slot);
 
 static int each_operand(const mg_tape *t, const mg_instr *in, operand_fn visit, void *ctx) {
-  uint32_t bias = in->flags & MG_TAPE_BIAS ? 1 : 0, rc = 0;
-  switch (in->op) {
-  case MG_TAPE_DOT_RANGE:
-    if (bias) rc = visit(ctx, 0, in->a);
-    for (uint32_t j = 0; !rc && j < in->n; j++) {
-      rc = visit(ctx, bias + 2 * j, in->b + j);
-      if (!rc) rc = visit(ctx, bias + 2 * j + 1, in->c + j);
-    }
-    return (int)rc;
-  case MG_TAPE_SUM_RANGE:
-    for (uint32_t j = 0; !rc && j < in->n; j++) rc = visit(ctx, j, in->a + j);
-    return (int)rc;
-  case MG_OP_SUM:
-  case MG_OP_DOT:
-  case MG_OP_LOGSUMEXP:
-    for (uint32_t j = 0; !rc && j < in->n; j++) rc = visit(ctx, j, t->args[in->a + j]);
-    return (int)rc;
-  default: return visit(ctx, 0, in->a) || (in->n > 1 && visit(ctx, 1, in->b));
-  }
+  int rc = 0;
+  for (uint32_t k = 0, n = operand_count(in); !rc && k < n; k++) rc = visit(ctx, k, operand_slot(t, in, k));
+  return rc;
 }
 
 typedef struct finite_check {
@@ -85,71 +86,51 @@ uint32_t mg_tape_operands(const mg_tape *t, uint32_t at, double *values, uint32_
 }
 
 typedef struct send {
-  double *g;
-  const double *d; /* the gradient for each operand, by operand number; NULL: use one */
-  double one;
-  uint32_t k; /* the operand that overflowed */
-  double sent, sum;
+  const mg_tape *t;
+  const mg_instr *in;
+  uint32_t k;       /* the operand that overflowed */
+  double sent, sum; /* the gradient sent to it, and its sum */
 } send;
 
-/* Adds the gradient for operand k into its slot; non-zero when the sum is not finite. */
-static int add_gradient(void *ctx, uint32_t k, uint32_t slot) {
+/* Adds gradient d to the slot of operand k; non-zero when the sum is not
+ * finite (the n-ary rules' send, ops.h). */
+static int add_gradient(void *ctx, uint32_t k, double d) {
   send *s = ctx;
-  double d = s->d ? s->d[k] : s->one;
-  s->g[slot] += d;
-  if (isfinite(s->g[slot])) return 0;
-  s->k = k, s->sent = d, s->sum = s->g[slot];
+  double *g = s->t->grad + operand_slot(s->t, s->in, k);
+  *g += d;
+  if (isfinite(*g)) return 0;
+  s->k = k, s->sent = d, s->sum = *g;
   return 1;
 }
 
 /* Sends instruction in's gradient gn to its operands, each added and checked
- * in the dynamic engine's order; a dot's gradient for w_j is x_j gn and so on. */
+ * in the dynamic engine's order, by the rules of ops.h. */
 static int sweep_one(mg_tape *t, const mg_instr *in, double gn, send *s) {
-  double d[2];
-  if (in->op == MG_TAPE_SUM_RANGE || in->op == MG_OP_SUM) {
-    s->d = NULL, s->one = gn;
-    return each_operand(t, in, add_gradient, s);
+  const double *v = t->val;
+  uint32_t bias = in->flags & MG_TAPE_BIAS ? 1 : 0;
+  double ga, gb;
+  s->in = in;
+  if (in->op == MG_TAPE_DOT_RANGE) {
+    mg_ranges r = {v + in->dot.w, v + in->dot.x};
+    return mg_dot_backward(gn, bias, in->n, &r, get_range_w, get_range_x, add_gradient, s);
   }
-  if (in->op == MG_TAPE_DOT_RANGE || in->op == MG_OP_DOT) {
-    uint32_t bias = in->flags & MG_TAPE_BIAS ? 1 : 0;
-    uint32_t count = in->op == MG_OP_DOT ? in->n : bias + 2 * in->n;
-    if (bias) {
-      s->d = NULL, s->one = gn;
-      uint32_t slot = in->op == MG_OP_DOT ? t->args[in->a] : in->a;
-      if (add_gradient(s, 0, slot)) return 1;
-    }
-    for (uint32_t k = bias; k + 1 < count; k += 2) { /* w_j gets x_j gn, x_j gets w_j gn */
-      uint32_t ws = in->b + (k - bias) / 2, xs = in->c + (k - bias) / 2;
-      if (in->op == MG_OP_DOT) ws = t->args[in->a + k], xs = t->args[in->a + k + 1];
-      double w = t->val[ws], x = t->val[xs];
-      s->d = NULL, s->one = x * gn;
-      if (add_gradient(s, k, ws)) return 1;
-      s->one = w * gn;
-      if (add_gradient(s, k + 1, xs)) return 1;
-    }
-    return 0;
+  if (in->op == MG_TAPE_SUM_RANGE) return mg_sum_backward(gn, in->n, add_gradient, s);
+  if (mg_op_is_scalar(in->op)) {
+    mg_op_backward((mg_op)in->op, v[in->scalar.a], v[in->scalar.b], v[in->out], gn, &ga, &gb);
+    return add_gradient(s, 0, ga) || (in->n > 1 && add_gradient(s, 1, gb));
   }
-  if (in->op == MG_OP_LOGSUMEXP) { /* operand k gets e^(ak - m) / s gn */
-    const uint32_t *at = t->args + in->a;
-    s->d = NULL;
-    lse_slots(t->val, at, in->n, &d[0], &d[1]);
-    for (uint32_t k = 0; k < in->n; k++) {
-      uint32_t slot = at[k];
-      s->one = bwd_logsumexp(t->val[slot], d[0], d[1], gn);
-      if (add_gradient(s, k, slot)) return 1;
-    }
-    return 0;
+  mg_listed l = {v, t->args + in->list.first}, lw = {v, l.at + bias};
+  switch (in->op) {
+  case MG_OP_SUM: return mg_sum_backward(gn, in->n, add_gradient, s);
+  case MG_OP_DOT:
+    return mg_dot_backward(gn, bias, (in->n - bias) / 2, &lw, get_listed_w, get_listed_x, add_gradient, s);
+  default: return mg_lse_backward(gn, &l, get_listed, in->n, add_gradient, s); /* MG_OP_LOGSUMEXP */
   }
-  mg_op_backward((mg_op)in->op, t->val[in->a], t->val[in->b], t->val[in->out], gn, &d[0], &d[1]);
-  s->d = d;
-  int rc = each_operand(t, in, add_gradient, s);
-  s->d = NULL; /* d is gone after the return */
-  return rc;
 }
 
 int mg_tape_sweep_checked(mg_tape *t, double seed, mg_tape_anomaly *bad) {
   double *g = t->grad;
-  send s = {g, NULL, 0, 0, 0, 0};
+  send s = {t, NULL, 0, 0, 0};
   for (uint32_t i = 0; i < t->nin; i++) g[i] = 0;
   for (uint32_t i = 0; i < t->nops; i++) g[t->nin + t->nlive + i] = 0;
   if (t->nout == 0) return 0;

@@ -26,15 +26,17 @@ typedef double two_doubles __attribute__((vector_size(2 * sizeof(double))));
 /* Eight range dots d[0..8) over the same x (n terms, from term first): eight
  * chains of additions, two to a vector register. */
 static void dot8(double *v, const mg_instr *d, const double *x, uint32_t n, uint32_t first) {
-  const double *w0 = v + d[0].b, *w1 = v + d[1].b, *w2 = v + d[2].b, *w3 = v + d[3].b;
-  const double *w4 = v + d[4].b, *w5 = v + d[5].b, *w6 = v + d[6].b, *w7 = v + d[7].b;
+  const double *w0 = v + d[0].dot.w, *w1 = v + d[1].dot.w, *w2 = v + d[2].dot.w, *w3 = v + d[3].dot.w;
+  const double *w4 = v + d[4].dot.w, *w5 = v + d[5].dot.w, *w6 = v + d[6].dot.w, *w7 = v + d[7].dot.w;
   two_doubles a01, a23, a45, a67;
   if (first) {
     a01 = (two_doubles){w0[0], w1[0]} * x[0], a23 = (two_doubles){w2[0], w3[0]} * x[0];
     a45 = (two_doubles){w4[0], w5[0]} * x[0], a67 = (two_doubles){w6[0], w7[0]} * x[0];
   } else {
-    a01 = (two_doubles){v[d[0].a], v[d[1].a]}, a23 = (two_doubles){v[d[2].a], v[d[3].a]};
-    a45 = (two_doubles){v[d[4].a], v[d[5].a]}, a67 = (two_doubles){v[d[6].a], v[d[7].a]};
+    a01 = (two_doubles){v[d[0].dot.bias], v[d[1].dot.bias]},
+    a23 = (two_doubles){v[d[2].dot.bias], v[d[3].dot.bias]};
+    a45 = (two_doubles){v[d[4].dot.bias], v[d[5].dot.bias]},
+    a67 = (two_doubles){v[d[6].dot.bias], v[d[7].dot.bias]};
   }
   for (uint32_t j = first; j < n; j++) {
     double xj = x[j];
@@ -50,19 +52,19 @@ static void dot8(double *v, const mg_instr *d, const double *x, uint32_t n, uint
  * eight or four chains of additions at a time (each in its own order, so the
  * same bits). */
 static void dot_group(double *v, const mg_instr *in, uint32_t k) {
-  const double *x = v + in->c;
+  const double *x = v + in->dot.x;
   uint32_t n = in->n, first = in->flags & MG_TAPE_BIAS ? 0 : 1, i = 0, j;
 #ifdef MG_TWO_DOUBLES
   for (; i + 8 <= k; i += 8) dot8(v, in + i, x, n, first);
 #endif
   for (; i + 4 <= k; i += 4) {
     const mg_instr *d = in + i;
-    const double *w0 = v + d[0].b, *w1 = v + d[1].b, *w2 = v + d[2].b, *w3 = v + d[3].b;
+    const double *w0 = v + d[0].dot.w, *w1 = v + d[1].dot.w, *w2 = v + d[2].dot.w, *w3 = v + d[3].dot.w;
     double a0, a1, a2, a3;
     if (first)
       a0 = w0[0] * x[0], a1 = w1[0] * x[0], a2 = w2[0] * x[0], a3 = w3[0] * x[0];
     else
-      a0 = v[d[0].a], a1 = v[d[1].a], a2 = v[d[2].a], a3 = v[d[3].a];
+      a0 = v[d[0].dot.bias], a1 = v[d[1].dot.bias], a2 = v[d[2].dot.bias], a3 = v[d[3].dot.bias];
     for (j = first; j < n; j++) {
       double xj = x[j];
       a0 += w0[j] * xj, a1 += w1[j] * xj, a2 += w2[j] * xj, a3 += w3[j] * xj;
@@ -70,17 +72,35 @@ static void dot_group(double *v, const mg_instr *in, uint32_t k) {
     v[d[0].out] = a0, v[d[1].out] = a1, v[d[2].out] = a2, v[d[3].out] = a3;
   }
   for (; i < k; i++) {
-    const double *w = v + in[i].b;
-    double a = first ? w[0] * x[0] : v[in[i].a];
+    const double *w = v + in[i].dot.w;
+    double a = first ? w[0] * x[0] : v[in[i].dot.bias];
     for (j = first; j < n; j++) a += w[j] * x[j];
     v[in[i].out] = a;
+  }
+}
+
+/* The value of a dot, sum or logsumexp instruction that is not in a group. */
+static inline double nary_forward(const mg_tape *t, const mg_instr *in) {
+  const double *v = t->val;
+  uint32_t bias = in->flags & MG_TAPE_BIAS ? 1 : 0;
+  if (in->op == MG_TAPE_DOT_RANGE) {
+    mg_ranges r = {v + in->dot.w, v + in->dot.x};
+    return mg_dot_forward(v[in->dot.bias], bias, in->n, &r, get_range_w, get_range_x);
+  }
+  if (in->op == MG_TAPE_SUM_RANGE) return mg_sum_forward(v + in->range.first, get_range, in->n);
+  mg_listed l = {v, t->args + in->list.first}, lw = {v, l.at + bias};
+  switch (in->op) {
+  case MG_OP_SUM: return mg_sum_forward(&l, get_listed, in->n);
+  case MG_OP_DOT:
+    return mg_dot_forward(bias ? v[l.at[0]] : 0, bias, (in->n - bias) / 2, &lw, get_listed_w, get_listed_x);
+  default: return mg_lse_forward(&l, get_listed, in->n); /* MG_OP_LOGSUMEXP */
   }
 }
 
 void mg_tape_run(mg_tape *t) {
   double *v = t->val;
   for (const mg_instr *in = t->fcode, *end = in + t->nfcode; in < end; in++) {
-    uint32_t j = 0, n = in->n;
+    uint32_t j, n = in->n;
     double acc;
     switch (in->op) {
     case MG_TAPE_DOT_GROUP:
@@ -88,56 +108,23 @@ void mg_tape_run(mg_tape *t) {
       in += n;
       continue;
     case MG_TAPE_MAP: {
-      const double *a = v + in->a;
+      const double *a = v + in->range.first;
       double *out = v + in->out;
-      if (in->b == MG_OP_RELU)
+      if (in->act == MG_OP_RELU)
         for (j = 0; j < n; j++) out[j] = fwd_relu(a[j]);
       else
-        for (j = 0; j < n; j++) out[j] = mg_op_forward((mg_op)in->b, a[j], a[j]);
+        for (j = 0; j < n; j++) out[j] = mg_op_forward((mg_op)in->act, a[j], a[j]);
       continue;
     }
-    case MG_TAPE_DOT_RANGE: { /* [bias +] w1 x1 + w2 x2 + ... left to right */
-      const double *w = v + in->b, *x = v + in->c;
-      if (in->flags & MG_TAPE_BIAS)
-        acc = v[in->a];
-      else
-        acc = w[0] * x[0], j = 1;
-      for (; j < n; j++) acc += w[j] * x[j];
-      break;
-    }
-    case MG_TAPE_SUM_RANGE: { /* a1 + a2 + ... left to right */
-      const double *a = v + in->a;
-      acc = a[0];
-      for (j = 1; j < n; j++) acc += a[j];
-      break;
-    }
-    case MG_OP_SUM: {
-      const uint32_t *a = t->args + in->a;
-      acc = n > 0 ? v[a[0]] : 0;
-      for (j = 1; j < n; j++) acc += v[a[j]];
-      break;
-    }
-    case MG_OP_DOT: {
-      const uint32_t *a = t->args + in->a;
-      if (in->flags & MG_TAPE_BIAS)
-        acc = v[a[0]], j = 1;
-      else if (n >= 2)
-        acc = v[a[0]] * v[a[1]], j = 2;
-      else
-        acc = 0, j = n;
-      for (; j + 1 < n; j += 2) acc += v[a[j]] * v[a[j + 1]];
-      break;
-    }
-    case MG_OP_LOGSUMEXP: { /* as mg_forward computes it (ops.h) */
-      double m;
-      lse_slots(v, t->args + in->a, n, &m, &acc);
-      acc = lse_finish(m, acc);
-      break;
-    }
-    case MG_OP_RELU: acc = fwd_relu(v[in->a]); break;
-    case MG_OP_ADD: acc = fwd_add(v[in->a], v[in->b]); break;
-    case MG_OP_MUL: acc = fwd_mul(v[in->a], v[in->b]); break;
-    default: acc = mg_op_forward((mg_op)in->op, v[in->a], v[in->b]);
+    case MG_TAPE_DOT_RANGE:
+    case MG_TAPE_SUM_RANGE:
+    case MG_OP_SUM:
+    case MG_OP_DOT:
+    case MG_OP_LOGSUMEXP: acc = nary_forward(t, in); break;
+    case MG_OP_RELU: acc = fwd_relu(v[in->scalar.a]); break;
+    case MG_OP_ADD: acc = fwd_add(v[in->scalar.a], v[in->scalar.b]); break;
+    case MG_OP_MUL: acc = fwd_mul(v[in->scalar.a], v[in->scalar.b]); break;
+    default: acc = mg_op_forward((mg_op)in->op, v[in->scalar.a], v[in->scalar.b]); /* the other scalar ops */
     }
     v[in->out] = acc;
   }
@@ -186,13 +173,43 @@ static inline void dot_backward(const double *v, double *g, const mg_instr *in, 
   /* A zero gradient (an inactive relu above) would add only zeros, unless an
    * operand is infinite or NaN (0 * inf is NaN): then the value is not finite. */
   if (gn == 0 && isfinite(out)) return;
-  if (in->flags & MG_TAPE_BIAS) g[in->a] += gn;
+  uint32_t w = in->dot.w, x = in->dot.x;
+  if (in->flags & MG_TAPE_BIAS) g[in->dot.bias] += gn;
   if (in->flags & MG_TAPE_SAME) {
-    for (uint32_t j = 0; j < in->n; j++) g[in->b + j] += v[in->b + j] * gn, g[in->b + j] += v[in->b + j] * gn;
+    for (uint32_t j = 0; j < in->n; j++) g[w + j] += v[w + j] * gn, g[w + j] += v[w + j] * gn;
     return;
   }
-  if (in->flags & MG_TAPE_WGRAD) add_scaled(g + in->b, v + in->c, gn, in->n);
-  if (in->flags & MG_TAPE_XGRAD) add_scaled(g + in->c, v + in->b, gn, in->n);
+  if (in->flags & MG_TAPE_WGRAD) add_scaled(g + w, v + x, gn, in->n);
+  if (in->flags & MG_TAPE_XGRAD) add_scaled(g + x, v + w, gn, in->n);
+}
+
+/* The n-ary rules' send on the tape: adds d to the slot of operand i. */
+typedef struct adder {
+  double *g;
+  const uint32_t *at;
+} adder;
+static int add_to(void *ctx, uint32_t i, double d) {
+  adder *a = ctx;
+  a->g[a->at[i]] += d;
+  return 0;
+}
+
+/* Sends the gradient gn of a sum, dot or logsumexp instruction over listed
+ * slots to its operands. */
+static inline void nary_backward(mg_tape *t, const mg_instr *in, double gn) {
+  uint32_t bias = in->flags & MG_TAPE_BIAS ? 1 : 0;
+  mg_listed l = {t->val, t->args + in->list.first}, lw = {t->val, l.at + bias};
+  adder add = {t->grad, l.at};
+  switch (in->op) {
+  case MG_OP_SUM:
+    if (gn != 0) mg_sum_backward(gn, in->n, add_to, &add); /* else it would add only zeros */
+    return;
+  case MG_OP_DOT:
+    if (gn == 0 && isfinite(t->val[in->out])) return; /* see dot_backward */
+    mg_dot_backward(gn, bias, (in->n - bias) / 2, &lw, get_listed_w, get_listed_x, add_to, &add);
+    return;
+  default: mg_lse_backward(gn, &l, get_listed, in->n, add_to, &add); /* MG_OP_LOGSUMEXP */
+  }
 }
 
 void mg_tape_sweep(mg_tape *t, double seed) {
@@ -205,49 +222,31 @@ void mg_tape_sweep(mg_tape *t, double seed) {
   if (t->nout == 0) return;
   g[t->out_slots[0]] += seed;
   for (const mg_instr *in = t->bcode, *end = in + t->nbcode; in < end; in++) {
-    uint32_t j = 0, n = in->n;
+    uint32_t j, n = in->n;
     double gn = g[in->out], ga, gb;
     switch (in->op) {
     case MG_TAPE_ACT_DOT: /* the activation's backward, then the dot's with its result */
       if (in->act == MG_OP_RELU)
-        gn = bwd_relu(v[in->out], gn);
+        gn = bwd_relu(v[in->dot.pre], v[in->out], gn);
       else
-        mg_op_backward((mg_op)in->act, v[in->d], v[in->d], v[in->out], gn, &gn, &gb);
-      if (gn == 0 && isfinite(v[in->d])) break; /* an inactive relu: nothing to send (see dot_backward) */
-      dot_backward(v, g, in, gn, v[in->d]);
+        mg_op_backward((mg_op)in->act, v[in->dot.pre], v[in->dot.pre], v[in->out], gn, &gn, &gb);
+      if (gn == 0 && isfinite(v[in->dot.pre]))
+        break; /* an inactive relu: nothing to send (see dot_backward) */
+      dot_backward(v, g, in, gn, v[in->dot.pre]);
       break;
     case MG_TAPE_DOT_RANGE: dot_backward(v, g, in, gn, v[in->out]); break;
     case MG_TAPE_SUM_RANGE:
       if (gn == 0) break; /* it would add only zeros */
-      for (j = 0; j < n; j++) g[in->a + j] += gn;
+      for (j = 0; j < n; j++) g[in->range.first + j] += gn;
       break;
-    case MG_OP_SUM: {
-      const uint32_t *a = t->args + in->a;
-      if (gn == 0) break;
-      for (j = 0; j < n; j++) g[a[j]] += gn;
-      break;
-    }
-    case MG_OP_DOT: {
-      const uint32_t *a = t->args + in->a;
-      if (gn == 0 && isfinite(v[in->out])) break;
-      if (in->flags & MG_TAPE_BIAS) g[a[0]] += gn, j = 1;
-      for (; j + 1 < n; j += 2) {
-        g[a[j]] += v[a[j + 1]] * gn;
-        g[a[j + 1]] += v[a[j]] * gn;
-      }
-      break;
-    }
-    case MG_OP_LOGSUMEXP: { /* every operand, as the dynamic sweep sends them */
-      const uint32_t *a = t->args + in->a;
-      lse_slots(v, a, n, &ga, &gb); /* m, s */
-      for (j = 0; j < n; j++) g[a[j]] += bwd_logsumexp(v[a[j]], ga, gb, gn);
-      break;
-    }
-    case MG_OP_RELU: g[in->a] += bwd_relu(v[in->out], gn); break;
-    default: /* a unary op's b is a, and its gb is 0 */
-      mg_op_backward((mg_op)in->op, v[in->a], v[in->b], v[in->out], gn, &ga, &gb);
-      g[in->a] += ga;
-      g[in->b] += gb;
+    case MG_OP_SUM:
+    case MG_OP_DOT:
+    case MG_OP_LOGSUMEXP: nary_backward(t, in, gn); break;
+    case MG_OP_RELU: g[in->scalar.a] += bwd_relu(v[in->scalar.a], v[in->out], gn); break;
+    default: /* the other scalar ops; a unary op's b is a, and its gb is 0 */
+      mg_op_backward((mg_op)in->op, v[in->scalar.a], v[in->scalar.b], v[in->out], gn, &ga, &gb);
+      g[in->scalar.a] += ga;
+      g[in->scalar.b] += gb;
     }
   }
 }

@@ -15,6 +15,11 @@
 
 #include "tape.h"
 
+/* Whether in is a unary op (the op table's UNARY kind): one operand slot. */
+static int is_unary(const mg_instr *in) {
+  return in->op < MG_OP_COUNT && mg_op_kind_of((mg_op)in->op) == MG_KIND_UNARY;
+}
+
 /* Sort key of an instruction: level, then kind (range dots, unary ops, the
  * rest), then what makes neighbours of one kind run together. */
 typedef struct entry {
@@ -35,9 +40,9 @@ static int compare(const void *pa, const void *pb) {
 static entry key(const mg_instr *in, uint32_t level, uint32_t index) {
   entry e = {level, OTHER, 0, 0, 0, index};
   if (in->op == MG_TAPE_DOT_RANGE)
-    e.kind = RANGE_DOT, e.k1 = in->c, e.k2 = in->n, e.k3 = in->flags & MG_TAPE_BIAS;
-  else if (in->op < MG_OP_SUM && in->n == 1)
-    e.kind = UNARY, e.k1 = in->op, e.k2 = in->a;
+    e.kind = RANGE_DOT, e.k1 = in->dot.x, e.k2 = in->n, e.k3 = in->flags & MG_TAPE_BIAS;
+  else if (is_unary(in))
+    e.kind = UNARY, e.k1 = in->op, e.k2 = in->scalar.a;
   return e;
 }
 
@@ -62,22 +67,19 @@ static uint32_t max_level(const uint32_t *level, uint32_t first, uint32_t count,
   return m;
 }
 
-/* The highest level among instruction in's operands. */
+/* The highest level among instruction in's operands (code: before scheduling). */
 static uint32_t operands_level(const mg_tape *t, const uint32_t *level, const mg_instr *in) {
   uint32_t m = 0;
-  switch (in->op) {
-  case MG_TAPE_DOT_RANGE:
-    if (in->flags & MG_TAPE_BIAS) m = level[in->a];
-    return max_level(level, in->c, in->n, max_level(level, in->b, in->n, m));
-  case MG_TAPE_SUM_RANGE: return max_level(level, in->a, in->n, 0);
-  case MG_OP_SUM:
-  case MG_OP_DOT:
-  case MG_OP_LOGSUMEXP:
-    for (uint32_t j = 0; j < in->n; j++)
-      if (level[t->args[in->a + j]] > m) m = level[t->args[in->a + j]];
-    return m;
-  default: return level[in->a] > level[in->b] ? level[in->a] : level[in->b];
+  if (in->op == MG_TAPE_DOT_RANGE) {
+    if (in->flags & MG_TAPE_BIAS) m = level[in->dot.bias];
+    return max_level(level, in->dot.x, in->n, max_level(level, in->dot.w, in->n, m));
   }
+  if (in->op == MG_TAPE_SUM_RANGE) return max_level(level, in->range.first, in->n, 0);
+  if (mg_op_is_scalar(in->op))
+    return level[in->scalar.a] > level[in->scalar.b] ? level[in->scalar.a] : level[in->scalar.b];
+  for (uint32_t j = 0; j < in->n; j++) /* MG_OP_SUM, _DOT, _LOGSUMEXP */
+    if (level[t->args[in->list.first + j]] > m) m = level[t->args[in->list.first + j]];
+  return m;
 }
 
 /* Counts, in the grad slots, the gradients a sweep sends each slot (an
@@ -86,20 +88,15 @@ static void count_uses(mg_tape *t, double *count) {
   if (t->nout > 0) count[t->out_slots[0]]++;
   for (uint32_t i = 0; i < t->nbackward; i++) {
     const mg_instr *in = &t->code[i];
-    switch (in->op) {
-    case MG_TAPE_DOT_RANGE:
-      if (in->flags & MG_TAPE_BIAS) count[in->a]++;
-      for (uint32_t j = 0; j < in->n; j++) count[in->b + j]++, count[in->c + j]++;
-      break;
-    case MG_TAPE_SUM_RANGE:
-      for (uint32_t j = 0; j < in->n; j++) count[in->a + j]++;
-      break;
-    case MG_OP_SUM:
-    case MG_OP_DOT:
-    case MG_OP_LOGSUMEXP:
-      for (uint32_t j = 0; j < in->n; j++) count[t->args[in->a + j]]++;
-      break;
-    default: count[in->a]++, count[in->b] += in->n > 1; /* x * x sends twice */
+    if (in->op == MG_TAPE_DOT_RANGE) {
+      if (in->flags & MG_TAPE_BIAS) count[in->dot.bias]++;
+      for (uint32_t j = 0; j < in->n; j++) count[in->dot.w + j]++, count[in->dot.x + j]++;
+    } else if (in->op == MG_TAPE_SUM_RANGE) {
+      for (uint32_t j = 0; j < in->n; j++) count[in->range.first + j]++;
+    } else if (mg_op_is_scalar(in->op)) {
+      count[in->scalar.a]++, count[in->scalar.b] += in->n > 1; /* x * x sends twice */
+    } else {                                                   /* MG_OP_SUM, _DOT, _LOGSUMEXP */
+      for (uint32_t j = 0; j < in->n; j++) count[t->args[in->list.first + j]]++;
     }
   }
 }
@@ -117,10 +114,10 @@ static void plan_backward(mg_tape *t) {
     if (count[s] > 1) t->shared[t->nshared++] = s;
   for (uint32_t i = t->nbackward; i-- > 0;) {
     const mg_instr *in = &code[i], *dot = &code[i > 0 ? i - 1 : 0];
-    if (i > 0 && dot->op == MG_TAPE_DOT_RANGE && in->op < MG_OP_SUM && in->n == 1 && in->a == dot->out &&
+    if (i > 0 && dot->op == MG_TAPE_DOT_RANGE && is_unary(in) && in->scalar.a == dot->out &&
         count[dot->out] == 1) {
       mg_instr fused = *dot;
-      fused.op = MG_TAPE_ACT_DOT, fused.act = in->op, fused.out = in->out, fused.d = dot->out;
+      fused.op = MG_TAPE_ACT_DOT, fused.act = in->op, fused.out = in->out, fused.dot.pre = dot->out;
       t->bcode[t->nbcode++] = fused;
       i--;
     } else {
@@ -153,7 +150,8 @@ int mg_tape_schedule(mg_tape *t) {
       const mg_instr *first = &t->code[order[i].index];
       uint32_t k = run_length(t, order, i);
       if (k > 1 && order[i].kind == UNARY) { /* one instruction for the run */
-        mg_instr map = {.op = MG_TAPE_MAP, .out = first->out, .n = k, .a = first->a, .b = first->op};
+        mg_instr map = {.op = MG_TAPE_MAP, .act = first->op, .out = first->out, .n = k};
+        map.range.first = first->scalar.a;
         t->fcode[out++] = map;
       } else {
         mg_instr header = {.op = MG_TAPE_DOT_GROUP, .n = k};

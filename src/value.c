@@ -201,15 +201,10 @@ static int arith(lua_State *L, mg_op op) {
   return 1;
 }
 
-static int value_add(lua_State *L) { return arith(L, MG_OP_ADD); }
-static int value_sub(lua_State *L) { return arith(L, MG_OP_SUB); }
-static int value_mul(lua_State *L) { return arith(L, MG_OP_MUL); }
-static int value_div(lua_State *L) { return arith(L, MG_OP_DIV); }
-static int value_pow(lua_State *L) { return arith(L, MG_OP_POW); }
-
-/* f(v) for the unary ops; `name` is the method's name for errors. */
-static int unary(lua_State *L, mg_op op, const char *name) {
+/* f(v) for the unary ops; errors name the method (unary minus: "-"). */
+static int unary(lua_State *L, mg_op op) {
   const mg_ctx found = *mg_context(L), *ctx = &found;
+  const char *name = op == MG_OP_NEG ? "-" : mg_op_name(op);
   mg_node *a = check_value(L, 1, name);
   if (ctx->no_grad) {
     if (ctx->tracing) check_frozen(L, a->flags & MG_DEPENDS);
@@ -233,15 +228,18 @@ static int unary(lua_State *L, mg_op op, const char *name) {
   return 1;
 }
 
-static int value_unm(lua_State *L) { return unary(L, MG_OP_NEG, "-"); }
-static int value_relu(lua_State *L) { return unary(L, MG_OP_RELU, "relu"); }
-static int value_tanh(lua_State *L) { return unary(L, MG_OP_TANH, "tanh"); }
-static int value_exp(lua_State *L) { return unary(L, MG_OP_EXP, "exp"); }
-static int value_log(lua_State *L) { return unary(L, MG_OP_LOG, "log"); }
-static int value_sigmoid(lua_State *L) { return unary(L, MG_OP_SIGMOID, "sigmoid"); }
-static int value_abs(lua_State *L) { return unary(L, MG_OP_ABS, "abs"); }
-static int value_sqrt(lua_State *L) { return unary(L, MG_OP_SQRT, "sqrt"); }
-static int value_softplus(lua_State *L) { return unary(L, MG_OP_SOFTPLUS, "softplus"); }
+/* The Lua function of each scalar op of the table (ops.h): op_<rule>. */
+#define OP_FN_LEAF(CODE, rule)
+#define OP_FN_UNARY(CODE, rule)                                                                              \
+  static int op_##rule(lua_State *L) { return unary(L, MG_OP_##CODE); }
+#define OP_FN_BINARY(CODE, rule)                                                                             \
+  static int op_##rule(lua_State *L) { return arith(L, MG_OP_##CODE); }
+#define OP_FN_SUM(CODE, rule)
+#define OP_FN_DOT(CODE, rule)
+#define OP_FN_LSE(CODE, rule)
+#define OP_FN(CODE, rule, name, kind, lua, lo, hi) OP_FN_##kind(CODE, rule)
+MG_OP_TABLE(OP_FN)
+#undef OP_FN
 
 static int value_unsupported(lua_State *L, const char *op) {
   return luaL_error(L, "Value does not support '%s' (Values support + - * / ^ and unary -)", op);
@@ -575,7 +573,7 @@ static int value_children(lua_State *L) {
 static int value_detach(lua_State *L) {
   const mg_ctx found = *mg_context(L), *ctx = &found;
   mg_node *n = check_value(L, 1, "detach");
-  if (ctx->tracing && !ctx->no_grad) return unary(L, MG_OP_DETACH, "detach");
+  if (ctx->tracing && !ctx->no_grad) return unary(L, MG_OP_DETACH);
   if (ctx->tracing) check_frozen(L, n->flags & MG_DEPENDS);
   push_leaf(L, ctx, n->data);
   return 1;
@@ -583,17 +581,60 @@ static int value_detach(lua_State *L) {
 
 /* ---- registration --------------------------------------------------------- */
 
+/* The Lua function of each op (NULL for those made another way), by op. */
+#define OP_REG_LEAF(rule)                           NULL,
+#define OP_REG_UNARY(rule)                          op_##rule,
+#define OP_REG_BINARY(rule)                         op_##rule,
+#define OP_REG_SUM(rule)                            value_sum,
+#define OP_REG_DOT(rule)                            value_dot,
+#define OP_REG_LSE(rule)                            value_logsumexp,
+#define OP_REG(CODE, rule, name, kind, lua, lo, hi) OP_REG_##kind(rule)
+static const lua_CFunction op_functions[MG_OP_COUNT] = {MG_OP_TABLE(OP_REG)};
+#undef OP_REG
+
+/* How a script makes each op: a method, "__" a metamethod, else a function. */
+#define OP_LUA(CODE, rule, name, kind, lua, lo, hi) lua,
+static const char *const op_lua[MG_OP_COUNT] = {MG_OP_TABLE(OP_LUA)};
+#undef OP_LUA
+
+/* The test domain of each op's operands (the table's lo and hi). */
+#define OP_DOMAIN(CODE, rule, name, kind, lua, lo, hi) {lo, hi},
+static const double op_domain[MG_OP_COUNT][2] = {MG_OP_TABLE(OP_DOMAIN)};
+#undef OP_DOMAIN
+
+/* mg.ops: one table per op (leaves aside), in code order: name, kind
+ * ("unary", "binary", "sum", "dot", "logsumexp"), arity (1, 2, or "n"), lua
+ * (how a script makes it) and domain ({lo, hi}, where the specs test it). */
+static void push_ops(lua_State *L) {
+  static const char *const kinds[] = {"leaf", "unary", "binary", "sum", "dot", "logsumexp"};
+  lua_createtable(L, MG_OP_COUNT - 1, 0);
+  for (int op = 1; op < MG_OP_COUNT; op++) {
+    mg_op_kind kind = mg_op_kind_of((mg_op)op);
+    lua_createtable(L, 0, 5);
+    lua_pushstring(L, mg_op_name((mg_op)op));
+    lua_setfield(L, -2, "name");
+    lua_pushstring(L, kinds[kind]);
+    lua_setfield(L, -2, "kind");
+    if (kind == MG_KIND_UNARY || kind == MG_KIND_BINARY)
+      lua_pushinteger(L, kind == MG_KIND_UNARY ? 1 : 2);
+    else
+      lua_pushliteral(L, "n");
+    lua_setfield(L, -2, "arity");
+    lua_pushstring(L, op_lua[op]);
+    lua_setfield(L, -2, "lua");
+    lua_createtable(L, 2, 0);
+    lua_pushnumber(L, op_domain[op][0]);
+    lua_rawseti(L, -2, 1);
+    lua_pushnumber(L, op_domain[op][1]);
+    lua_rawseti(L, -2, 2);
+    lua_setfield(L, -2, "domain");
+    lua_rawseti(L, -2, op);
+  }
+}
+
 void mg_register_value(lua_State *L, int module, int upvalues) {
-  static const luaL_Reg functions[] = {{"Value", value_new}, {"is_value", value_is_value},
-                                       {"sum", value_sum},   {"logsumexp", value_logsumexp},
-                                       {"dot", value_dot},   {NULL, NULL}};
-  static const luaL_Reg metamethods[] = {{"__add", value_add},
-                                         {"__sub", value_sub},
-                                         {"__mul", value_mul},
-                                         {"__div", value_div},
-                                         {"__pow", value_pow},
-                                         {"__unm", value_unm},
-                                         {"__mod", value_mod},
+  static const luaL_Reg functions[] = {{"Value", value_new}, {"is_value", value_is_value}, {NULL, NULL}};
+  static const luaL_Reg metamethods[] = {{"__mod", value_mod},
                                          {"__idiv", value_idiv},
                                          {"__lt", value_lt},
                                          {"__le", value_le},
@@ -602,11 +643,19 @@ void mg_register_value(lua_State *L, int module, int upvalues) {
                                          {"__tostring", value_tostring},
                                          {NULL, NULL}};
   static const luaL_Reg method_list[] = {
-      {"relu", value_relu},         {"tanh", value_tanh},         {"exp", value_exp},
-      {"log", value_log},           {"sigmoid", value_sigmoid},   {"abs", value_abs},
-      {"sqrt", value_sqrt},         {"softplus", value_softplus}, {"backward", value_backward},
-      {"children", value_children}, {"detach", value_detach},     {NULL, NULL}};
+      {"backward", value_backward}, {"children", value_children}, {"detach", value_detach}, {NULL, NULL}};
   mg_setfuncs(L, module, functions, upvalues);
   mg_setfuncs(L, upvalues + 1, metamethods, upvalues);
   mg_setfuncs(L, upvalues + 3, method_list, upvalues);
+  for (int op = 0; op < MG_OP_COUNT; op++) { /* the ops, from the table */
+    const luaL_Reg reg[] = {{op_lua[op], op_functions[op]}, {NULL, NULL}};
+    mg_op_kind kind = mg_op_kind_of((mg_op)op);
+    if (!op_lua[op] || !op_functions[op]) continue;
+    int to = strncmp(op_lua[op], "__", 2) == 0                 ? upvalues + 1 /* metamethods */
+             : kind == MG_KIND_UNARY || kind == MG_KIND_BINARY ? upvalues + 3 /* methods */
+                                                               : module;
+    mg_setfuncs(L, to, reg, upvalues);
+  }
+  push_ops(L);
+  lua_setfield(L, module, "ops");
 }
