@@ -218,6 +218,54 @@ describe("gradients against finite differences", function()
   end)
 end)
 
+describe("every op of mg.ops", function()
+  local ops = require("spec.helpers.ops")
+  before_each(function()
+    math.randomseed(20261207)
+  end)
+
+  it("lists every op once, with its kind and how a script makes it", function()
+    local seen = {}
+    for _, op in ipairs(mg.ops) do
+      assert.is_nil(seen[op.name], op.name)
+      seen[op.name] = true
+      assert.is_string(op.lua)
+      assert.is_truthy(({ unary = 1, binary = 2 })[op.kind] == op.arity or op.arity == "n")
+    end
+    for _, name in ipairs({ "+", "neg", "tanh", "sum", "dot", "logsumexp" }) do
+      assert.is_true(seen[name], name)
+    end
+  end)
+
+  for _, op in ipairs(mg.ops) do
+    it(op.name .. ": backward against finite differences, compiled = dynamic to the bit", function()
+      local case = ops.case(op)
+      for _ = 1, 30 do
+        local xs = ops.operands(op, case.n, check.between)
+        local vs = {}
+        for i, x in ipairs(xs) do vs[i] = Value(x) end
+        local y = case.apply(vs)
+        assert.equal(op.name, y.op)
+        y:backward()
+        for i = 1, case.n do
+          local function f(t)
+            local ts = {}
+            for k, x in ipairs(xs) do ts[k] = Value(k == i and t or x) end
+            return case.apply(ts).data
+          end
+          check.assert_near(check.diff(f, xs[i]), vs[i].grad, 1e-6,
+            string.format("%s: d/d operand %d at %s", op.name, i, table.concat(xs, ", ")))
+        end
+        local g = mg.compile(function(...) return case.apply({ ... }) end, case.n)
+        assert.equal(y.data, g(table.unpack(xs)))
+        g:backward()
+        local grads = g:input_grads()
+        for i = 1, case.n do assert.equal(vs[i].grad, grads[i]) end
+      end
+    end)
+  end
+end)
+
 describe("backward accumulates with PyTorch semantics", function()
   it("a second backward doubles every grad, leaves and interior nodes", function()
     local n = readme_example()

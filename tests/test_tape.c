@@ -3,6 +3,7 @@
  * the forward and backward programs against the dynamic engine, run_batch's
  * accumulation, and the checked replays of detect_anomaly.
  */
+#include <math.h>
 #include <string.h>
 
 #include "tape.h"
@@ -145,8 +146,74 @@ static void test_backward_anomaly(void) {
   free(r), free(half), free(x);
 }
 
+/* The replay's SIMD kernels (dot8, the four-chain dots, add_scaled) against
+ * the generic rules of ops.h, bit for bit: a layer of 13 neurons with a bias
+ * and relu, and 13 without either, over the same 7 inputs (8 + 4 + 1 dots per
+ * group), compiled; every dot's value and every gradient against the dynamic
+ * engine (mg_dot_forward over mg_arg operands) and against mg_dot_forward
+ * over the tape's own ranges. */
+#define SIMD_IN 7
+#define SIMD_N  13
+static void test_simd_kernels(void) {
+  pool p = {{0}, 0};
+  mg_node *x[SIMD_IN], *w[2][SIMD_N][SIMD_IN], *bias[SIMD_N], *parts[2 * SIMD_N];
+  uint64_t r = 0x9e3779b97f4a7c15u;
+  for (int i = 0; i < SIMD_IN; i++)
+    x[i] = keep(&p, leaf(sin(i + 0.5) * 1.7), MG_TRACED | MG_INPUT | MG_DEPENDS);
+  for (int l = 0; l < 2; l++)
+    for (int j = 0; j < SIMD_N; j++)
+      for (int i = 0; i < SIMD_IN; i++) {
+        r = r * 6364136223846793005u + 1442695040888963407u; /* odd values: every rounding counts */
+        w[l][j][i] = keep(&p, leaf((double)(r >> 11) / 9007199254740992.0 - 0.5), 0);
+      }
+  for (int j = 0; j < SIMD_N; j++) {
+    bias[j] = keep(&p, leaf(0.01 * j - 0.05), 0);
+    parts[j] = keep(&p, unary(MG_OP_RELU, keep(&p, dot(w[0][j], x, SIMD_IN, bias[j]), MG_TRACED)), MG_TRACED);
+    parts[SIMD_N + j] = keep(&p, dot(w[1][j], x, SIMD_IN, NULL), MG_TRACED);
+  }
+  mg_node *out = keep(&p, summed(parts, 2 * SIMD_N), MG_TRACED);
+  budget b = {-1, 0};
+  mg_allocator alloc = {test_alloc, &b};
+  CHECK(mg_backward(out, &alloc) == MG_OK);
+  double want[2 * SIMD_N * SIMD_IN + SIMD_N];
+  int nw = 0;
+  for (int i = 0; i < p.count; i++)
+    if (!(p.at[i]->flags & MG_TRACED)) want[nw++] = p.at[i]->grad, p.at[i]->grad = 0;
+
+  int status;
+  mg_tape *t = mg_tape_compile(&alloc, x, SIMD_IN, &out, 1, &status);
+  CHECK(t != NULL);
+  if (!t) return;
+  int groups = 0;
+  for (uint32_t i = 0; i < t->nfcode; i++)
+    groups += t->fcode[i].op == MG_TAPE_DOT_GROUP && t->fcode[i].n == SIMD_N;
+  CHECK(groups == 2); /* both layers run as groups: dot8, a four-chain, one alone */
+  for (int i = 0; i < SIMD_IN; i++) t->val[i] = x[i]->data;
+  mg_tape_forward(t);
+  int dots = 0;
+  for (uint32_t i = 0; i < t->ncode; i++) {
+    const mg_instr *in = &t->code[i];
+    if (in->op != MG_TAPE_DOT_RANGE) continue;
+    mg_ranges rw = {t->val + in->dot.w, t->val + in->dot.x};
+    double generic =
+        mg_dot_forward(t->val[in->dot.bias], in->flags & MG_TAPE_BIAS, in->n, &rw, get_range_w, get_range_x);
+    CHECK(memcmp(&generic, &t->val[in->out], sizeof generic) == 0);
+    CHECK(memcmp(&t->origin[i]->data, &t->val[in->out], sizeof generic) == 0);
+    dots++;
+  }
+  CHECK(dots == 2 * SIMD_N);
+  mg_tape_backward(t, 1.0);
+  nw = 0;
+  for (int i = 0; i < p.count; i++)
+    if (!(p.at[i]->flags & MG_TRACED)) CHECK(memcmp(&p.at[i]->grad, &want[nw++], sizeof(double)) == 0);
+  mg_tape_free(t);
+  CHECK(b.live == 0);
+  free_pool(&p);
+}
+
 int main(void) {
   test_network();
   test_backward_anomaly();
+  test_simd_kernels();
   return test_verdict("tape tests");
 }
