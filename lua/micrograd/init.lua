@@ -71,6 +71,10 @@ end
 
 setmetatable(M, {
   __index = function(t, name)
+    if name == "ops" then -- made on first use by the C module
+      rawset(t, name, core.ops)
+      return core.ops
+    end
     if submodules[name] then
       local module = require("micrograd." .. name)
       rawset(t, name, module)
