@@ -204,8 +204,8 @@ static int arith(lua_State *L, mg_op op) {
 /* f(v) for the unary ops; errors name the method (unary minus: "-"). */
 static int unary(lua_State *L, mg_op op) {
   const mg_ctx found = *mg_context(L), *ctx = &found;
-  const char *name = op == MG_OP_NEG ? "-" : mg_op_name(op);
-  mg_node *a = check_value(L, 1, name);
+  mg_node *a = mg_to_value_ctx(L, 1, ctx);
+  if (!a) mg_type_error(L, 1, op == MG_OP_NEG ? "-" : mg_op_name(op), "Value");
   if (ctx->no_grad) {
     if (ctx->tracing) check_frozen(L, a->flags & MG_DEPENDS);
     double out = mg_apply(op, a->data, 0);
