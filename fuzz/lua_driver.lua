@@ -196,7 +196,9 @@ return function(bytes, light, full, verbose)
   for _, op in ipairs(mg.ops) do -- every Value method of the op table, the ones above first
     local listed = false
     for _, name in ipairs(METHODS) do listed = listed or name == op.lua end
-    if op.kind == "unary" and not listed and not op.lua:find("^__") then METHODS[#METHODS + 1] = op.lua end
+    if op.kind == "unary" and op.lua and not listed and not op.lua:find("^__") then
+      METHODS[#METHODS + 1] = op.lua
+    end
   end
   local FIELDS = { "data", "grad", "label", "op", "lr", "nin", "nout", "layers", "neurons", "w", "b",
     "activation", "step_count", "history", "nodes", "inputs", "outputs", "parameters", 1, 2, 0, -1, "x" }

@@ -21,12 +21,14 @@ describe("mg.gradcheck over every op of mg.ops", function()
     math.randomseed(20261207)
   end)
   for _, op in ipairs(mg.ops) do
-    it(op.name .. " passes at points of its domain", function()
-      local case = ops.case(op)
-      for _ = 1, 5 do
-        assert_checks(function(...) return case.apply({ ... }) end, ops.operands(op, case.n, check.between))
-      end
-    end)
+    local case = ops.case(op) -- nil: tested elsewhere (ops.elsewhere); an error: no test case
+    if case then
+      it(op.name .. " passes at points of its domain", function()
+        for _ = 1, 5 do
+          assert_checks(function(...) return case.apply({ ... }) end, ops.operands(op, case.n, check.between))
+        end
+      end)
+    end
   end
 end)
 

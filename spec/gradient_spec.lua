@@ -229,7 +229,7 @@ describe("every op of mg.ops", function()
     for _, op in ipairs(mg.ops) do
       assert.is_nil(seen[op.name], op.name)
       seen[op.name] = true
-      assert.is_string(op.lua)
+      assert.is_truthy(type(op.lua) == "string" or ops.elsewhere[op.name], op.name)
       assert.is_truthy(({ unary = 1, binary = 2 })[op.kind] == op.arity or op.arity == "n")
     end
     for _, name in ipairs({ "+", "neg", "tanh", "sum", "dot", "logsumexp" }) do
@@ -238,31 +238,33 @@ describe("every op of mg.ops", function()
   end)
 
   for _, op in ipairs(mg.ops) do
-    it(op.name .. ": backward against finite differences, compiled = dynamic to the bit", function()
-      local case = ops.case(op)
-      for _ = 1, 30 do
-        local xs = ops.operands(op, case.n, check.between)
-        local vs = {}
-        for i, x in ipairs(xs) do vs[i] = Value(x) end
-        local y = case.apply(vs)
-        assert.equal(op.name, y.op)
-        y:backward()
-        for i = 1, case.n do
-          local function f(t)
-            local ts = {}
-            for k, x in ipairs(xs) do ts[k] = Value(k == i and t or x) end
-            return case.apply(ts).data
+    local case = ops.case(op) -- nil: tested elsewhere (ops.elsewhere); an error: no test case
+    if case then
+      it(op.name .. ": backward against finite differences, compiled = dynamic to the bit", function()
+        for _ = 1, 30 do
+          local xs = ops.operands(op, case.n, check.between)
+          local vs = {}
+          for i, x in ipairs(xs) do vs[i] = Value(x) end
+          local y = case.apply(vs)
+          assert.equal(op.name, y.op)
+          y:backward()
+          for i = 1, case.n do
+            local function f(t)
+              local ts = {}
+              for k, x in ipairs(xs) do ts[k] = Value(k == i and t or x) end
+              return case.apply(ts).data
+            end
+            check.assert_near(check.diff(f, xs[i]), vs[i].grad, 1e-6,
+              string.format("%s: d/d operand %d at %s", op.name, i, table.concat(xs, ", ")))
           end
-          check.assert_near(check.diff(f, xs[i]), vs[i].grad, 1e-6,
-            string.format("%s: d/d operand %d at %s", op.name, i, table.concat(xs, ", ")))
+          local g = mg.compile(function(...) return case.apply({ ... }) end, case.n)
+          assert.equal(y.data, g(table.unpack(xs)))
+          g:backward()
+          local grads = g:input_grads()
+          for i = 1, case.n do assert.equal(vs[i].grad, grads[i]) end
         end
-        local g = mg.compile(function(...) return case.apply({ ... }) end, case.n)
-        assert.equal(y.data, g(table.unpack(xs)))
-        g:backward()
-        local grads = g:input_grads()
-        for i = 1, case.n do assert.equal(vs[i].grad, grads[i]) end
-      end
-    end)
+      end)
+    end
   end
 end)
 

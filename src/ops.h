@@ -267,7 +267,8 @@ MG_RULE int mg_lse_backward(double g, const void *ops, mg_get_fn get, uint32_t n
  *         ("__add"), a function of the module ("sum"), or NULL (made another
  *         way: detach by v:detach() while mg.compile traces)
  *   lo, hi  where the specs draw its operands to test its gradients (away
- *         from 0 by 0.1 at least, where relu and abs have their kink)
+ *         from 0 by 0.1 at least, where relu and abs have their kink); none
+ *         (0, 0) for detach, whose gradient is 0 by definition
  * A new unary op is a rule pair above and a row here; everything else,
  * including its Value method and its tests, follows. */
 /* clang-format off */
@@ -288,7 +289,7 @@ MG_RULE int mg_lse_backward(double g, const void *ops, mg_get_fn get, uint32_t n
   X(ABS,       abs,       "abs",       UNARY,  "abs",       -3,  3)     \
   X(SQRT,      sqrt,      "sqrt",      UNARY,  "sqrt",      0.1, 5)     \
   X(SOFTPLUS,  softplus,  "softplus",  UNARY,  "softplus",  -5,  5)     \
-  X(DETACH,    detach,    "detach",    UNARY,  NULL,        -3,  3)     \
+  X(DETACH,    detach,    "detach",    UNARY,  NULL,        0,   0)     \
   X(SUM,       sum,       "sum",       SUM,    "sum",       -3,  3)     \
   X(DOT,       dot,       "dot",       DOT,    "dot",       -3,  3)     \
   X(LOGSUMEXP, logsumexp, "logsumexp", LSE,    "logsumexp", -3,  3)
