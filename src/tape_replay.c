@@ -173,15 +173,22 @@ static inline void dot_backward(const double *v, double *g, const mg_instr *in, 
   /* A zero gradient (an inactive relu above) would add only zeros, unless an
    * operand is infinite or NaN (0 * inf is NaN): then the value is not finite. */
   if (gn == 0 && isfinite(out)) return;
-  uint32_t w = in->dot.w, x = in->dot.x;
   if (in->flags & MG_TAPE_BIAS) g[in->dot.bias] += gn;
   if (in->flags & MG_TAPE_SAME) {
-    for (uint32_t j = 0; j < in->n; j++) g[w + j] += v[w + j] * gn, g[w + j] += v[w + j] * gn;
+    const double *w = v + in->dot.w;
+    double *gw = g + in->dot.w;
+    for (uint32_t j = 0; j < in->n; j++) gw[j] += w[j] * gn, gw[j] += w[j] * gn;
     return;
   }
-  if (in->flags & MG_TAPE_WGRAD) add_scaled(g + w, v + x, gn, in->n);
-  if (in->flags & MG_TAPE_XGRAD) add_scaled(g + x, v + w, gn, in->n);
+  if (in->flags & MG_TAPE_WGRAD) add_scaled(g + in->dot.w, v + in->dot.x, gn, in->n);
+  if (in->flags & MG_TAPE_XGRAD) add_scaled(g + in->dot.x, v + in->dot.w, gn, in->n);
 }
+
+#if defined(__GNUC__) || defined(__clang__)
+#define NOINLINE __attribute__((noinline))
+#else
+#define NOINLINE
+#endif
 
 /* The n-ary rules' send on the tape: adds d to the slot of operand i. */
 typedef struct adder {
@@ -195,8 +202,9 @@ static int add_to(void *ctx, uint32_t i, double d) {
 }
 
 /* Sends the gradient gn of a sum, dot or logsumexp instruction over listed
- * slots to its operands. */
-static inline void nary_backward(mg_tape *t, const mg_instr *in, double gn) {
+ * slots to its operands (a call: inlined, it would cost the sweep's hot loop
+ * registers). */
+NOINLINE static void nary_backward(mg_tape *t, const mg_instr *in, double gn) {
   uint32_t bias = in->flags & MG_TAPE_BIAS ? 1 : 0;
   mg_listed l = {t->val, t->args + in->list.first}, lw = {t->val, l.at + bias};
   adder add = {t->grad, l.at};
@@ -227,7 +235,7 @@ void mg_tape_sweep(mg_tape *t, double seed) {
     switch (in->op) {
     case MG_TAPE_ACT_DOT: /* the activation's backward, then the dot's with its result */
       if (in->act == MG_OP_RELU)
-        gn = bwd_relu(v[in->dot.pre], v[in->out], gn);
+        gn = bwd_relu(0, v[in->out], gn); /* relu's rule reads only its value: no load of its operand */
       else
         mg_op_backward((mg_op)in->act, v[in->dot.pre], v[in->dot.pre], v[in->out], gn, &gn, &gb);
       if (gn == 0 && isfinite(v[in->dot.pre]))
@@ -242,7 +250,7 @@ void mg_tape_sweep(mg_tape *t, double seed) {
     case MG_OP_SUM:
     case MG_OP_DOT:
     case MG_OP_LOGSUMEXP: nary_backward(t, in, gn); break;
-    case MG_OP_RELU: g[in->scalar.a] += bwd_relu(v[in->scalar.a], v[in->out], gn); break;
+    case MG_OP_RELU: g[in->scalar.a] += bwd_relu(0, v[in->out], gn); break; /* it reads only its value */
     default: /* the other scalar ops; a unary op's b is a, and its gb is 0 */
       mg_op_backward((mg_op)in->op, v[in->scalar.a], v[in->scalar.b], v[in->out], gn, &ga, &gb);
       g[in->scalar.a] += ga;
