@@ -430,8 +430,9 @@ static int starts_with(const char *s, const char *prefix) { return strncmp(s, pr
 /* 0 or an errno value. */
 static int resolve(const char *path, destination *d) {
   char cur[PATH_MAX];
-  if (strlen(path) >= sizeof cur) return ENAMETOOLONG;
-  strcpy(cur, path);
+  size_t plen = strlen(path);
+  if (plen >= sizeof cur) return ENAMETOOLONG;
+  memcpy(cur, path, plen + 1);
   for (int hops = 0; hops < 40; hops++) {
     char *slash = strrchr(cur, '/');
     const char *base = slash ? slash + 1 : cur;
@@ -468,7 +469,7 @@ static int resolve(const char *path, destination *d) {
     if (n < 0) return errno;
     link[n] = 0;
     if (link[0] == '/') {
-      strcpy(cur, link);
+      memcpy(cur, link, (size_t)n + 1);
     } else if ((size_t)snprintf(cur, sizeof cur, "%s/%s", d->dir, link) >= sizeof cur) {
       return ENAMETOOLONG;
     }
