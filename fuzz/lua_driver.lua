@@ -275,8 +275,9 @@ return function(bytes, light, full, verbose)
       return mg.Generator(any(depth))
     end,
     function(depth)
-      if byte() % 2 == 0 then return mg.Buffer(any(depth)) end
-      return mg.ParamSet(any(depth), any(depth))
+      local core = require("micrograd.core") -- internals, not part of mg
+      if byte() % 2 == 0 then return core.Buffer(any(depth)) end
+      return core.ParamSet(any(depth), any(depth))
     end,
     function(depth)
       local mt = getmetatable(target())

@@ -52,8 +52,12 @@ build = {
     lib = { ["micrograd.core"] = "build/luarocks/micrograd/core.so" },
     lua = {
       ["micrograd.init"] = "lua/micrograd/init.lua", -- require("micrograd") finds micrograd/init.lua
+      ["micrograd._check"] = "lua/micrograd/_check.lua",
+      ["micrograd._csv"] = "lua/micrograd/_csv.lua",
       ["micrograd._file"] = "lua/micrograd/_file.lua",
       ["micrograd._names"] = "lua/micrograd/_names.lua",
+      ["micrograd._progress"] = "lua/micrograd/_progress.lua",
+      ["micrograd._svg"] = "lua/micrograd/_svg.lua",
       ["micrograd.data"] = "lua/micrograd/data.lua",
       ["micrograd.gradcheck"] = "lua/micrograd/gradcheck.lua",
       ["micrograd.loss"] = "lua/micrograd/loss.lua",

@@ -450,4 +450,15 @@ describe("dot", function()
     assert.equal(7.0, kids[3].data)
     assert.equal("", kids[3].op)
   end)
+
+  it("says which operands are number constants (a second array)", function()
+    local w = Value(2)
+    local kids, constants = mg.dot({ w, 3 }, { 4, w }, 7):children()
+    assert.equal(#kids, #constants)
+    for k = 1, #kids do
+      assert.equal(not rawequal(kids[k], w), constants[k])
+    end
+    local _, none = Value(1):children()
+    assert.same({}, none)
+  end)
 end)

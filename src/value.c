@@ -553,18 +553,24 @@ static int value_backward(lua_State *L) {
   }
 }
 
+/* v:children(): the operands in source order, and a second array that is
+ * true where an operand is a number constant (a fresh leaf at every call). */
 static int value_children(lua_State *L) {
   const mg_ctx *ctx = mg_context(L);
   mg_node *n = check_value(L, 1, "children");
   lua_createtable(L, (int)n->nargs, 0);
+  lua_createtable(L, (int)n->nargs, 0);
   for (uint32_t i = 0; i < n->nargs; i++) {
-    if (n->args[i].node)
-      push_operand(L, 1, n, i);
-    else
+    int constant = n->args[i].node == NULL;
+    if (constant)
       push_leaf(L, ctx, n->args[i].k);
+    else
+      push_operand(L, 1, n, i);
+    lua_rawseti(L, -3, (lua_Integer)i + 1);
+    lua_pushboolean(L, constant);
     lua_rawseti(L, -2, (lua_Integer)i + 1);
   }
-  return 1;
+  return 2;
 }
 
 /* v:detach(): a new leaf with v's data. While mg.compile traces, a

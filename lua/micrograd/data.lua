@@ -8,15 +8,17 @@
 -- Functions that reorder or slice data share the rows of `X` (they copy the
 -- arrays, not the rows).
 -- @module micrograd.data
+local check = require("micrograd._check")
 local mg = require("micrograd")
 local file = require("micrograd._file")
+local csv = require("micrograd._csv")
+local arg_error, describe, kind = check.arg_error, check.describe, check.rule
 
 local cos, sin, pi, huge = math.cos, math.sin, math.pi, math.huge
 local ceil, tointeger = math.ceil, math.tointeger
-local find, sub, byte, format = string.find, string.sub, string.byte, string.format
-local gsub, lower = string.gsub, string.lower
-local concat, move = table.concat, table.move
-local type, tostring, pairs, ipairs = type, tostring, pairs, ipairs
+local find, format = string.find, string.format
+local move = table.move
+local type, tostring, ipairs = type, tostring, ipairs
 
 local M = {}
 
@@ -28,19 +30,6 @@ local MAX_FEATURES = 100000    -- make_blobs' n_features
 local MAX_NUMBERS = 100000000  -- coordinates made in all (samples or centers times features)
 
 -- ---- argument checks -----------------------------------------------------
-
---- Raises "bad argument #arg to 'fname' (msg)" blaming the caller of the public
--- function: level 1 (the default) when the public function calls argerror
--- itself, 2 from a helper that the public function calls.
-local function argerror(fname, arg, msg, level)
-  error(format("bad argument #%d to '%s' (%s)", arg, fname, msg), 2 + (level or 1))
-end
-
---- A value as an error message shows it: numbers by value, others by type.
-local function describe(v)
-  if type(v) == "number" then return tostring(v) end
-  return type(v)
-end
 
 local function is_integer(v)
   return type(v) == "number" and tointeger(v) ~= nil
@@ -54,61 +43,28 @@ end
 local function check_count(fname, arg, n, default, max)
   if n == nil and default then return default end
   if not is_integer(n) or n < 1 then
-    argerror(fname, arg, "positive integer expected, got " .. describe(n), 2)
+    arg_error(fname, arg, "positive integer expected, got " .. describe(n), 3)
   end
   if max and n > max then
-    argerror(fname, arg, format("at most %d expected, got %s", max, describe(n)), 2)
+    arg_error(fname, arg, format("at most %d expected, got %s", max, describe(n)), 3)
   end
   return tointeger(n)
 end
 
 --- X must be an array; y nil or an array of the same length.
 local function check_xy(fname, X, y)
-  if type(X) ~= "table" then argerror(fname, 1, "table expected, got " .. describe(X), 2) end
+  if type(X) ~= "table" then arg_error(fname, 1, "table expected, got " .. describe(X), 3) end
   if y == nil then return end
-  if type(y) ~= "table" then argerror(fname, 2, "table or nil expected, got " .. describe(y), 2) end
+  if type(y) ~= "table" then arg_error(fname, 2, "table or nil expected, got " .. describe(y), 3) end
   if #y ~= #X then
-    argerror(fname, 2, format("y has %d elements but X has %d", #y, #X), 2)
+    arg_error(fname, 2, format("y has %d elements but X has %d", #y, #X), 3)
   end
-end
-
---- An option kind: what it expects, and a test that returns true, or false
--- and an optional detail message.
-local function kind(expected, test)
-  return { expected = expected, test = test }
 end
 
 local INTEGER = kind("integer", is_integer)
 local NONNEG = kind("non-negative number", function(v) return is_finite(v) and v >= 0 end)
 local BOOLEAN = kind("boolean", function(v) return type(v) == "boolean" end)
 local STRING = kind("string", function(v) return type(v) == "string" end)
-
---- Checks an options table against spec, an array of {name, kind, default};
--- returns a new table holding every option's value or its default.
-local function check_options(fname, arg, opts, spec)
-  if opts == nil then opts = {} end
-  if type(opts) ~= "table" then argerror(fname, arg, "table or nil expected, got " .. describe(opts), 2) end
-  local known = {}
-  for _, entry in ipairs(spec) do known[entry[1]] = true end
-  for key in pairs(opts) do
-    if not known[key] then argerror(fname, arg, format("unknown option '%s'", tostring(key)), 2) end
-  end
-  local o = {}
-  for _, entry in ipairs(spec) do
-    local name, k, v = entry[1], entry[2], opts[entry[1]]
-    if v == nil then
-      v = entry[3]
-    else
-      local ok, why = k.test(v)
-      if not ok then
-        why = why or k.expected .. " expected, got " .. describe(v)
-        argerror(fname, arg, format("option '%s': %s", name, why), 2)
-      end
-    end
-    o[name] = v
-  end
-  return o
-end
 
 -- ---- randomness ----------------------------------------------------------
 
@@ -158,7 +114,7 @@ end
 
 -- ---- toy data sets -------------------------------------------------------
 
-local MOONS_OPTIONS = { { "noise", NONNEG, 0 }, { "seed", INTEGER } }
+local MOONS_OPTIONS = { { "noise", NONNEG, 0 }, { "seed", INTEGER }, what = "table or nil", by_value = true }
 
 --- Two interleaving half circles (sklearn's `make_moons`).
 --
@@ -173,7 +129,7 @@ local MOONS_OPTIONS = { { "noise", NONNEG, 0 }, { "seed", INTEGER } }
 -- @treturn {integer,...} y the labels, 0 or 1
 function M.make_moons(n, opts)
   n = check_count("make_moons", 1, n, 100, MAX_SAMPLES)
-  local o = check_options("make_moons", 2, opts, MOONS_OPTIONS)
+  local o = check.options("make_moons", 2, opts, MOONS_OPTIONS)
   local g = mg.Generator(o.seed)
   local X, y = {}, {}
   local n_out = n // 2
@@ -187,7 +143,8 @@ function M.make_moons(n, opts)
 end
 
 local FACTOR = kind("number in [0, 1)", function(v) return is_finite(v) and v >= 0 and v < 1 end)
-local CIRCLES_OPTIONS = { { "noise", NONNEG, 0 }, { "factor", FACTOR, 0.8 }, { "seed", INTEGER } }
+local CIRCLES_OPTIONS = { { "noise", NONNEG, 0 }, { "factor", FACTOR, 0.8 }, { "seed", INTEGER },
+  what = "table or nil", by_value = true }
 
 --- A small circle inside a large one (sklearn's `make_circles`).
 --
@@ -202,7 +159,7 @@ local CIRCLES_OPTIONS = { { "noise", NONNEG, 0 }, { "factor", FACTOR, 0.8 }, { "
 -- @treturn {integer,...} y the labels, 0 or 1
 function M.make_circles(n, opts)
   n = check_count("make_circles", 1, n, 100, MAX_SAMPLES)
-  local o = check_options("make_circles", 2, opts, CIRCLES_OPTIONS)
+  local o = check.options("make_circles", 2, opts, CIRCLES_OPTIONS)
   local g = mg.Generator(o.seed)
   local X, y = {}, {}
   local n_out, factor = n // 2, o.factor
@@ -265,6 +222,7 @@ local BOX = kind("{low, high} with low <= high", function(v)
 end)
 
 local BLOBS_OPTIONS = {
+  what = "table or nil", by_value = true,
   { "centers", CENTERS, 3 }, { "cluster_std", STD, 1.0 }, { "center_box", BOX, { -10, 10 } },
   { "n_features", FEATURES }, { "seed", INTEGER },
 }
@@ -275,8 +233,8 @@ local function blob_centers(o, g)
   if type(o.centers) == "table" then
     local dim = #o.centers[1]
     if nf and nf ~= dim then
-      argerror("make_blobs", 2,
-        format("option 'n_features' is %d but the centers have %d coordinates", nf, dim), 2)
+      arg_error("make_blobs", 2, format("option 'n_features' is %d but the centers have %d coordinates",
+        nf, dim), 3)
     end
     for i, c in ipairs(o.centers) do centers[i] = move(c, 1, dim, 1, {}) end
   else
@@ -290,7 +248,7 @@ local function blob_centers(o, g)
   end
   local std, stds = o.cluster_std, {}
   if type(std) == "table" and #std ~= #centers then
-    argerror("make_blobs", 2, format("option 'cluster_std' has %d values for %d centers", #std, #centers), 2)
+    arg_error("make_blobs", 2, format("option 'cluster_std' has %d values for %d centers", #std, #centers), 3)
   end
   for i = 1, #centers do stds[i] = type(std) == "table" and std[i] or std end
   return centers, stds
@@ -313,11 +271,11 @@ end
 -- @treturn {{number,...},...} the centers (new arrays)
 function M.make_blobs(n, opts)
   n = check_count("make_blobs", 1, n, 100, MAX_SAMPLES)
-  local o = check_options("make_blobs", 2, opts, BLOBS_OPTIONS)
+  local o = check.options("make_blobs", 2, opts, BLOBS_OPTIONS)
   local nf = type(o.centers) == "table" and #o.centers[1] or o.n_features or 2
   local ncenters = type(o.centers) == "table" and #o.centers or o.centers
   if (n + ncenters) * nf > MAX_NUMBERS then
-    argerror("make_blobs", 2, format("%d samples and %d centers of %d features: more than %d numbers",
+    arg_error("make_blobs", 2, format("%d samples and %d centers of %d features: more than %d numbers",
       n, ncenters, nf, MAX_NUMBERS))
   end
   local g = mg.Generator(o.seed)
@@ -337,9 +295,6 @@ end
 
 -- ---- CSV -----------------------------------------------------------------
 
-local QUOTE, CR, LF = byte('"'), 13, 10
-local NONFINITE = { nan = true, inf = true, infinity = true }
-
 local LABEL = kind("column name, positive integer or false", function(v)
   return v == false or type(v) == "string" or (is_integer(v) and v >= 1)
 end)
@@ -348,200 +303,10 @@ local SEP = kind("one character other than '\"', CR or LF", function(v)
   return type(v) == "string" and #v == 1 and not find(v, '["\r\n]')
 end)
 
-local CSV_OPTIONS = { { "label", LABEL }, { "header", BOOLEAN }, { "sep", SEP, "," } }
-local PARSE_OPTIONS = { CSV_OPTIONS[1], CSV_OPTIONS[2], CSV_OPTIONS[3], { "name", STRING, "<string>" } }
-
---- Raises "name:line: message" (the message has its own location).
-local function csv_error(p, line, fmt, ...)
-  error(format("%s:%d: " .. fmt, p.name, line, ...), 0)
-end
-
---- A field as a message shows it: quoted, control characters as \ddd, cut
--- to 40 bytes (a hostile file may hold a 50 MB field).
-local function shown(f)
-  local cut = #f > 40 and format("... (%d bytes)", #f) or ""
-  return "'" .. gsub(sub(f, 1, 40), "%c", function(c) return "\\" .. byte(c) end) .. "'" .. cut
-end
-
---- A function returning the text's lines one by one and their numbers; a
--- line ends at LF, CR LF or a lone CR (old Mac files).
-local function line_reader(text)
-  local pos, lineno, n = 1, 0, #text
-  return function()
-    if pos > n then return nil end
-    local e = find(text, "[\r\n]", pos) or n + 1
-    local line = sub(text, pos, e - 1)
-    pos, lineno = e + 1, lineno + 1
-    if byte(text, e) == CR and byte(text, pos) == LF then pos = pos + 1 end
-    return line, lineno
-  end
-end
-
---- The body of a quoted field whose opening quote is just before line[i];
--- reads further lines while the quote is open. Returns the field, the
--- current line and the position after the closing quote.
-local function read_quoted(p, line, i, next_line, lineno, col)
-  local parts = {}
-  while true do
-    local q = find(line, '"', i, true)
-    if not q then
-      parts[#parts + 1] = sub(line, i) .. "\n"
-      line, i = next_line(), 1
-      if not line then csv_error(p, lineno, "column %d: unterminated quoted field", col) end
-    elseif byte(line, q + 1) == QUOTE then
-      parts[#parts + 1] = sub(line, i, q)         -- "" is one quote
-      i = q + 2
-    else
-      parts[#parts + 1] = sub(line, i, q - 1)
-      return concat(parts), line, q + 1
-    end
-  end
-end
-
---- The fields of the record that starts with line (number lineno).
-local function read_record(p, line, lineno, next_line)
-  local fields, i, sep = { line = lineno }, 1, p.sep
-  while true do
-    i = find(line, p.nonblank, i) or #line + 1
-    if byte(line, i) == QUOTE then
-      local field
-      field, line, i = read_quoted(p, line, i + 1, next_line, lineno, #fields + 1)
-      fields[#fields + 1] = field
-      i = find(line, p.nonblank, i)
-      if not i then return fields end
-      if sub(line, i, i) ~= sep then
-        csv_error(p, lineno, "column %d: text after the closing quote", #fields)
-      end
-    else
-      local s = find(line, sep, i, true)
-      local e = (s or #line + 1) - 1
-      while e >= i and p.blank[byte(line, e)] do e = e - 1 end -- (a pattern would be quadratic here)
-      fields[#fields + 1] = sub(line, i, e)
-      if not s then return fields end
-      i = s
-    end
-    i = i + 1
-  end
-end
-
---- Every record of the text, blank lines skipped; each must have as many
--- fields as the first.
-local function read_records(p, text)
-  local records, next_line = {}, line_reader(text)
-  for line, lineno in next_line do
-    if find(line, "%S") then
-      local fields, first = read_record(p, line, lineno, next_line), records[1]
-      if first and #fields ~= #first then
-        csv_error(p, lineno, "expected %d fields, got %d", #first, #fields)
-      end
-      records[#records + 1] = fields
-    end
-  end
-  return records
-end
-
-local function is_number_row(fields)
-  for _, f in ipairs(fields) do
-    if not file.tonumber(f) then return false end
-  end
-  return true
-end
-
---- The label's column number (nil for no label), checked against the header.
-local function label_column(p, label, header, ncols, line)
-  if label == false then return nil end
-  if label == nil then return ncols end
-  if type(label) == "string" then
-    if not header then
-      csv_error(p, line, "unknown label column '%s' (the text has no header row)", label)
-    end
-    for c = 1, ncols do
-      if header[c] == label then return c end
-    end
-    csv_error(p, line, "unknown label column '%s'", label)
-  end
-  if label > ncols then
-    csv_error(p, line, "unknown label column %d (the rows have %d columns)", label, ncols)
-  end
-  return tointeger(label)
-end
-
---- "column 3 ('petal')", or "column 3" without a header.
-local function column_name(header, c)
-  return header and format("column %d (%s)", c, shown(header[c])) or format("column %d", c)
-end
-
---- The labels: numbers when every one is numeric, else classes 1..k in order
--- of first appearance (and their names).
-local function read_labels(p, rows, lc, header)
-  local y, all_numbers = {}, true
-  for i, fields in ipairs(rows) do
-    local v = fields[lc]
-    if v == "" then csv_error(p, fields.line, "%s: empty label", column_name(header, lc)) end
-    y[i] = file.tonumber(v)
-    -- an infinite number, or nan or inf spelled out, is not a class name
-    if (y[i] and not is_finite(y[i])) or NONFINITE[lower(gsub(v, "^[+-]", ""))] then
-      csv_error(p, fields.line, "%s: not a finite number: %s", column_name(header, lc), shown(v))
-    end
-    all_numbers = all_numbers and y[i] ~= nil
-  end
-  if all_numbers then return y, nil end
-  local classes, index = {}, {}
-  for i, fields in ipairs(rows) do
-    local v = fields[lc]
-    if not index[v] then
-      classes[#classes + 1] = v
-      index[v] = #classes
-    end
-    y[i] = index[v]
-  end
-  return y, classes
-end
-
---- A feature row of numbers from one record's fields.
-local function read_features(p, fields, lc, header)
-  local row = {}
-  for c, f in ipairs(fields) do
-    if c ~= lc then
-      local v = file.tonumber(f)
-      if not v then
-        csv_error(p, fields.line, "%s: not a number: %s", column_name(header, c), shown(f))
-      end
-      if not is_finite(v) then
-        csv_error(p, fields.line, "%s: not a finite number: %s", column_name(header, c), shown(f))
-      end
-      row[#row + 1] = v
-    end
-  end
-  return row
-end
-
---- The parser: p holds name and sep; o the checked options.
-local function parse(p, text, o)
-  local blanks = p.sep == " " and "\t" or p.sep == "\t" and " " or " \t"
-  p.nonblank, p.blank = "[^" .. blanks .. "]", {}
-  for c in blanks:gmatch(".") do p.blank[byte(c)] = true end
-  if sub(text, 1, 3) == "\239\187\191" then text = sub(text, 4) end   -- UTF-8 BOM
-  local records = read_records(p, text)
-  if #records == 0 then error(p.name .. ": empty document (no rows)", 0) end
-  local first, ncols = records[1], #records[1]
-  local has_header = o.header
-  if has_header == nil then has_header = not is_number_row(first) end
-  local header = has_header and first or nil
-  local rows = move(records, has_header and 2 or 1, #records, 1, {})
-  if #rows == 0 then csv_error(p, first.line, "no data rows after the header") end
-  local lc = label_column(p, o.label, header, ncols, first.line)
-  local names, X, y = {}, {}, nil
-  for c = 1, ncols do
-    if c ~= lc then names[#names + 1] = header and header[c] or "x" .. (#names + 1) end
-  end
-  for i, fields in ipairs(rows) do X[i] = read_features(p, fields, lc, header) end
-  if lc then
-    y, names.classes = read_labels(p, rows, lc, header)
-    names.label = header and header[lc] or nil
-  end
-  return X, y, names
-end
+local CSV_OPTIONS = { { "label", LABEL }, { "header", BOOLEAN }, { "sep", SEP, "," },
+  what = "table or nil", by_value = true }
+local PARSE_OPTIONS = { CSV_OPTIONS[1], CSV_OPTIONS[2], CSV_OPTIONS[3], { "name", STRING, "<string>" },
+  what = "table or nil", by_value = true }
 
 --- Parses CSV text into a data set.
 --
@@ -566,9 +331,9 @@ end
 --   `"x1"`, `"x2"`, ...), with `names.classes` (class names, when the labels
 --   are strings) and `names.label` (the label column's name, with a header)
 function M.parse_csv(text, opts)
-  if type(text) ~= "string" then argerror("parse_csv", 1, "string expected, got " .. describe(text)) end
-  local o = check_options("parse_csv", 2, opts, PARSE_OPTIONS)
-  return parse({ name = o.name, sep = o.sep }, text, o)
+  if type(text) ~= "string" then arg_error("parse_csv", 1, "string expected, got " .. describe(text)) end
+  local o = check.options("parse_csv", 2, opts, PARSE_OPTIONS)
+  return csv.parse({ name = o.name, sep = o.sep }, text, o)
 end
 
 --- Reads a CSV file into a data set: `parse_csv` on its contents, with errors
@@ -579,14 +344,14 @@ end
 -- @treturn ?{number,...} y the labels (nil when `label` is false)
 -- @treturn {string,...} names the feature columns' names, as for `parse_csv`
 function M.load_csv(path, opts)
-  if type(path) ~= "string" then argerror("load_csv", 1, "string expected, got " .. describe(path)) end
-  local o = check_options("load_csv", 2, opts, CSV_OPTIONS)
+  if type(path) ~= "string" then arg_error("load_csv", 1, "string expected, got " .. describe(path)) end
+  local o = check.options("load_csv", 2, opts, CSV_OPTIONS)
   if not file.has_io() then error("load_csv needs the io library (use parse_csv with the text)", 2) end
   local text, err, opened = file.read(path)
   if not text then
     error(opened and format("load_csv: cannot read %s: %s", path, err) or "load_csv: cannot open " .. err, 2)
   end
-  return parse({ name = path, sep = o.sep }, text, o)
+  return csv.parse({ name = path, sep = o.sep }, text, o)
 end
 
 -- ---- shuffling, batches, splits ------------------------------------------
@@ -601,7 +366,7 @@ end
 function M.shuffle(X, y, seed)
   check_xy("shuffle", X, y)
   if seed ~= nil and not is_integer(seed) then
-    argerror("shuffle", 3, "integer or nil expected, got " .. describe(seed))
+    arg_error("shuffle", 3, "integer or nil expected, got " .. describe(seed))
   end
   permute(X, y, drawer(seed))
   return X, y
@@ -630,14 +395,14 @@ end
 local TEST = kind("fraction in (0, 1) or positive integer count", function(v)
   return is_finite(v) and v > 0 and (v < 1 or is_integer(v))
 end)
-local SPLIT_OPTIONS = { { "test", TEST, 0.25 }, { "seed", INTEGER } }
+local SPLIT_OPTIONS = { { "test", TEST, 0.25 }, { "seed", INTEGER }, what = "table or nil", by_value = true }
 
 --- The test set's size for n samples: ceil(test * n) for a fraction, else test.
 local function test_size(test, n)
   local n_test = test < 1 and tointeger(ceil(test * n)) or tointeger(test)
   if n_test >= n then
-    argerror("train_test_split", 3,
-      format("option 'test': %d test samples leave no training samples (n = %d)", n_test, n), 2)
+    arg_error("train_test_split", 3,
+      format("option 'test': %d test samples leave no training samples (n = %d)", n_test, n), 3)
   end
   return n_test
 end
@@ -655,7 +420,7 @@ end
 -- @treturn ?table yte
 function M.train_test_split(X, y, opts)
   check_xy("train_test_split", X, y)
-  local o = check_options("train_test_split", 3, opts, SPLIT_OPTIONS)
+  local o = check.options("train_test_split", 3, opts, SPLIT_OPTIONS)
   local n = #X
   local n_test = test_size(o.test, n)
   local order = {}
@@ -678,7 +443,7 @@ end
 -- @tparam {number,...} y labels, each 0 or 1
 -- @treturn {integer,...} a new array: -1 for 0, 1 for 1
 function M.signs(y)
-  if type(y) ~= "table" then argerror("signs", 1, "table expected, got " .. describe(y)) end
+  if type(y) ~= "table" then arg_error("signs", 1, "table expected, got " .. describe(y)) end
   local out = {}
   for i = 1, #y do
     local v = y[i]
@@ -687,7 +452,7 @@ function M.signs(y)
     elseif v == 1 then
       out[i] = 1
     else
-      argerror("signs", 1, format("y[%d] is %s, expected 0 or 1", i, describe(v)))
+      arg_error("signs", 1, format("y[%d] is %s, expected 0 or 1", i, describe(v)))
     end
   end
   return out
@@ -702,18 +467,20 @@ Scaler.__index = Scaler
 -- width (or of the first row's width when width is nil); returns the width.
 local function check_rows(fname, X, width)
   if type(X) ~= "table" or #X == 0 then
-    argerror(fname, 1, "non-empty array of rows expected, got " .. describe(X), 2)
+    arg_error(fname, 1, "non-empty array of rows expected, got " .. describe(X), 3)
   end
   width = width or (type(X[1]) == "table" and #X[1])
   for i = 1, #X do
     local row = X[i]
     if type(row) ~= "table" or #row ~= width or width == 0 then
-      argerror(fname, 1, format("X[%d] must be a row of %d numbers, got %s", i, width or 0,
-        type(row) == "table" and #row .. " values" or describe(row)), 2)
+      arg_error(fname, 1, format("X[%d] must be a row of %d numbers, got %s", i, width or 0,
+        type(row) == "table" and #row .. " values" or describe(row)), 3)
     end
     for j = 1, width do
       if not is_finite(row[j]) then
-        argerror(fname, 1, format("X[%d][%d] must be a finite number, got %s", i, j, describe(row[j])), 2)
+        local v = row[j] -- a NaN as tostring writes it ("-nan" with glibc), as the specs expect
+        arg_error(fname, 1, format("X[%d][%d] must be a finite number, got %s", i, j,
+          type(v) == "number" and tostring(v) or describe(v)), 3)
       end
     end
   end
@@ -754,13 +521,13 @@ end
 function M.scaler(state)
   if type(state) ~= "table" or type(state.mean) ~= "table" or type(state.std) ~= "table"
       or #state.mean == 0 or #state.mean ~= #state.std then
-    argerror("scaler", 1, "state with arrays 'mean' and 'std' of the same length expected")
+    arg_error("scaler", 1, "state with arrays 'mean' and 'std' of the same length expected")
   end
   local mean, std = {}, {}
   for j = 1, #state.mean do
     mean[j], std[j] = state.mean[j], state.std[j]
     if not is_finite(mean[j]) or not is_finite(std[j]) or std[j] <= 0 then
-      argerror("scaler", 1, format("column %d: finite mean and std > 0 expected", j))
+      arg_error("scaler", 1, format("column %d: finite mean and std > 0 expected", j))
     end
   end
   return setmetatable({ mean = mean, std = std }, Scaler)
@@ -771,7 +538,7 @@ end
 -- @treturn table
 function Scaler:apply(X)
   if getmetatable(self) ~= Scaler then
-    error("calling 'apply' on bad self (Scaler expected, got " .. describe(self) .. ")", 2)
+    check.self_error("apply", "Scaler expected, got " .. describe(self))
   end
   local mean, std = self.mean, self.std
   check_rows("apply", X, #mean)
@@ -788,7 +555,7 @@ end
 -- @treturn table
 function Scaler:state()
   if getmetatable(self) ~= Scaler then
-    error("calling 'state' on bad self (Scaler expected, got " .. describe(self) .. ")", 2)
+    check.self_error("state", "Scaler expected, got " .. describe(self))
   end
   return { mean = move(self.mean, 1, #self.mean, 1, {}), std = move(self.std, 1, #self.std, 1, {}) }
 end
@@ -804,20 +571,20 @@ local MAX_CLASSES = 65536 -- one_hot's rows are k numbers each
 -- @tparam[opt] integer k the number of classes (default: the largest label; at most 65536)
 -- @treturn table an array of rows of k numbers
 function M.one_hot(y, k)
-  if type(y) ~= "table" then argerror("one_hot", 1, "table expected, got " .. describe(y)) end
+  if type(y) ~= "table" then arg_error("one_hot", 1, "table expected, got " .. describe(y)) end
   local largest = 0
   for i = 1, #y do
     local c = y[i]
     if not is_integer(c) or c < 1 then
-      argerror("one_hot", 1, format("y[%d] is %s, expected a class 1..k%s", i, describe(c),
+      arg_error("one_hot", 1, format("y[%d] is %s, expected a class 1..k%s", i, describe(c),
         c == 0 and " (0/1 labels: add 1)" or ""))
     end
     if c > largest then largest = c end
   end
   if k == nil then k = largest end
   k = check_count("one_hot", 2, k)
-  if k > MAX_CLASSES then argerror("one_hot", 2, format("at most %d classes, got %d", MAX_CLASSES, k)) end
-  if largest > k then argerror("one_hot", 2, format("%d classes, but y has class %d", k, largest)) end
+  if k > MAX_CLASSES then arg_error("one_hot", 2, format("at most %d classes, got %d", MAX_CLASSES, k)) end
+  if largest > k then arg_error("one_hot", 2, format("%d classes, but y has class %d", k, largest)) end
   local out = {}
   for i = 1, #y do
     local row = {}

@@ -7,7 +7,9 @@
 -- `m:parameters()`), whose gradients are compared the same way.
 --
 -- @module micrograd.gradcheck
+local check = require("micrograd._check")
 local mg = require("micrograd")
+local arg_error = check.arg_error
 
 local Value, is_value, no_grad = mg.Value, mg.is_value, mg.no_grad
 local abs, max, huge = math.abs, math.max, math.huge
@@ -15,11 +17,13 @@ local format, concat, type = string.format, table.concat, type
 
 local M = {}
 
-local OPTIONS = { eps = true, tol = true, params = true }
-
-local function fail(arg, msg)
-  error(format("bad argument #%d to 'gradcheck' (%s)", arg, msg), 3)
-end
+-- The options (micrograd._check's schema format); params is checked first, by check.
+local OPTIONS = {
+  { "eps", check.rule("positive number", function(x) return type(x) == "number" and x > 0 and x < huge end),
+    1e-6 },
+  { "tol", check.rule("number >= 0", function(x) return type(x) == "number" and x >= 0 end), 1e-5 },
+  { "params", true },
+}
 
 --- The value of fn at the point xs (numbers), with no graph.
 local function value_at(fn, xs)
@@ -64,7 +68,9 @@ end
 --   `worst`, `worst_input` (its index), `tol`; `tostring(report)` explains it
 function M.check(fn, inputs, opts)
   local mt = type(fn) == "table" and getmetatable(fn)
-  if type(fn) ~= "function" and not (mt and mt.__call) then fail(1, "function expected, got " .. type(fn)) end
+  if type(fn) ~= "function" and not (mt and mt.__call) then
+    arg_error("gradcheck", 1, "function expected, got " .. type(fn))
+  end
   local params = type(opts) == "table" and opts.params or nil
   local param_names = {}
   if type(params) == "table" and type(params.parameters) == "function" then -- a module
@@ -73,35 +79,28 @@ function M.check(fn, inputs, opts)
   end
   if params ~= nil then
     if type(params) ~= "table" then
-      fail(3, "option 'params': array of Values expected, got " .. type(params))
+      arg_error("gradcheck", 3, "option 'params': array of Values expected, got " .. type(params))
     end
     for i = 1, #params do
       if not is_value(params[i]) then
-        fail(3, format("option 'params': Value expected at index %d, got %s", i, type(params[i])))
+        arg_error("gradcheck", 3, format("option 'params': Value expected at index %d, got %s", i,
+          type(params[i])))
       end
     end
   end
   local nparams = params and #params or 0
   if type(inputs) ~= "table" or (#inputs == 0 and nparams == 0) then
-    fail(2, "non-empty array of numbers expected")
+    arg_error("gradcheck", 2, "non-empty array of numbers expected")
   end
   for i = 1, #inputs do
     local x = inputs[i]
     if type(x) ~= "number" or x ~= x or abs(x) == huge then
-      fail(2, format("finite number expected at index %d, got %s", i,
-        type(x) == "string" and format("string %q", x) or tostring(x)))
+      arg_error("gradcheck", 2,
+        format("finite number expected at index %d, got %s", i, check.describe(x, true)))
     end
   end
-  opts = opts or {}
-  if type(opts) ~= "table" then fail(3, "options table expected, got " .. type(opts)) end
-  for k in pairs(opts) do
-    if not OPTIONS[k] then fail(3, format("unknown option '%s'", tostring(k))) end
-  end
-  local eps, tol = opts.eps or 1e-6, opts.tol or 1e-5
-  if type(eps) ~= "number" or not (eps > 0 and eps < huge) then
-    fail(3, "option 'eps': positive number expected")
-  end
-  if type(tol) ~= "number" or tol ~= tol or tol < 0 then fail(3, "option 'tol': number >= 0 expected") end
+  opts = check.options("gradcheck", 3, opts, OPTIONS)
+  local eps, tol = opts.eps, opts.tol
 
   -- analytic: one backward from zeroed grads (the parameters' grads are put back after)
   local saved_grads = {}
@@ -113,7 +112,7 @@ function M.check(fn, inputs, opts)
   local param_grads = {}
   for j = 1, nparams do param_grads[j], params[j].grad = params[j].grad, saved_grads[j] end
   if not ok then error(out, 0) end
-  if not is_value(out) then fail(1, "fn must return a Value, got " .. type(out)) end
+  if not is_value(out) then arg_error("gradcheck", 1, "fn must return a Value, got " .. type(out)) end
 
   local report = setmetatable({ errors = {}, analytic = {}, numeric = {}, names = {}, worst = 0,
     worst_input = 1, tol = tol }, Report)

@@ -1,19 +1,23 @@
 -- micrograd for Lua: a scalar-valued reverse-mode autograd engine.
 --
 -- `require("micrograd")` returns the whole API: the `Value` type and the
--- engine's functions (from the C module `micrograd.core`), and the submodules
+-- engine's documented functions (from the C module `micrograd.core`), and the submodules
 -- (`mg.nn`, `mg.loss`, ...), each loaded the first time it is used.
 -- (The API reference is docs/core.luadoc and the modules' own LDoc comments.)
 local core = require("micrograd.core")
 
--- core's operating-system helpers (clock, isatty, terminal_width) are not part of the API:
--- viz and train get them from the internal module micrograd._system.
-local internal = { clock = true, isatty = true, terminal_width = true }
+-- What `require("micrograd")` takes from the C module: the functions that
+-- docs/core.luadoc documents, and nothing else (core also has internals such
+-- as ParamSet, Buffer, clock and isatty for optim, train and the specs).
+-- spec/surface_spec.lua holds this list against the API reference.
+local DOCUMENTED = {
+  "_VERSION", "Value", "is_value", "sum", "logsumexp", "dot", "vector", "no_grad", "grad_enabled",
+  "is_tracing", "detect_anomaly", "seed", "random", "uniform", "normal", "get_rng_state",
+  "set_rng_state", "Generator", "compile", "ops",
+}
 
 local M = {}
-for name, value in pairs(core) do
-  if not internal[name] then M[name] = value end
-end
+for _, name in ipairs(DOCUMENTED) do M[name] = core[name] end
 
 --- Submodules loaded on first use, e.g. `mg.nn` is `require("micrograd.nn")`.
 local submodules = {
@@ -31,16 +35,15 @@ end
 -- @tparam {Value|number,...} values a non-empty array
 -- @treturn {Value,...} the probabilities, in the order of values
 function M.softmax(values)
-  local is_value = core.is_value
-  local function bad(msg) error("bad argument #1 to 'softmax' (" .. msg .. ")", 3) end
+  local is_value, check = core.is_value, require("micrograd._check")
   if type(values) ~= "table" or is_value(values) then
-    bad("table expected, got " .. (is_value(values) and "Value" or type(values)))
+    check.arg_error("softmax", 1, "table expected, got " .. check.type_name(values))
   end
-  if #values == 0 then bad("non-empty array expected, got an empty one") end
+  if #values == 0 then check.arg_error("softmax", 1, "non-empty array expected, got an empty one") end
   for i = 1, #values do
     local v = values[i]
     if type(v) ~= "number" and not is_value(v) then
-      bad(string.format("number or Value expected at index %d, got %s", i, type(v)))
+      check.arg_error("softmax", 1, string.format("number or Value expected at index %d, got %s", i, type(v)))
     end
   end
   local lse, out = core.logsumexp(values), {}

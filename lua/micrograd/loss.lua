@@ -3,40 +3,38 @@
 -- Means are `sum * (1.0 / n)` and sums run left to right, as micrograd's demo
 -- computes them, so the numbers match it bit for bit.
 -- @module micrograd.loss
+local check = require("micrograd._check")
 local mg = require("micrograd")
+local arg_error = check.arg_error
 
 local is_value, sum, dot, Value, logsumexp = mg.is_value, mg.sum, mg.dot, mg.Value, mg.logsumexp
 local type, format, huge = type, string.format, math.huge
 
 local M = {}
 
---- Raises "bad argument #arg to 'fname' (msg)" blaming the caller of the loss
--- function; level is how many helper calls lie between (0 when called from it).
-local function fail(fname, arg, msg, level)
-  error(format("bad argument #%d to '%s' (%s)", arg, fname, msg), 3 + (level or 1))
-end
-
 --- Checks that a and b are arrays of the same non-zero length; returns it.
 local function check_pair(fname, a, b, what_a, what_b)
-  if type(a) ~= "table" then fail(fname, 1, format("array of %s expected, got %s", what_a, type(a))) end
-  if type(b) ~= "table" then fail(fname, 2, format("array of %s expected, got %s", what_b, type(b))) end
+  if type(a) ~= "table" then arg_error(fname, 1, format("array of %s expected, got %s", what_a, type(a)),
+    3) end
+  if type(b) ~= "table" then arg_error(fname, 2, format("array of %s expected, got %s", what_b, type(b)),
+    3) end
   local n = #a
-  if n == 0 then fail(fname, 1, "empty array") end
+  if n == 0 then arg_error(fname, 1, "empty array", 3) end
   if #b ~= n then
-    fail(fname, 2, format("array of length %d expected (as #1), got length %d", n, #b))
+    arg_error(fname, 2, format("array of length %d expected (as #1), got length %d", n, #b), 3)
   end
   return n
 end
 
 local function check_score(fname, arg, x, i)
   if type(x) ~= "number" and not is_value(x) then
-    fail(fname, arg, format("number or Value expected at index %d, got %s", i, type(x)))
+    arg_error(fname, arg, format("number or Value expected at index %d, got %s", i, type(x)), 3)
   end
 end
 
 local function check_label(fname, y, i, a, b)
   if y ~= a and y ~= b then
-    fail(fname, 2, format("%s or %s expected at index %d, got %s", a, b, i, tostring(y)))
+    arg_error(fname, 2, format("%s or %s expected at index %d, got %s", a, b, i, tostring(y)), 3)
   end
 end
 
@@ -104,17 +102,18 @@ function M.cross_entropy(logits, classes)
   for i = 1, n do
     local z, c = logits[i], classes[i]
     if type(z) ~= "table" or is_value(z) or #z == 0 then
-      fail("cross_entropy", 1, format("non-empty array of logits expected at index %d", i), 0)
+      arg_error("cross_entropy", 1, format("non-empty array of logits expected at index %d", i))
     end
     local k, class = #z, type(c) == "number" and math.tointeger(c)
     if not class or class < 1 or class > k then
-      fail("cross_entropy", 2, format("class in 1..%d expected at index %d, got %s", k, i, tostring(c)), 0)
+      arg_error("cross_entropy", 2, format("class in 1..%d expected at index %d, got %s", k, i, tostring(c)))
     end
     for j = 1, k do
       local zj = z[j]
       if type(zj) ~= "number" and not is_value(zj) then
-        fail("cross_entropy", 1, format("number or Value expected at index %d of sample %d, got %s", j, i,
-          type(zj)), 0)
+        arg_error("cross_entropy", 1, format("number or Value expected at index %d of sample %d, got %s",
+          j, i,
+          type(zj)))
       end
     end
     losses[i] = logsumexp(z) - z[class]
@@ -127,12 +126,12 @@ end
 -- @tparam number alpha
 -- @treturn Value
 function M.l2(params, alpha)
-  if type(params) ~= "table" then fail("l2", 1, "array of Values expected, got " .. type(params), 0) end
-  if type(alpha) ~= "number" then fail("l2", 2, "number expected, got " .. type(alpha), 0) end
-  if alpha ~= alpha or alpha == huge or alpha == -huge then fail("l2", 2, "finite number expected", 0) end
+  if type(params) ~= "table" then arg_error("l2", 1, "array of Values expected, got " .. type(params)) end
+  if type(alpha) ~= "number" then arg_error("l2", 2, "number expected, got " .. type(alpha)) end
+  if alpha ~= alpha or alpha == huge or alpha == -huge then arg_error("l2", 2, "finite number expected") end
   for i = 1, #params do
     if not is_value(params[i]) then
-      fail("l2", 1, format("Value expected at index %d, got %s", i, type(params[i])), 0)
+      arg_error("l2", 1, format("Value expected at index %d, got %s", i, type(params[i])))
     end
   end
   return alpha * dot(params, params)

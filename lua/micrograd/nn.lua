@@ -8,8 +8,10 @@
 -- single-output module returns a Value, otherwise an array. Saving and
 -- loading (`dump`, `parse`, `save`, `load`) are at the end.
 -- @module micrograd.nn
+local check = require("micrograd._check")
 local mg = require("micrograd")
 local model_io = require("micrograd.model_io")
+local arg_error = check.arg_error
 
 local dot, vector, is_value, uniform, normal = mg.dot, mg.vector, mg.is_value, mg.uniform, mg.normal
 local random, is_tracing = mg.random, mg.is_tracing
@@ -21,12 +23,6 @@ local M = {}
 
 -- ---- helpers -------------------------------------------------------------
 
---- Raises "bad argument #arg to 'fname' (msg)"; level 1 (the default) blames
--- the caller of the public function that called fail, 2 the caller of that.
-local function fail(fname, arg, msg, level)
-  error(format("bad argument #%d to '%s' (%s)", arg, fname, msg), 2 + (level or 1))
-end
-
 -- Sizes are bounded by what a model file may hold (model_io.LIMITS), before
 -- anything is allocated: a model that cannot be saved is not built.
 local LIMITS = model_io.LIMITS
@@ -34,11 +30,11 @@ local LIMITS = model_io.LIMITS
 local function check_count(fname, arg, n, what)
   local k = type(n) == "number" and math.tointeger(n)
   if not k or k < 1 then
-    local shown = type(n) == "string" and format("string %q", n) or tostring(n)
-    fail(fname, arg, format("positive integer expected for %s, got %s", what, shown), 2)
+    local shown = check.describe(n, true)
+    arg_error(fname, arg, format("positive integer expected for %s, got %s", what, shown), 3)
   end
   if k > LIMITS.size then
-    fail(fname, arg, format("%s is %d: at most %d", what, k, LIMITS.size), 2)
+    arg_error(fname, arg, format("%s is %d: at most %d", what, k, LIMITS.size), 3)
   end
   return k
 end
@@ -46,7 +42,7 @@ end
 --- Refuses a module of more than LIMITS.parameters parameters (a float count: no overflow).
 local function check_parameters(fname, count)
   if count > LIMITS.parameters then
-    fail(fname, 2, format("%.0f parameters: at most %d", count, LIMITS.parameters), 2)
+    arg_error(fname, 2, format("%.0f parameters: at most %d", count, LIMITS.parameters), 3)
   end
 end
 
@@ -64,32 +60,22 @@ local inits = {
 -- loading a model draws nothing from the engine's generator.
 local function no_init() return 0 end
 
-local option_names = { activation = true, init = true }
-local linear_option_names = { init = true } -- Linear has no activation
+-- The modules' options (micrograd._check's schema format); false means the default.
+local ACTIVATION = { must = "'relu', 'tanh', 'sigmoid' or 'linear'", shown = check.quoted,
+  test = function(v) return v == false or activations[v] ~= nil end }
+local INIT = { must = "'uniform', 'xavier', 'he' or a function", shown = check.quoted,
+  test = function(v)
+    return v == false or type(v) == "function" or (type(v) == "string" and inits[v] ~= nil)
+  end }
+local OPTIONS = { { "activation", ACTIVATION }, { "init", INIT } }
+local LINEAR_OPTIONS = { { "init", INIT } } -- Linear has no activation
 
 --- Checks a module's options table; returns activation name and init function.
 local function check_opts(fname, arg, opts, default_activation)
   if opts == nil then return default_activation, inits.uniform end
-  if type(opts) ~= "table" then fail(fname, arg, "options table expected, got " .. type(opts), 2) end
-  local allowed = fname == "Linear" and linear_option_names or option_names
-  for k in pairs(opts) do
-    if not allowed[k] then fail(fname, arg, format("unknown option '%s'", tostring(k)), 2) end
-  end
-  local activation = opts.activation or default_activation
-  if activations[activation] == nil then
-    fail(fname, arg, format("activation must be 'relu', 'tanh', 'sigmoid' or 'linear', got %s",
-      tostring(activation)), 2)
-  end
-  local init = opts.init or "uniform"
-  if type(init) == "string" then
-    if not inits[init] then
-      fail(fname, arg, format("init must be 'uniform', 'xavier', 'he' or a function, got '%s'", init), 2)
-    end
-    init = inits[init]
-  elseif type(init) ~= "function" then
-    fail(fname, arg, "init must be a string or a function, got " .. type(init), 2)
-  end
-  return activation, init
+  local o = check.options(fname, arg, opts, fname == "Linear" and LINEAR_OPTIONS or OPTIONS, 3)
+  local init = o.init or "uniform"
+  return o.activation or default_activation, inits[init] or init
 end
 
 --- Checks that x is an array of n numbers or Values (the input of module
@@ -208,7 +194,7 @@ function Module:_children() return {} end
 -- @return the module itself
 function Module:train(mode)
   if mode == nil then mode = true end
-  if type(mode) ~= "boolean" then fail("train", 1, "boolean or nil expected, got " .. type(mode)) end
+  if type(mode) ~= "boolean" then arg_error("train", 1, "boolean or nil expected, got " .. type(mode)) end
   local seen = {} -- each module once, even if a model holds one twice (or itself)
   local function set(m)
     if seen[m] then return end
@@ -251,14 +237,14 @@ end
 -- @tparam table state
 function Module:load_state(state)
   if type(state) ~= "table" or type(state.parameters) ~= "table" then
-    fail("load_state", 1, "table with a 'parameters' array expected")
+    arg_error("load_state", 1, "table with a 'parameters' array expected")
   end
   local values, params = state.parameters, self._params
   if #values ~= #params then
-    fail("load_state", 1, format("%d parameters expected, got %d", #params, #values))
+    arg_error("load_state", 1, format("%d parameters expected, got %d", #params, #values))
   end
   for i, x in ipairs(values) do
-    if type(x) ~= "number" then fail("load_state", 1, format("parameter %d is not a number", i)) end
+    if type(x) ~= "number" then arg_error("load_state", 1, format("parameter %d is not a number", i)) end
   end
   for i, p in ipairs(params) do p.data = values[i] end
 end
@@ -388,9 +374,9 @@ local MLP = class("MLP")
 function M.MLP(nin, nouts, opts)
   nin = check_count("MLP", 1, nin, "nin")
   if type(nouts) ~= "table" or #nouts == 0 then
-    fail("MLP", 2, "non-empty array of layer sizes expected, got " .. type(nouts))
+    arg_error("MLP", 2, "non-empty array of layer sizes expected, got " .. type(nouts))
   end
-  if #nouts > LIMITS.list then fail("MLP", 2, format("%d layers: at most %d", #nouts, LIMITS.list)) end
+  if #nouts > LIMITS.list then arg_error("MLP", 2, format("%d layers: at most %d", #nouts, LIMITS.list)) end
   local sizes, count = { nin }, 0.0
   for i, n in ipairs(nouts) do
     sizes[i + 1] = check_count("MLP", 2, n, "layer " .. i)
@@ -517,7 +503,7 @@ local Dropout = class("Dropout")
 function M.Dropout(p)
   if p == nil then p = 0.5 end
   if type(p) ~= "number" or not (p >= 0 and p < 1) then
-    fail("Dropout", 1, "probability p with 0 <= p < 1 expected, got " .. tostring(p))
+    arg_error("Dropout", 1, "probability p with 0 <= p < 1 expected, got " .. tostring(p))
   end
   return setmetatable({ p = p, _params = {} }, Dropout)
 end
@@ -566,7 +552,7 @@ function M.Sequential(...)
   for i = 1, select("#", ...) do
     local m = select(i, ...)
     if type(m) ~= "table" or type(m.forward) ~= "function" or type(m.parameters) ~= "function" then
-      fail("Sequential", i, "module expected, got " .. type(m))
+      arg_error("Sequential", i, "module expected, got " .. type(m))
     end
     modules[i] = m
     collect(m, params)
@@ -642,7 +628,7 @@ end
 
 local function check_model(fname, model)
   if type(model) ~= "table" or type(model.spec) ~= "function" or type(model.parameters) ~= "function" then
-    fail(fname, 1, "model expected, got " .. type(model), 2)
+    arg_error(fname, 1, "model expected, got " .. type(model), 3)
   end
 end
 
@@ -660,8 +646,9 @@ end
 -- @tparam[opt] string name used in error messages (default "<string>")
 -- @return the model
 function M.parse(text, name)
-  if type(text) ~= "string" then fail("parse", 1, "string expected, got " .. type(text)) end
-  if name ~= nil and type(name) ~= "string" then fail("parse", 2, "string expected, got " .. type(name)) end
+  if type(text) ~= "string" then arg_error("parse", 1, "string expected, got " .. type(text)) end
+  if name ~= nil and type(name) ~= "string" then arg_error("parse", 2,
+    "string expected, got " .. type(name)) end
   local spec, values = model_io.decode(text, name or "<string>")
   local model = builders[spec.type](spec)
   model:load_state({ parameters = values })
@@ -673,7 +660,7 @@ end
 -- @tparam string path
 function M.save(model, path)
   check_model("save", model)
-  if type(path) ~= "string" then fail("save", 2, "string expected, got " .. type(path)) end
+  if type(path) ~= "string" then arg_error("save", 2, "string expected, got " .. type(path)) end
   model_io.write_file(path, M.dump(model))
 end
 
@@ -681,7 +668,7 @@ end
 -- @tparam string path
 -- @return the model
 function M.load(path)
-  if type(path) ~= "string" then fail("load", 1, "string expected, got " .. type(path)) end
+  if type(path) ~= "string" then arg_error("load", 1, "string expected, got " .. type(path)) end
   return M.parse(model_io.read_file(path), path)
 end
 

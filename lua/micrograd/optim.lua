@@ -20,7 +20,10 @@
 -- Hyper-parameters are plain fields (`opt.lr`, `opt.momentum`, ...) read at
 -- every `step()`, so they can be changed between steps.
 -- @module micrograd.optim
+local check = require("micrograd._check")
 local core = require("micrograd.core")
+local arg_error, check_self = check.arg_error, check.check_self
+local type_name, show = check.type_name, check.describe
 
 local ParamSet, Buffer, is_value = core.ParamSet, core.Buffer, core.is_value
 local cos, pi, huge, floor = math.cos, math.pi, math.huge, math.floor
@@ -30,18 +33,6 @@ local format = string.format
 local M = {}
 
 -- ---- argument checks -------------------------------------------------------
-
--- x's type as error messages name it.
-local function type_name(x)
-  if is_value(x) then return "Value" end
-  return type(x)
-end
-
--- x as an error message shows it: numbers by value, anything else by type.
-local function show(x)
-  if type(x) == "number" then return tostring(x) end
-  return type_name(x)
-end
 
 local function finite_nonneg(x)
   return type(x) == "number" and x >= 0 and x < huge
@@ -108,40 +99,18 @@ local function bad_fields(t, names, label)
   end
 end
 
--- Raises "bad argument #arg to 'fname' (msg)" blaming the caller's caller.
-local function arg_error(arg, fname, msg)
-  error(format("bad argument #%d to '%s' (%s)", arg, fname, msg), 3)
-end
-
--- Raises the error for a method called on something else than its object.
-local function self_error(fname, expected, x)
-  error(format("calling '%s' on bad self (%s expected, got %s)", fname, expected, type_name(x)), 3)
-end
-
--- Raises the error for a method called on an object whose fields are wrong.
-local function field_error(fname, msg)
-  error(format("calling '%s' on bad self (%s)", fname, msg), 3)
-end
-
 -- x, or d when x is nil.
 local function default(x, d)
   if x == nil then return d end
   return x
 end
 
--- opts (nil or a table) with only the names in allowed; returns a table.
-local function check_options(opts, allowed, arg, fname)
-  if opts == nil then return {} end
-  if type(opts) ~= "table" then
-    local msg = format("table of options expected, got %s", type_name(opts))
-    error(format("bad argument #%d to '%s' (%s)", arg, fname, msg), 3)
-  end
-  for name in pairs(opts) do
-    if not allowed[name] then
-      error(format("bad argument #%d to '%s' (unknown option '%s')", arg, fname, tostring(name)), 3)
-    end
-  end
-  return opts
+-- An option schema (micrograd._check) that knows names and leaves their
+-- values to the RULES above, checked after the defaults are filled in.
+local function names_schema(names)
+  local schema = { what = "table of options" }
+  for i, name in ipairs(names) do schema[i] = { name, true } end
+  return schema
 end
 
 -- A ParamSet over params: an array of Values, or anything with a
@@ -198,8 +167,7 @@ local SGD = {}
 SGD.__index = SGD
 
 local SGD_FIELDS = { "lr", "momentum", "weight_decay", "nesterov", "clip_norm", "clip_value" }
-local SGD_OPTIONS = {}
-for _, name in ipairs(SGD_FIELDS) do SGD_OPTIONS[name] = true end
+local SGD_OPTIONS = names_schema(SGD_FIELDS)
 
 -- nil when opt's hyper-parameters are valid, else a message.
 local function bad_sgd(opt, label)
@@ -225,7 +193,7 @@ end
 -- @treturn SGD the optimizer; its options are fields that can be changed between steps
 function M.SGD(params, opts)
   local ps = param_set(params, "SGD")
-  opts = check_options(opts, SGD_OPTIONS, 2, "SGD")
+  opts = check.options("SGD", 2, opts, SGD_OPTIONS)
   local opt = setmetatable({
     lr = default(opts.lr, 0.01),
     momentum = default(opts.momentum, 0),
@@ -238,7 +206,7 @@ function M.SGD(params, opts)
     _buf = nil, -- the momentum buffers, made at the first step with a momentum
   }, SGD)
   local msg = bad_sgd(opt, "option")
-  if msg then arg_error(2, "SGD", msg) end
+  if msg then arg_error("SGD", 2, msg) end
   return opt
 end
 
@@ -253,9 +221,9 @@ end
 --- One update of every parameter from its gradient (clipped first if asked).
 -- @treturn number|nil the gradients' L2 norm before clipping, when `clip_norm` is set
 function SGD:step()
-  if getmetatable(self) ~= SGD then self_error("step", "SGD", self) end
+  check_self(self, SGD, "step", "SGD")
   local msg = bad_sgd(self, "field")
-  if msg then field_error("step", msg) end
+  if msg then check.self_error("step", msg) end
   local norm = clip(self)
   local first = false
   if self.momentum ~= 0 and not self._buf then
@@ -268,7 +236,7 @@ end
 
 --- Sets every parameter's gradient to 0.
 function SGD:zero_grad()
-  if getmetatable(self) ~= SGD then self_error("zero_grad", "SGD", self) end
+  check_self(self, SGD, "zero_grad", "SGD")
   self._params:zero_grad()
 end
 
@@ -277,7 +245,7 @@ end
 -- `momentum_buffer`) that survives a JSON round trip with numbers written in full.
 -- @treturn table
 function SGD:state()
-  if getmetatable(self) ~= SGD then self_error("state", "SGD", self) end
+  check_self(self, SGD, "state", "SGD")
   return {
     kind = "SGD", size = #self._params, step = self._steps,
     lr = self.lr, momentum = self.momentum, weight_decay = self.weight_decay,
@@ -291,15 +259,15 @@ end
 -- would have made. Nothing changes when the state is refused.
 -- @tparam table state
 function SGD:load_state(state)
-  if getmetatable(self) ~= SGD then self_error("load_state", "SGD", self) end
+  check_self(self, SGD, "load_state", "SGD")
   local n = #self._params
   local msg = bad_state_header(state, "SGD", n)
   if not msg then msg = bad_sgd(state, "field") end
-  if msg then arg_error(1, "load_state", msg) end
+  if msg then arg_error("load_state", 1, msg) end
   local buf
   if state.momentum_buffer ~= nil then
     buf, msg = load_buffer(state, "momentum_buffer", n)
-    if not buf then arg_error(1, "load_state", msg) end
+    if not buf then arg_error("load_state", 1, msg) end
   end
   for _, name in ipairs(SGD_FIELDS) do self[name] = state[name] end
   self._steps, self._buf = tointeger(state.step), buf
@@ -315,8 +283,7 @@ local Adam = {}
 Adam.__index = Adam
 
 local ADAM_FIELDS = { "lr", "betas", "eps", "weight_decay", "clip_norm", "clip_value" }
-local ADAM_OPTIONS = {}
-for _, name in ipairs(ADAM_FIELDS) do ADAM_OPTIONS[name] = true end
+local ADAM_OPTIONS = names_schema(ADAM_FIELDS)
 
 --- Adam with decoupled weight decay, as `torch.optim.AdamW`.
 --
@@ -330,7 +297,7 @@ for _, name in ipairs(ADAM_FIELDS) do ADAM_OPTIONS[name] = true end
 -- @treturn Adam the optimizer; its options are fields that can be changed between steps
 function M.Adam(params, opts)
   local ps = param_set(params, "Adam")
-  opts = check_options(opts, ADAM_OPTIONS, 2, "Adam")
+  opts = check.options("Adam", 2, opts, ADAM_OPTIONS)
   local n = #ps
   local opt = setmetatable({
     lr = default(opts.lr, 0.001),
@@ -345,7 +312,7 @@ function M.Adam(params, opts)
     _v = Buffer(n),
   }, Adam)
   local msg = bad_fields(opt, ADAM_FIELDS, "option")
-  if msg then arg_error(2, "Adam", msg) end
+  if msg then arg_error("Adam", 2, msg) end
   opt.betas = { opt.betas[1], opt.betas[2] } -- a copy: the caller's table may change
   return opt
 end
@@ -353,9 +320,9 @@ end
 --- One update of every parameter from its gradient (clipped first if asked).
 -- @treturn number|nil the gradients' L2 norm before clipping, when `clip_norm` is set
 function Adam:step()
-  if getmetatable(self) ~= Adam then self_error("step", "Adam", self) end
+  check_self(self, Adam, "step", "Adam")
   local msg = bad_fields(self, ADAM_FIELDS, "field")
-  if msg then field_error("step", msg) end
+  if msg then check.self_error("step", msg) end
   local norm = clip(self)
   local t = self._steps + 1
   self._params:adam(self.lr, self.betas[1], self.betas[2], self.eps, self.weight_decay, t, self._m, self._v)
@@ -365,7 +332,7 @@ end
 
 --- Sets every parameter's gradient to 0.
 function Adam:zero_grad()
-  if getmetatable(self) ~= Adam then self_error("zero_grad", "Adam", self) end
+  check_self(self, Adam, "zero_grad", "Adam")
   self._params:zero_grad()
 end
 
@@ -373,7 +340,7 @@ end
 -- the moment arrays `m` and `v` (see `SGD:state`).
 -- @treturn table
 function Adam:state()
-  if getmetatable(self) ~= Adam then self_error("state", "Adam", self) end
+  check_self(self, Adam, "state", "Adam")
   return {
     kind = "Adam", size = #self._params, step = self._steps,
     lr = self.lr, betas = { self.betas[1], self.betas[2] }, eps = self.eps,
@@ -385,14 +352,14 @@ end
 --- Restores a state from `Adam:state()` (see `SGD:load_state`).
 -- @tparam table state
 function Adam:load_state(state)
-  if getmetatable(self) ~= Adam then self_error("load_state", "Adam", self) end
+  check_self(self, Adam, "load_state", "Adam")
   local n = #self._params
   local msg = bad_state_header(state, "Adam", n) or bad_fields(state, ADAM_FIELDS, "field")
-  if msg then arg_error(1, "load_state", msg) end
+  if msg then arg_error("load_state", 1, msg) end
   local m, v
   m, msg = load_buffer(state, "m", n)
   if m then v, msg = load_buffer(state, "v", n) end
-  if not v then arg_error(1, "load_state", msg) end
+  if not v then arg_error("load_state", 1, msg) end
   for _, name in ipairs(ADAM_FIELDS) do self[name] = state[name] end
   self.betas = { state.betas[1], state.betas[2] }
   self._steps, self._m, self._v = tointeger(state.step), m, v
@@ -413,7 +380,7 @@ end
 function M.clip_grad_norm(params, max_norm)
   local ps = param_set(params, "clip_grad_norm")
   if not (type(max_norm) == "number" and max_norm >= 0) then
-    arg_error(2, "clip_grad_norm", format("number >= 0 expected, got %s", show(max_norm)))
+    arg_error("clip_grad_norm", 2, format("number >= 0 expected, got %s", show(max_norm)))
   end
   return ps:clip_norm(max_norm)
 end
@@ -424,7 +391,7 @@ end
 function M.clip_grad_value(params, c)
   local ps = param_set(params, "clip_grad_value")
   if not (type(c) == "number" and c >= 0) then
-    arg_error(2, "clip_grad_value", format("number >= 0 expected, got %s", show(c)))
+    arg_error("clip_grad_value", 2, format("number >= 0 expected, got %s", show(c)))
   end
   ps:clip_value(c)
 end
@@ -486,11 +453,11 @@ end
 -- @treturn Schedule call `:step()` after each optimizer step
 function M.linear(opt, from, to, steps)
   local bad_opt = bad_optimizer(opt)
-  if bad_opt then arg_error(1, "linear", bad_opt) end
+  if bad_opt then arg_error("linear", 1, bad_opt) end
   local t = { from = from, to = to, steps = steps }
   for i, name in ipairs(KINDS.linear.fields) do
     local msg = bad(name, t[name])
-    if msg then arg_error(i + 1, "linear", format("%s: %s", name, msg)) end
+    if msg then arg_error("linear", i + 1, format("%s: %s", name, msg)) end
   end
   return schedule("linear", opt, t)
 end
@@ -502,14 +469,14 @@ end
 -- @treturn Schedule
 function M.step(opt, opts)
   local bad_opt = bad_optimizer(opt)
-  if bad_opt then arg_error(1, "step", bad_opt) end
-  if opts == nil then arg_error(2, "step", "table of options expected, got nil") end
-  opts = check_options(opts, { every = true, gamma = true }, 2, "step")
+  if bad_opt then arg_error("step", 1, bad_opt) end
+  if opts == nil then arg_error("step", 2, "table of options expected, got nil") end
+  opts = check.options("step", 2, opts, names_schema({ "every", "gamma" }))
   local t = { from = opt.lr, every = opts.every, gamma = default(opts.gamma, 0.1) }
   local msg = bad("from", t.from)
-  if msg then arg_error(1, "step", "field 'lr': " .. msg) end
+  if msg then arg_error("step", 1, "field 'lr': " .. msg) end
   msg = bad_fields(t, { "every", "gamma" }, "option")
-  if msg then arg_error(2, "step", msg) end
+  if msg then arg_error("step", 2, msg) end
   return schedule("step", opt, t)
 end
 
@@ -522,17 +489,17 @@ end
 -- @treturn Schedule
 function M.cosine(opt, opts)
   local bad_opt = bad_optimizer(opt)
-  if bad_opt then arg_error(1, "cosine", bad_opt) end
-  if opts == nil then arg_error(2, "cosine", "table of options expected, got nil") end
-  opts = check_options(opts, { from = true, to = true, steps = true }, 2, "cosine")
+  if bad_opt then arg_error("cosine", 1, bad_opt) end
+  if opts == nil then arg_error("cosine", 2, "table of options expected, got nil") end
+  opts = check.options("cosine", 2, opts, names_schema({ "from", "to", "steps" }))
   local t = { from = opts.from, to = default(opts.to, 0), steps = opts.steps }
   if t.from == nil then
     t.from = opt.lr
     local msg = bad("from", t.from)
-    if msg then arg_error(1, "cosine", "field 'lr': " .. msg) end
+    if msg then arg_error("cosine", 1, "field 'lr': " .. msg) end
   end
   local msg = bad_fields(t, KINDS.cosine.fields, "option")
-  if msg then arg_error(2, "cosine", msg) end
+  if msg then arg_error("cosine", 2, msg) end
   return schedule("cosine", opt, t)
 end
 
@@ -544,17 +511,17 @@ end
 -- @treturn Schedule
 function M.exponential(opt, opts)
   local bad_opt = bad_optimizer(opt)
-  if bad_opt then arg_error(1, "exponential", bad_opt) end
-  if opts == nil then arg_error(2, "exponential", "table of options expected, got nil") end
-  opts = check_options(opts, { from = true, gamma = true }, 2, "exponential")
+  if bad_opt then arg_error("exponential", 1, bad_opt) end
+  if opts == nil then arg_error("exponential", 2, "table of options expected, got nil") end
+  opts = check.options("exponential", 2, opts, names_schema({ "from", "gamma" }))
   local t = { from = opts.from, gamma = opts.gamma }
   if t.from == nil then
     t.from = opt.lr
     local msg = bad("from", t.from)
-    if msg then arg_error(1, "exponential", "field 'lr': " .. msg) end
+    if msg then arg_error("exponential", 1, "field 'lr': " .. msg) end
   end
   local msg = bad_fields(t, KINDS.exponential.fields, "option")
-  if msg then arg_error(2, "exponential", msg) end
+  if msg then arg_error("exponential", 2, msg) end
   return schedule("exponential", opt, t)
 end
 
@@ -562,10 +529,10 @@ end
 -- @tparam[opt] integer k a step (>= 0); default: the current one
 -- @treturn number
 function Schedule:lr(k)
-  if getmetatable(self) ~= Schedule then self_error("lr", "Schedule", self) end
+  check_self(self, Schedule, "lr", "Schedule")
   if k == nil then k = self.k end
   if not is_integer(k, 0) then
-    arg_error(1, "lr", format("integer >= 0 expected, got %s", show(k)))
+    arg_error("lr", 1, format("integer >= 0 expected, got %s", show(k)))
   end
   return KINDS[self.kind].lr(self, tointeger(k))
 end
@@ -573,7 +540,7 @@ end
 --- Moves to the next step and sets the optimizer's `lr` to its rate.
 -- @treturn number the new rate
 function Schedule:step()
-  if getmetatable(self) ~= Schedule then self_error("step", "Schedule", self) end
+  check_self(self, Schedule, "step", "Schedule")
   local k = self.k + 1
   local lr = KINDS[self.kind].lr(self, k)
   self.k, self.opt.lr = k, lr
@@ -583,7 +550,7 @@ end
 --- The schedule's state: `kind`, `step` and the fields that define it.
 -- @treturn table
 function Schedule:state()
-  if getmetatable(self) ~= Schedule then self_error("state", "Schedule", self) end
+  check_self(self, Schedule, "state", "Schedule")
   local t = { kind = self.kind, step = self.k }
   for _, name in ipairs(KINDS[self.kind].fields) do t[name] = self[name] end
   return t
@@ -593,20 +560,20 @@ end
 -- the optimizer's `lr` to the rate of its step.
 -- @tparam table state
 function Schedule:load_state(state)
-  if getmetatable(self) ~= Schedule then self_error("load_state", "Schedule", self) end
+  check_self(self, Schedule, "load_state", "Schedule")
   if type(state) ~= "table" then
-    arg_error(1, "load_state", format("state table expected, got %s", type_name(state)))
+    arg_error("load_state", 1, format("state table expected, got %s", type_name(state)))
   end
   if state.kind ~= self.kind then
-    arg_error(1, "load_state", format("%s schedule state expected, got kind %s", self.kind,
+    arg_error("load_state", 1, format("%s schedule state expected, got kind %s", self.kind,
       type(state.kind) == "string" and format("'%s'", state.kind) or show(state.kind)))
   end
   local k = state.step
   if not is_integer(k, 0) then
-    arg_error(1, "load_state", format("field 'step': integer >= 0 expected, got %s", show(k)))
+    arg_error("load_state", 1, format("field 'step': integer >= 0 expected, got %s", show(k)))
   end
   local msg = bad_fields(state, KINDS[self.kind].fields, "field")
-  if msg then arg_error(1, "load_state", msg) end
+  if msg then arg_error("load_state", 1, msg) end
   for _, name in ipairs(KINDS[self.kind].fields) do self[name] = state[name] end
   self.steps = self.steps and tointeger(self.steps)
   self.every = self.every and tointeger(self.every)
@@ -652,16 +619,16 @@ end
 -- @treturn Warmup
 function M.warmup(opt, steps, after)
   local bad_opt = bad_optimizer(opt)
-  if bad_opt then arg_error(1, "warmup", bad_opt) end
-  if not count(steps) then arg_error(2, "warmup", format("integer >= 1 expected, got %s", show(steps))) end
+  if bad_opt then arg_error("warmup", 1, bad_opt) end
+  if not count(steps) then arg_error("warmup", 2, format("integer >= 1 expected, got %s", show(steps))) end
   if after ~= nil and (type(after) ~= "table" or type(after.step) ~= "function"
       or type(after.state) ~= "function" or type(after.load_state) ~= "function") then
-    arg_error(3, "warmup", format("schedule expected, got %s", type_name(after)))
+    arg_error("warmup", 3, format("schedule expected, got %s", type_name(after)))
   end
-  if after ~= nil and after.opt ~= opt then arg_error(3, "warmup", "schedule of another optimizer") end
+  if after ~= nil and after.opt ~= opt then arg_error("warmup", 3, "schedule of another optimizer") end
   local to = opt.lr
   local msg = bad("to", to)
-  if msg then arg_error(1, "warmup", "field 'lr': " .. msg) end
+  if msg then arg_error("warmup", 1, "field 'lr': " .. msg) end
   local w = { kind = "warmup", opt = opt, k = 0, steps = tointeger(steps), to = to, after = after }
   setmetatable(w, Warmup)
   opt.lr = warmup_lr(w, 0)
@@ -671,7 +638,7 @@ end
 --- The current rate.
 -- @treturn number
 function Warmup:lr()
-  if getmetatable(self) ~= Warmup then self_error("lr", "Warmup", self) end
+  check_self(self, Warmup, "lr", "Warmup")
   return self.opt.lr
 end
 
@@ -679,7 +646,7 @@ end
 -- @param[opt] loss passed on to `after` once the warmup is over
 -- @treturn number the new rate
 function Warmup:step(loss)
-  if getmetatable(self) ~= Warmup then self_error("step", "Warmup", self) end
+  check_self(self, Warmup, "step", "Warmup")
   local k = self.k + 1
   self.k = k
   if k < self.steps then
@@ -696,7 +663,7 @@ end
 -- `after` does (a plateau). `train`'s Trainer uses it (see `plateau`).
 -- @treturn boolean
 function Warmup:uses_loss()
-  if getmetatable(self) ~= Warmup then self_error("uses_loss", "Warmup", self) end
+  check_self(self, Warmup, "uses_loss", "Warmup")
   local after = self.after
   return self.k >= self.steps and after ~= nil and type(after.uses_loss) == "function"
     and after:uses_loss() == true
@@ -705,7 +672,7 @@ end
 --- `kind` ("warmup"), `step`, `steps`, `to` and `after`'s state (if any).
 -- @treturn table
 function Warmup:state()
-  if getmetatable(self) ~= Warmup then self_error("state", "Warmup", self) end
+  check_self(self, Warmup, "state", "Warmup")
   return { kind = "warmup", step = self.k, steps = self.steps, to = self.to,
     after = self.after and self.after:state() or nil }
 end
@@ -714,11 +681,11 @@ end
 -- kind), and sets the optimizer's `lr` to the rate of its step.
 -- @tparam table state
 function Warmup:load_state(state)
-  if getmetatable(self) ~= Warmup then self_error("load_state", "Warmup", self) end
+  check_self(self, Warmup, "load_state", "Warmup")
   local msg = bad_state(state, "warmup") or bad_fields(state, { "steps", "to" }, "field")
-  if msg then arg_error(1, "load_state", msg) end
+  if msg then arg_error("load_state", 1, msg) end
   if (state.after == nil) ~= (self.after == nil) then
-    arg_error(1, "load_state", self.after and "field 'after' (the next schedule's state) missing"
+    arg_error("load_state", 1, self.after and "field 'after' (the next schedule's state) missing"
       or "field 'after' given to a warmup with no next schedule")
   end
   if self.after then self.after:load_state(state.after) end
@@ -752,14 +719,14 @@ Plateau.__index = Plateau
 -- @treturn Plateau
 function M.plateau(opt, opts)
   local bad_opt = bad_optimizer(opt)
-  if bad_opt then arg_error(1, "plateau", bad_opt) end
-  opts = check_options(opts, { factor = true, patience = true, min_lr = true }, 2, "plateau")
+  if bad_opt then arg_error("plateau", 1, bad_opt) end
+  opts = check.options("plateau", 2, opts, names_schema({ "factor", "patience", "min_lr" }))
   local t = { factor = default(opts.factor, 0.1), patience = default(opts.patience, 10),
     min_lr = default(opts.min_lr, 0), lr_now = opt.lr }
   local msg = bad("lr_now", t.lr_now)
-  if msg then arg_error(1, "plateau", "field 'lr': " .. msg) end
+  if msg then arg_error("plateau", 1, "field 'lr': " .. msg) end
   msg = bad_fields(t, { "factor", "patience", "min_lr" }, "option")
-  if msg then arg_error(2, "plateau", msg) end
+  if msg then arg_error("plateau", 2, msg) end
   return setmetatable({ kind = "plateau", opt = opt, k = 0, factor = t.factor,
     patience = tointeger(t.patience), min_lr = t.min_lr, best = nil, bad_steps = 0 }, Plateau)
 end
@@ -767,14 +734,14 @@ end
 --- The current rate.
 -- @treturn number
 function Plateau:lr()
-  if getmetatable(self) ~= Plateau then self_error("lr", "Plateau", self) end
+  check_self(self, Plateau, "lr", "Plateau")
   return self.opt.lr
 end
 
 --- Whether the next `step` acts on its loss: always (see `plateau`).
 -- @treturn boolean true
 function Plateau:uses_loss()
-  if getmetatable(self) ~= Plateau then self_error("uses_loss", "Plateau", self) end
+  check_self(self, Plateau, "uses_loss", "Plateau")
   return true
 end
 
@@ -783,10 +750,10 @@ end
 -- @param loss a number or a Value
 -- @treturn number the rate
 function Plateau:step(loss)
-  if getmetatable(self) ~= Plateau then self_error("step", "Plateau", self) end
+  check_self(self, Plateau, "step", "Plateau")
   if is_value(loss) then loss = loss.data end
   if type(loss) ~= "number" then
-    arg_error(1, "step", format("the loss (a number or a Value) expected, got %s: plateau:step(loss)",
+    arg_error("step", 1, format("the loss (a number or a Value) expected, got %s: plateau:step(loss)",
       type_name(loss)))
   end
   self.k = self.k + 1
@@ -807,7 +774,7 @@ end
 -- current rate), `best` (absent before the first loss) and `bad_steps`.
 -- @treturn table
 function Plateau:state()
-  if getmetatable(self) ~= Plateau then self_error("state", "Plateau", self) end
+  check_self(self, Plateau, "state", "Plateau")
   return { kind = "plateau", step = self.k, factor = self.factor, patience = self.patience,
     min_lr = self.min_lr, lr = self.opt.lr, best = self.best, bad_steps = self.bad_steps }
 end
@@ -815,13 +782,13 @@ end
 --- Restores a state from `:state()` of a plateau, the optimizer's `lr` included.
 -- @tparam table state
 function Plateau:load_state(state)
-  if getmetatable(self) ~= Plateau then self_error("load_state", "Plateau", self) end
+  check_self(self, Plateau, "load_state", "Plateau")
   local msg = bad_state(state, "plateau")
-  if msg then arg_error(1, "load_state", msg) end
+  if msg then arg_error("load_state", 1, msg) end
   local t = { factor = state.factor, patience = state.patience, min_lr = state.min_lr, lr_now = state.lr,
     best = state.best, bad_steps = state.bad_steps }
   msg = bad_fields(t, { "factor", "patience", "min_lr", "lr_now", "best", "bad_steps" }, "field")
-  if msg then arg_error(1, "load_state", (msg:gsub("'lr_now'", "'lr'"))) end
+  if msg then arg_error("load_state", 1, (msg:gsub("'lr_now'", "'lr'"))) end
   self.k, self.factor, self.patience = tointeger(state.step), t.factor, tointeger(t.patience)
   self.min_lr, self.best, self.bad_steps, self.opt.lr = t.min_lr, t.best, tointeger(t.bad_steps), t.lr_now
 end

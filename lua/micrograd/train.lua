@@ -19,37 +19,29 @@
 -- batch (the default), the numbers are those of the hand-written loop in the
 -- README, bit for bit.
 -- @module micrograd.train
+local check = require("micrograd._check")
 local mg = require("micrograd")
-local core = require("micrograd.core")
 local lossfns = require("micrograd.loss")
 local optim = require("micrograd.optim")
 local data = require("micrograd.data")
 local compiled = require("micrograd.train_compiled")
 local checkpoints = require("micrograd.train_checkpoint")
+local progress = require("micrograd._progress")
+local arg_error, check_self = check.arg_error, check.check_self
+local type_name, show = check.type_name, check.show
 
-local is_value, clock_now, isatty, terminal_width = mg.is_value, core.clock, core.isatty, core.terminal_width
+local system = require("micrograd._system") -- registered by micrograd.core
+
+local is_value = mg.is_value
+local clock_now = system.clock
 local type, tostring, pairs, getmetatable, setmetatable = type, tostring, pairs, getmetatable, setmetatable
-local format, rep, concat = string.format, string.rep, table.concat
-local floor, ceil, huge, tointeger = math.floor, math.ceil, math.huge, math.tointeger
+local format = string.format
+local ceil, huge, tointeger = math.ceil, math.huge, math.tointeger
 local unpack = table.unpack or rawget(_G, "unpack") -- Lua 5.1 has it as a global
 
 local M = {}
 
 -- ---- argument checks -------------------------------------------------------
-
--- x's type as messages name it.
-local io_type = io and io.type
-local function type_name(x)
-  if is_value(x) then return "Value" end
-  return io_type and io_type(x) or type(x) -- "file", "closed file"
-end
-
--- x as a message shows it: numbers and booleans by value, anything else by type.
-local function show(x)
-  if type(x) == "number" or type(x) == "boolean" then return tostring(x) end
-  if type(x) == "string" then return format("'%s'", x) end
-  return type_name(x)
-end
 
 local function callable(f)
   if type(f) == "function" then return true end
@@ -68,19 +60,6 @@ end
 
 local function is_finite(x)
   return x == x and x ~= huge and x ~= -huge
-end
-
--- Raises "bad argument #arg to 'fname' (msg)" blaming the caller of the
--- function that calls arg_error (or, with depth d, d calls further up).
-local function arg_error(arg, fname, msg, depth)
-  error(format("bad argument #%d to '%s' (%s)", arg, fname, msg), 3 + (depth or 0))
-end
-
--- Raises the error for a method called on something else than a Trainer.
-local function check_self(self, fname, Class)
-  if getmetatable(self) ~= Class then
-    error(format("calling '%s' on bad self (Trainer expected, got %s)", fname, type_name(self)), 3)
-  end
 end
 
 -- ---- losses and accuracies -------------------------------------------------
@@ -328,11 +307,11 @@ end
 -- output width when no loss is given.
 local function prediction_kind(fname, arg, opts, width)
   if opts ~= nil and type(opts) ~= "table" then
-    arg_error(arg, fname, "table of options expected, got " .. type_name(opts), 1)
+    arg_error(fname, arg, "table of options expected, got " .. type_name(opts), 3)
   end
   local loss = opts and opts.loss
   for name in pairs(opts or {}) do
-    if name ~= "loss" then arg_error(arg, fname, format("unknown option '%s'", tostring(name)), 1) end
+    if name ~= "loss" then arg_error(fname, arg, format("unknown option '%s'", tostring(name)), 3) end
   end
   if loss == nil then
     local several = (width or 1) > 1
@@ -340,13 +319,13 @@ local function prediction_kind(fname, arg, opts, width)
   end
   local kind = KIND_OF_LOSS[loss]
   if not kind then
-    arg_error(arg, fname, format("option 'loss': 'svm', 'bce', 'cross_entropy' or 'mse' expected, got %s",
-      show(loss)), 1)
+    arg_error(fname, arg, format("option 'loss': 'svm', 'bce', 'cross_entropy' or 'mse' expected, got %s",
+      show(loss)), 3)
   end
   if width and ((kind == "binary" and width ~= 1) or (kind == "classes" and width < 2)) then
-    arg_error(arg, fname, format("option 'loss': '%s' needs a model with %s, but the model has %d output%s",
+    arg_error(fname, arg, format("option 'loss': '%s' needs a model with %s, but the model has %d output%s",
       loss, kind == "binary" and "one output" or "one output per class (2 or more)", width,
-      width == 1 and "" or "s"), 1)
+      width == 1 and "" or "s"), 3)
   end
   return kind, loss
 end
@@ -405,9 +384,9 @@ end
 -- @treturn ?table the probabilities: P(class 1) (the logistic sigmoid of the
 --   output) for one output, an array per input (softmax) for several; nil for "mse"
 function M.predict(model, X, opts)
-  if not callable(model) then arg_error(1, "predict", "model (a module or function) expected, got " ..
+  if not callable(model) then arg_error("predict", 1, "model (a module or function) expected, got " ..
     type_name(model)) end
-  if type(X) ~= "table" or is_value(X) then arg_error(2, "predict", "array of inputs expected, got " ..
+  if type(X) ~= "table" or is_value(X) then arg_error("predict", 2, "array of inputs expected, got " ..
     type_name(X)) end
   if #X == 0 then
     prediction_kind("predict", 3, opts, nil)
@@ -468,20 +447,20 @@ end
 --   classes 1..k, or for binary labels row/column 1 for 0 (or -1) and 2 for
 --   1); "mse" has no accuracy and no confusion
 function M.evaluate(model, X, y, opts)
-  if not callable(model) then arg_error(1, "evaluate", "model (a module or function) expected, got " ..
+  if not callable(model) then arg_error("evaluate", 1, "model (a module or function) expected, got " ..
     type_name(model)) end
   local n, which, why = check_data(X, y)
-  if not n then arg_error(which + 1, "evaluate", why) end
+  if not n then arg_error("evaluate", which + 1, why) end
   local outputs = outputs_of(model, X)
   local kind, loss_name = prediction_kind("evaluate", 4, opts, check_widths("evaluate", outputs))
   local entry = LOSSES[loss_name]
   local targets, msg = entry.targets(y)
-  if not targets then arg_error(3, "evaluate", msg) end
+  if not targets then arg_error("evaluate", 3, msg) end
   if kind == "classes" then
     local width = width_of(outputs[1])
     for i = 1, n do
       if y[i] > width then
-        arg_error(3, "evaluate", format("class %d at index %d, but the model has %d outputs", y[i], i, width))
+        arg_error("evaluate", 3, format("class %d at index %d, but the model has %d outputs", y[i], i, width))
       end
     end
   end
@@ -521,6 +500,246 @@ local function bad_width(name, width, y)
   end
 end
 
+-- The error for option name of the trainer being made (c): "option 'name':
+-- <expected> expected, got <what it is>", as argument 4.
+local function bad(c, name, expected)
+  return 4, format("option '%s': %s expected, got %s", name, expected, show(c.opts[name]))
+end
+
+-- The validation set: given, or a fraction of X held out (shuffled with the
+-- trainer's seed, 0 without one).
+-- Returns nothing, or the argument number and a message.
+local function validation_stage(c)
+  local validation = c.opts.validation
+  local VALIDATION = "{X, y} or a fraction in (0, 1)"
+  if type(validation) == "number" then
+    if not (validation > 0 and validation < 1) then return bad(c, "validation", VALIDATION) end
+    if ceil(validation * c.n) >= c.n then
+      return 4, format("option 'validation': holding out %d of %d samples leaves none to train on",
+        ceil(validation * c.n), c.n)
+    end
+    local seed = type(c.opts.seed) == "number" and tointeger(c.opts.seed) or 0
+    c.X, c.y, c.Xv, c.yv = data.train_test_split(c.X, c.y, { test = validation, seed = seed })
+    c.n = #c.X
+  elseif type(validation) == "table" and not is_value(validation) then
+    c.Xv, c.yv = validation[1], validation[2]
+    local _, which, bad_data = check_data(c.Xv, c.yv)
+    if bad_data then
+      return 4, format("option 'validation': %s (%s)", bad_data, which == 1 and "X" or "y")
+    end
+  elseif validation ~= nil then
+    return bad(c, "validation", VALIDATION)
+  end
+end
+
+-- The loss and the labels it trains on; the model's output width, from one
+-- sample, says the default loss and must suit the loss and the labels.
+-- Returns nothing, or the argument number and a message.
+local function loss_stage(c)
+  c.loss, c.loss_name, c.default_accuracy, c.targets, c.targets_of = c.opts.loss, "function", false, c.y, nil
+  c.val_targets = c.yv
+  c.width = (c.loss == nil or type(c.loss) == "string") and probe_width(c.model, c.X[1]) or nil
+  if c.loss == nil then c.loss = (c.width or 1) > 1 and "cross_entropy" or "svm" end
+  if type(c.loss) == "string" then
+    local entry = LOSSES[c.loss]
+    if not entry then
+      return 4, format("option 'loss': %s expected, got '%s'", LOSS_NAMES, c.loss)
+    end
+    local t, msg = entry.targets(c.y)
+    if not t then
+      if c.opts.loss == nil then msg = msg .. format(" (the default loss for a model with %d output%s; " ..
+        "set option 'loss')", c.width or 1, c.width == 1 and "" or "s") end
+      return 3, msg
+    end
+    msg = c.width and bad_width(c.loss, c.width, c.y)
+    if msg then return 3, msg end
+    if c.Xv then
+      c.val_targets, msg = entry.targets(c.yv)
+      msg = msg or (c.width and bad_width(c.loss, c.width, c.yv))
+      if msg then return 4, "option 'validation': " .. msg end
+    end
+    c.loss_name, c.targets, c.default_accuracy = c.loss, t, entry.accuracy
+    c.loss, c.targets_of = entry.fn, entry.targets
+  elseif callable(c.loss) then
+    local user = c.loss
+    c.loss = function(outputs, ys)
+      local v = user(outputs, ys)
+      if not is_value(v) then
+        error("the loss function returned a " .. type_name(v) .. ", expected a Value", 0)
+      end
+      return v
+    end
+  else
+    return bad(c, "loss", LOSS_NAMES)
+  end
+end
+
+-- How the accuracy is counted.
+-- Returns nothing, or the argument number and a message.
+local function accuracy_stage(c)
+  c.accuracy = c.opts.accuracy
+  if c.accuracy == nil or c.accuracy == true then
+    if c.accuracy == true and not c.default_accuracy then
+      local which = c.loss_name == "function" and "a loss function" or "loss '" .. c.loss_name .. "'"
+      return 4, format("option 'accuracy': %s has no accuracy of its own; give 'sign', " ..
+        "'argmax' or a function", which)
+    end
+    c.accuracy = c.default_accuracy
+  end
+  if type(c.accuracy) == "string" then
+    if not CORRECT[c.accuracy] then return bad(c, "accuracy", "boolean, 'sign', 'argmax' or a function") end
+    c.accuracy = CORRECT[c.accuracy]
+  elseif c.accuracy ~= false and not callable(c.accuracy) then
+    return bad(c, "accuracy", "boolean, 'sign', 'argmax' or a function")
+  end
+end
+
+-- Parameters, optimizer, schedule.
+-- Returns nothing, or the argument number and a message.
+local function optimizer_stage(c)
+  c.has_params = type(c.model) == "table" and type(c.model.parameters) == "function"
+  c.l2 = c.opts.l2
+  if c.l2 ~= nil and not (type(c.l2) == "number" and c.l2 >= 0 and c.l2 < huge) then
+    return bad(c, "l2", "finite number >= 0")
+  end
+  if c.l2 == 0 then c.l2 = nil end
+  c.optimizer = c.opts.optimizer
+  if c.optimizer ~= nil then
+    if c.opts.lr ~= nil then return 4, "options 'lr' and 'optimizer' cannot both be given" end
+    if type(c.optimizer) ~= "table" or type(c.optimizer.step) ~= "function"
+      or type(c.optimizer.zero_grad) ~= "function" then
+      return bad(c, "optimizer", "optimizer (with step and zero_grad methods)")
+    end
+  else
+    local lr = c.opts.lr
+    if lr == nil then lr = 0.1 end
+    if not (type(lr) == "number" and lr >= 0 and lr < huge) then return bad(c, "lr", "finite number >= 0") end
+    if not c.has_params then
+      return 1, "model with a parameters() method expected (or give option 'optimizer'), got " ..
+        type_name(c.model)
+    end
+    c.optimizer = optim.SGD(c.model:parameters(), { lr = lr })
+  end
+  if c.l2 then
+    if not c.has_params then
+      return 1, "model with a parameters() method expected for option 'l2', got " .. type_name(c.model)
+    end
+    c.params = c.model:parameters()
+  end
+  c.schedule = c.opts.schedule
+  if c.schedule ~= nil and (type(c.schedule) ~= "table" or type(c.schedule.step) ~= "function") then
+    return bad(c, "schedule", "schedule (with a step method)")
+  end
+end
+
+-- Batches and steps.
+-- Returns nothing, or the argument number and a message.
+local function batches_stage(c)
+  c.batch_size = c.opts.batch_size
+  c.whole_batch = c.batch_size == nil
+  if c.batch_size == nil then c.batch_size = c.n end
+  if not is_count(c.batch_size) then return bad(c, "batch_size", "positive integer") end
+  c.batch_size = tointeger(c.batch_size)
+  c.requested = c.batch_size
+  if c.batch_size > c.n then c.batch_size = c.n end
+  c.per_epoch = ceil(c.n / c.batch_size)
+  c.shuffle = c.opts.shuffle
+  if c.shuffle == nil then c.shuffle = c.batch_size < c.n end
+  if type(c.shuffle) ~= "boolean" then return bad(c, "shuffle", "boolean") end
+  local seed = c.opts.seed
+  if seed ~= nil then
+    if type(seed) ~= "number" or tointeger(seed) == nil then return bad(c, "seed", "integer") end
+    c.generator = mg.Generator(seed)
+  end
+  local steps, epochs = c.opts.steps, c.opts.epochs
+  if steps ~= nil and epochs ~= nil then
+    return 4, "options 'steps' and 'epochs' cannot both be given"
+  end
+  if steps ~= nil and not is_length(steps) then return bad(c, "steps", "positive integer or math.huge") end
+  if epochs ~= nil and not is_length(epochs) then return bad(c, "epochs", "positive integer or math.huge") end
+  c.total = 100
+  if steps then
+    c.total = tointeger(steps) or huge
+  elseif epochs then
+    c.total = (tointeger(epochs) or huge) * c.per_epoch
+  end
+end
+
+-- on_step, clock, history and compile.
+-- Returns nothing, or the argument number and a message.
+local function callbacks_stage(c)
+  c.on_step, c.clock = c.opts.on_step, c.opts.clock
+  if c.on_step ~= nil and not callable(c.on_step) then return bad(c, "on_step", "function") end
+  if c.clock ~= nil and not callable(c.clock) then return bad(c, "clock", "function") end
+
+  c.keep_history = c.opts.history
+  if c.keep_history == nil then c.keep_history = true end
+  if type(c.keep_history) ~= "boolean" then return bad(c, "history", "boolean") end
+
+  c.compile, c.per_batch = c.opts.compile, nil
+  if c.compile ~= nil and type(c.compile) ~= "boolean" then return bad(c, "compile", "boolean") end
+  if c.compile then -- one graph per batch size when it can, else (whole batch only) one graph of it
+    local msg
+    c.per_batch, msg = compiled.per_batch(c.model, c.X, c.targets, c.loss_name, c.params, c.l2, c.batch_size)
+    if not c.per_batch and (c.batch_size < c.n or c.shuffle) then return 4, "option 'compile': " .. msg end
+    msg = c.per_batch and c.width and trace_error(c.model, c.X[1])
+    if msg then return 4, "option 'compile': " .. msg end
+  end
+end
+
+-- Validation every k steps, early stopping, restoring the best parameters.
+-- Returns nothing, or the argument number and a message.
+local function stopping_stage(c)
+  c.validate_every, c.patience, c.restore_best = c.opts.validate_every, c.opts.patience, c.opts.restore_best
+  if c.validate_every ~= nil and not is_count(c.validate_every) then
+    return bad(c, "validate_every", "positive integer")
+  end
+  if c.patience ~= nil and not is_count(c.patience) then return bad(c, "patience", "positive integer") end
+  if c.restore_best ~= nil and type(c.restore_best) ~= "boolean" then
+    return bad(c, "restore_best", "boolean")
+  end
+  for _, name in ipairs({ "validate_every", "patience", "restore_best" }) do
+    if c.opts[name] ~= nil and not c.Xv then
+      return 4, format("option '%s' needs option 'validation'", name)
+    end
+  end
+  if c.restore_best and not c.has_params then
+    return 1, "model with a parameters() method expected for option 'restore_best', got "
+      .. type_name(c.model)
+  end
+end
+
+-- The Trainer made from the checked options in c.
+local function trainer_of(c)
+  local order = {}
+  for i = 1, c.n do order[i] = i end
+  local history = { loss = {}, accuracy = {} }
+  if c.Xv then history.val_loss, history.val_accuracy, history.val_step = {}, {}, {} end
+  return setmetatable({
+    validation = c.Xv and { c.Xv, c.yv },
+    validate_every = c.validate_every and tointeger(c.validate_every) or c.per_epoch,
+    patience = c.patience and tointeger(c.patience), restore_best = c.restore_best or false,
+    _val_targets = c.val_targets, _best_loss = huge, _wait = 0, _best_params = nil,
+    _compile = c.compile or nil, _per_batch = c.per_batch, _loss_name = c.loss_name,
+    _targets_of = c.targets_of,
+    _whole = c.compile and compiled.whole_state() or nil, -- the whole-batch compiled step
+    _whole_batch = c.whole_batch, _batch_request = c.requested,
+    model = c.model, X = c.X, y = c.y, optimizer = c.optimizer, schedule = c.schedule,
+    loss_name = c.loss_name, batch_size = c.batch_size, steps_per_epoch = c.per_epoch, shuffle = c.shuffle,
+    total_steps = c.total, step_count = 0, epoch = 0, samples = 0,
+    history = history, done = false, stopped = false, _keep_history = c.keep_history,
+    clock = c.clock or clock_now,
+    _loss = c.loss, _targets = c.targets, _correct = c.accuracy or nil, _l2 = c.l2, _params = c.params,
+    _on_step = c.on_step, _order = order, _pos = c.n, _generator = c.generator,
+  }, Trainer)
+end
+
+-- The checks and choices of a new Trainer, in the order their errors are found.
+local STAGES = {
+  validation_stage, loss_stage, accuracy_stage, optimizer_stage,
+  batches_stage, callbacks_stage, stopping_stage,
+}
+
 -- A new Trainer, or nil, the argument number and a message.
 local function new_trainer(model, X, y, opts, allowed)
   if not callable(model) then
@@ -533,207 +752,12 @@ local function new_trainer(model, X, y, opts, allowed)
   for name in pairs(opts) do
     if not allowed[name] then return nil, 4, format("unknown option '%s'", tostring(name)) end
   end
-  local function bad(name, expected)
-    return nil, 4, format("option '%s': %s expected, got %s", name, expected, show(opts[name]))
+  local c = { model = model, X = X, y = y, n = n, opts = opts }
+  for _, stage in ipairs(STAGES) do
+    local arg, msg = stage(c)
+    if arg then return nil, arg, msg end
   end
-
-  -- the validation set: given, or a fraction of X held out (shuffled with
-  -- the trainer's seed, 0 without one)
-  local validation, Xv, yv = opts.validation, nil, nil
-  local VALIDATION = "{X, y} or a fraction in (0, 1)"
-  if type(validation) == "number" then
-    if not (validation > 0 and validation < 1) then return bad("validation", VALIDATION) end
-    if ceil(validation * n) >= n then
-      return nil, 4, format("option 'validation': holding out %d of %d samples leaves none to train on",
-        ceil(validation * n), n)
-    end
-    local seed = type(opts.seed) == "number" and tointeger(opts.seed) or 0
-    X, y, Xv, yv = data.train_test_split(X, y, { test = validation, seed = seed })
-    n = #X
-  elseif type(validation) == "table" and not is_value(validation) then
-    Xv, yv = validation[1], validation[2]
-    local _, which, bad_data = check_data(Xv, yv)
-    if bad_data then
-      return nil, 4, format("option 'validation': %s (%s)", bad_data, which == 1 and "X" or "y")
-    end
-  elseif validation ~= nil then
-    return bad("validation", VALIDATION)
-  end
-
-  -- the loss and the labels it trains on; the model's output width, from one
-  -- sample, says the default loss and must suit the loss and the labels
-  local loss, loss_name, default_accuracy, targets, targets_of = opts.loss, "function", false, y, nil
-  local val_targets = yv
-  local width = (loss == nil or type(loss) == "string") and probe_width(model, X[1]) or nil
-  if loss == nil then loss = (width or 1) > 1 and "cross_entropy" or "svm" end
-  if type(loss) == "string" then
-    local entry = LOSSES[loss]
-    if not entry then
-      return nil, 4, format("option 'loss': %s expected, got '%s'", LOSS_NAMES, loss)
-    end
-    local t, msg = entry.targets(y)
-    if not t then
-      if opts.loss == nil then msg = msg .. format(" (the default loss for a model with %d output%s; " ..
-        "set option 'loss')", width or 1, width == 1 and "" or "s") end
-      return nil, 3, msg
-    end
-    msg = width and bad_width(loss, width, y)
-    if msg then return nil, 3, msg end
-    if Xv then
-      val_targets, msg = entry.targets(yv)
-      msg = msg or (width and bad_width(loss, width, yv))
-      if msg then return nil, 4, "option 'validation': " .. msg end
-    end
-    loss_name, targets, default_accuracy, loss, targets_of = loss, t, entry.accuracy, entry.fn, entry.targets
-  elseif callable(loss) then
-    local user = loss
-    loss = function(outputs, ys)
-      local v = user(outputs, ys)
-      if not is_value(v) then
-        error("the loss function returned a " .. type_name(v) .. ", expected a Value", 0)
-      end
-      return v
-    end
-  else
-    return bad("loss", LOSS_NAMES)
-  end
-
-  -- how the accuracy is counted
-  local accuracy = opts.accuracy
-  if accuracy == nil or accuracy == true then
-    if accuracy == true and not default_accuracy then
-      local which = loss_name == "function" and "a loss function" or "loss '" .. loss_name .. "'"
-      return nil, 4, format("option 'accuracy': %s has no accuracy of its own; give 'sign', " ..
-        "'argmax' or a function", which)
-    end
-    accuracy = default_accuracy
-  end
-  if type(accuracy) == "string" then
-    if not CORRECT[accuracy] then return bad("accuracy", "boolean, 'sign', 'argmax' or a function") end
-    accuracy = CORRECT[accuracy]
-  elseif accuracy ~= false and not callable(accuracy) then
-    return bad("accuracy", "boolean, 'sign', 'argmax' or a function")
-  end
-
-  -- parameters, optimizer, schedule
-  local has_params = type(model) == "table" and type(model.parameters) == "function"
-  local l2 = opts.l2
-  if l2 ~= nil and not (type(l2) == "number" and l2 >= 0 and l2 < huge) then
-    return bad("l2", "finite number >= 0")
-  end
-  if l2 == 0 then l2 = nil end
-  local optimizer = opts.optimizer
-  if optimizer ~= nil then
-    if opts.lr ~= nil then return nil, 4, "options 'lr' and 'optimizer' cannot both be given" end
-    if type(optimizer) ~= "table" or type(optimizer.step) ~= "function"
-      or type(optimizer.zero_grad) ~= "function" then
-      return bad("optimizer", "optimizer (with step and zero_grad methods)")
-    end
-  else
-    local lr = opts.lr
-    if lr == nil then lr = 0.1 end
-    if not (type(lr) == "number" and lr >= 0 and lr < huge) then return bad("lr", "finite number >= 0") end
-    if not has_params then
-      return nil, 1, "model with a parameters() method expected (or give option 'optimizer'), got " ..
-        type_name(model)
-    end
-    optimizer = optim.SGD(model:parameters(), { lr = lr })
-  end
-  local params
-  if l2 then
-    if not has_params then
-      return nil, 1, "model with a parameters() method expected for option 'l2', got " .. type_name(model)
-    end
-    params = model:parameters()
-  end
-  local schedule = opts.schedule
-  if schedule ~= nil and (type(schedule) ~= "table" or type(schedule.step) ~= "function") then
-    return bad("schedule", "schedule (with a step method)")
-  end
-
-  -- batches, steps
-  local batch_size = opts.batch_size
-  local whole_batch = batch_size == nil
-  if batch_size == nil then batch_size = n end
-  if not is_count(batch_size) then return bad("batch_size", "positive integer") end
-  batch_size = tointeger(batch_size)
-  local requested = batch_size
-  if batch_size > n then batch_size = n end
-  local per_epoch = ceil(n / batch_size)
-  local shuffle = opts.shuffle
-  if shuffle == nil then shuffle = batch_size < n end
-  if type(shuffle) ~= "boolean" then return bad("shuffle", "boolean") end
-  local seed, generator = opts.seed, nil
-  if seed ~= nil then
-    if type(seed) ~= "number" or tointeger(seed) == nil then return bad("seed", "integer") end
-    generator = mg.Generator(seed)
-  end
-  local steps, epochs = opts.steps, opts.epochs
-  if steps ~= nil and epochs ~= nil then
-    return nil, 4, "options 'steps' and 'epochs' cannot both be given"
-  end
-  if steps ~= nil and not is_length(steps) then return bad("steps", "positive integer or math.huge") end
-  if epochs ~= nil and not is_length(epochs) then return bad("epochs", "positive integer or math.huge") end
-  local total = 100
-  if steps then
-    total = tointeger(steps) or huge
-  elseif epochs then
-    total = (tointeger(epochs) or huge) * per_epoch
-  end
-
-  local on_step, clock = opts.on_step, opts.clock
-  if on_step ~= nil and not callable(on_step) then return bad("on_step", "function") end
-  if clock ~= nil and not callable(clock) then return bad("clock", "function") end
-
-  local keep_history = opts.history
-  if keep_history == nil then keep_history = true end
-  if type(keep_history) ~= "boolean" then return bad("history", "boolean") end
-
-  local compile, per_batch = opts.compile, nil
-  if compile ~= nil and type(compile) ~= "boolean" then return bad("compile", "boolean") end
-  if compile then -- one graph per batch size when it can, else (whole batch only) one graph of it
-    local msg
-    per_batch, msg = compiled.per_batch(model, X, targets, loss_name, params, l2, batch_size)
-    if not per_batch and (batch_size < n or shuffle) then return nil, 4, "option 'compile': " .. msg end
-    msg = per_batch and width and trace_error(model, X[1])
-    if msg then return nil, 4, "option 'compile': " .. msg end
-  end
-
-  local validate_every, patience, restore_best = opts.validate_every, opts.patience, opts.restore_best
-  if validate_every ~= nil and not is_count(validate_every) then
-    return bad("validate_every", "positive integer")
-  end
-  if patience ~= nil and not is_count(patience) then return bad("patience", "positive integer") end
-  if restore_best ~= nil and type(restore_best) ~= "boolean" then return bad("restore_best", "boolean") end
-  for _, name in ipairs({ "validate_every", "patience", "restore_best" }) do
-    if opts[name] ~= nil and not Xv then
-      return nil, 4, format("option '%s' needs option 'validation'", name)
-    end
-  end
-  if restore_best and not has_params then
-    return nil, 1, "model with a parameters() method expected for option 'restore_best', got "
-      .. type_name(model)
-  end
-
-  local order = {}
-  for i = 1, n do order[i] = i end
-  local history = { loss = {}, accuracy = {} }
-  if Xv then history.val_loss, history.val_accuracy, history.val_step = {}, {}, {} end
-  return setmetatable({
-    validation = Xv and { Xv, yv },
-    validate_every = validate_every and tointeger(validate_every) or per_epoch,
-    patience = patience and tointeger(patience), restore_best = restore_best or false,
-    _val_targets = val_targets, _best_loss = huge, _wait = 0, _best_params = nil,
-    _compile = compile or nil, _per_batch = per_batch, _loss_name = loss_name, _targets_of = targets_of,
-    _whole_batch = whole_batch, _batch_request = requested,
-    model = model, X = X, y = y, optimizer = optimizer, schedule = schedule,
-    loss_name = loss_name, batch_size = batch_size, steps_per_epoch = per_epoch, shuffle = shuffle,
-    total_steps = total, step_count = 0, epoch = 0, samples = 0,
-    history = history, done = false, stopped = false, _keep_history = keep_history,
-    clock = clock or clock_now,
-    _loss = loss, _targets = targets, _correct = accuracy or nil, _l2 = l2, _params = params,
-    _on_step = on_step, _order = order, _pos = n, _generator = generator,
-  }, Trainer)
+  return trainer_of(c)
 end
 
 --- A training run that works in slices (see the module's description).
@@ -778,7 +802,7 @@ end
 --     function), "sign" (`output > 0` agrees with `label > 0`), "argmax" (the
 --     largest output's index is the class) or `function(output, label) -> boolean`
 --   - `clock`: `function() -> seconds` for time budgets and the progress
---     output (default `core.clock`, a monotonic clock)
+--     output (default: a monotonic clock)
 --   - `history`: false to keep no history (a training that never ends, in a
 --     game); `last_loss` and `last_accuracy` still tell the last step's
 --   - `compile`: true to trace the step's graph once with `mg.compile` and
@@ -819,7 +843,7 @@ end
 --   `batch_size`, `steps_per_epoch`
 function M.Trainer(model, X, y, opts)
   local t, arg, msg = new_trainer(model, X, y, opts, OPTIONS)
-  if not t then arg_error(arg, "Trainer", msg) end
+  if not t then arg_error("Trainer", arg, msg) end
   return t
 end
 
@@ -871,23 +895,24 @@ end
 -- @tparam {table,...} X the inputs
 -- @tparam table y the labels
 function Trainer:set_data(X, y)
-  check_self(self, "set_data", Trainer)
+  check_self(self, Trainer, "set_data", "Trainer")
   local n, which, why = check_data(X, y)
-  if not n then arg_error(which, "set_data", why) end
+  if not n then arg_error("set_data", which, why) end
   local targets = y
   if self._targets_of then
     local t, msg = self._targets_of(y)
-    if not t then arg_error(2, "set_data", msg) end
+    if not t then arg_error("set_data", 2, msg) end
     targets = t
   end
   local batch_size = self._whole_batch and n or math.min(self._batch_request, n)
   if self._compile then
     local state, msg = compiled.per_batch(self.model, X, targets, self._loss_name, self._params,
       self._l2, batch_size)
-    if not state and (batch_size < n or self.shuffle) then arg_error(1, "set_data", msg) end
+    if not state and (batch_size < n or self.shuffle) then arg_error("set_data", 1, msg) end
     self._per_batch = state
   end
-  self.X, self.y, self._targets, self._graph = X, y, targets, nil
+  self.X, self.y, self._targets = X, y, targets
+  if self._whole then compiled.whole_reset(self._whole) end
   self.batch_size = batch_size
   self.steps_per_epoch = ceil(n / self.batch_size)
   local order = {}
@@ -958,7 +983,7 @@ end
 -- optimizer and the schedule are not in it.
 -- @treturn table
 function Trainer:state()
-  check_self(self, "state", Trainer)
+  check_self(self, Trainer, "state", "Trainer")
   local h = self.history
   return {
     kind = "Trainer", size = #self._order, step = self.step_count, epoch = self.epoch, samples = self.samples,
@@ -1101,9 +1126,9 @@ end
 -- the training goes on as if it had never stopped.
 -- @tparam table state
 function Trainer:load_state(state)
-  check_self(self, "load_state", Trainer)
+  check_self(self, Trainer, "load_state", "Trainer")
   local ok, r = pcall(read_state, self, state)
-  if not ok then arg_error(1, "load_state", r) end
+  if not ok then arg_error("load_state", 1, r) end
   if r.generator then self._generator:set_state(r.generator) end
   local h = self.history
   h.loss, h.accuracy, h.best_step = r.history.loss, r.history.accuracy, r.history.best_step
@@ -1150,7 +1175,7 @@ local STOPPED = {
 -- @treturn ?number the step's accuracy (a fraction of the batch, from the
 --   same forward pass), nil without an accuracy
 function Trainer:step()
-  check_self(self, "step", Trainer)
+  check_self(self, Trainer, "step", "Trainer")
   if self.done then
     local why = "done"
     if self.stopped then why = STOPPED[self.stop_reason] or STOPPED.on_step end
@@ -1162,7 +1187,7 @@ function Trainer:step()
   if self._per_batch then
     outputs, value = compiled.batch_step(self._per_batch, opt, batch)
   elseif self._compile then
-    outputs, value = compiled.whole_step(self, batch_loss, batch)
+    outputs, value = compiled.whole_step(self._whole, self.X, self._targets, batch, batch_loss, self, opt)
   else
     local total
     outputs, total = batch_loss(self, batch)
@@ -1235,36 +1260,36 @@ end
 -- @treturn boolean whether the training is finished (`trainer.done`)
 -- @treturn integer the number of steps this call made
 function Trainer:run(budget)
-  check_self(self, "run", Trainer)
+  check_self(self, Trainer, "run", "Trainer")
   local max_steps, max_samples, max_seconds, clock, deadline
   if type(budget) == "number" then
     if not is_count(budget) then
-      arg_error(1, "run", "positive integer or table expected, got " .. show(budget))
+      arg_error("run", 1, "positive integer or table expected, got " .. show(budget))
     end
     max_steps = budget
   elseif type(budget) == "table" then
     for name in pairs(budget) do
-      if not BUDGETS[name] then arg_error(1, "run", format("unknown budget '%s'", tostring(name))) end
+      if not BUDGETS[name] then arg_error("run", 1, format("unknown budget '%s'", tostring(name))) end
     end
     max_steps, max_samples, max_seconds, clock = budget.steps, budget.samples, budget.seconds, budget.clock
     deadline = budget.deadline
     if max_steps ~= nil and not is_count(max_steps) then
-      arg_error(1, "run", "budget 'steps': positive integer expected, got " .. show(max_steps))
+      arg_error("run", 1, "budget 'steps': positive integer expected, got " .. show(max_steps))
     end
     if max_samples ~= nil and not is_count(max_samples) then
-      arg_error(1, "run", "budget 'samples': positive integer expected, got " .. show(max_samples))
+      arg_error("run", 1, "budget 'samples': positive integer expected, got " .. show(max_samples))
     end
     if max_seconds ~= nil and not (type(max_seconds) == "number" and max_seconds > 0) then
-      arg_error(1, "run", "budget 'seconds': number > 0 expected, got " .. show(max_seconds))
+      arg_error("run", 1, "budget 'seconds': number > 0 expected, got " .. show(max_seconds))
     end
     if clock ~= nil and not callable(clock) then
-      arg_error(1, "run", "budget 'clock': function expected, got " .. show(clock))
+      arg_error("run", 1, "budget 'clock': function expected, got " .. show(clock))
     end
     if deadline ~= nil and not (type(deadline) == "number" and deadline == deadline) then
-      arg_error(1, "run", "budget 'deadline': number expected, got " .. show(deadline))
+      arg_error("run", 1, "budget 'deadline': number expected, got " .. show(deadline))
     end
   elseif budget ~= nil then
-    arg_error(1, "run", "nil, integer or table of budgets expected, got " .. type_name(budget))
+    arg_error("run", 1, "nil, integer or table of budgets expected, got " .. type_name(budget))
   end
   if self.done then return true, 0 end
   clock = clock or self.clock
@@ -1297,150 +1322,6 @@ function Trainer:__tostring()
     last and format("%.6g", last) or "-")
 end
 
--- ---- progress output -----------------------------------------------------------
-
-local MAX_BAR = 24
-local MIN_BAR = 10
-local MIN_COLUMNS = 40
-local REDRAW = 0.1 -- seconds between redraws of the live bar
-
--- The columns of the terminal out writes to: $COLUMNS when it is a number,
--- else what the terminal says, else 80; never below 40.
-local function columns(out)
-  local oslib = os
-  local env = type(oslib) == "table" and type(oslib.getenv) == "function"
-    and tonumber(oslib.getenv("COLUMNS"))
-  local cols = env and env >= 1 and floor(env) or terminal_width(out) or 80
-  return math.max(cols, MIN_COLUMNS)
-end
-
--- "12.3s", "4m05s", "2h07m"; "--" when unknown.
-local function duration(s)
-  if s ~= s or s < 0 or s == huge then return "--" end
-  if s < 60 then return format("%.1fs", s) end
-  if s < 3600 then return format("%dm%02ds", floor(s / 60), floor(s % 60)) end
-  return format("%dh%02dm", floor(s / 3600), floor(s % 3600 / 60))
-end
-
--- A loss in full ("%.6f", or "%.4e" when small) or short ("%.4g").
-local function loss_number(x, short)
-  if short then return format("%.4g", x) end
-  return format((x == 0 or x >= 1e-3 or x ~= x) and "%.6f" or "%.4e", x)
-end
-
-local function loss_text(t, short, no_val)
-  local parts = { "loss " .. loss_number(t.last_loss, short) }
-  local acc = t.last_accuracy
-  if acc then parts[#parts + 1] = format(short and "acc %.1f%%" or "accuracy %5.1f%%", acc * 100) end
-  if t.last_val_loss and not no_val then
-    parts[#parts + 1] = (short and "val " or "val_loss ") .. loss_number(t.last_val_loss, short)
-  end
-  return concat(parts, "  ")
-end
-
--- "k/total", or "k" for a training that never ends.
-local function count_text(p, t)
-  if t.total_steps == huge then return format("%d", t.step_count) end
-  return format(p.step_format, t.step_count, t.total_steps)
-end
-
--- A bar of `width` characters inside brackets, filled to k / total.
-local function bar_text(t, width)
-  local filled = floor(width * t.step_count / t.total_steps)
-  return "[" .. rep("=", filled) .. (filled < width and ">" .. rep(" ", width - filled - 1) or "") .. "]"
-end
-
--- The live bar: one line of at most `room` characters, redrawn in place. The
--- richest layout that fits: step count, bar, loss, accuracy, validation loss,
--- speed, time left; narrower terminals drop the speed, then shorten the
--- words, then drop the bar, the validation loss, then the time.
-local function bar_line(p, t, now, room)
-  local elapsed = now - p.start
-  local rate = elapsed > 0 and (t.step_count - p.first) / elapsed or nil
-  local tail
-  if t.done then
-    tail = "done in " .. duration(elapsed)
-  else
-    tail = "ETA " .. (rate and t.total_steps < huge and duration((t.total_steps - t.step_count) / rate)
-      or "--")
-  end
-  local speed = (rate and format("%.1f", rate) or "--") .. " steps/s"
-  local count = count_text(p, t)
-  local long, short = loss_text(t, false), loss_text(t, true)
-  local layouts = {
-    { count, true, long, speed, tail },
-    { count, true, long, tail },
-    { count, true, short, tail },
-    { count, short, tail },
-    { count, loss_text(t, true, true), tail },
-    { count, loss_text(t, true, true) },
-    { count, "loss " .. loss_number(t.last_loss, true) },
-  }
-  for _, parts in ipairs(layouts) do
-    local has_bar = parts[2] == true
-    local text = concat(parts, "  ", has_bar and 3 or 2)
-    if not has_bar and #count + 2 + #text <= room then return count .. "  " .. text end
-    if has_bar and t.total_steps < huge then
-      local width = math.min(MAX_BAR, room - #count - #text - 5) -- " [", "]  " around the bar
-      if width >= MIN_BAR then return count .. " " .. bar_text(t, width) .. "  " .. text end
-    end
-  end
-  return (count .. "  loss " .. loss_number(t.last_loss, true)):sub(1, room)
-end
-
-local function plain_line(p, t)
-  return format("step %s  %s\n", count_text(p, t), loss_text(t))
-end
-
--- Writes what the progress shows after a step (or at the end, when final).
-local function show_progress(p, t, final)
-  local k = t.step_count
-  if p.terminal then
-    local now = p.clock()
-    if final or k == p.first + 1 or now - p.drawn >= REDRAW then
-      -- one column spare: a line that fills the last column wraps on some terminals
-      p.out:write("\r", bar_line(p, t, now, columns(p.out) - 1), "\27[K", final and "\n" or "")
-      p.out:flush()
-      p.drawn = now
-    end
-  elseif k > p.first and ((k - 1) % p.every == 0 or final) and p.printed ~= k then
-    p.out:write(plain_line(p, t))
-    p.printed = k
-  end
-end
-
--- The progress output for fit: nil for none, or nil and a message.
-local function progress_for(opts, t)
-  local progress, terminal = opts.progress, opts.terminal
-  if progress == nil then progress = "auto" end
-  if terminal ~= nil and type(terminal) ~= "boolean" then
-    return nil, format("option 'terminal': boolean expected, got %s", show(terminal))
-  end
-  local iolib = io
-  local out
-  if progress == false then
-    return nil
-  elseif progress == true or progress == "auto" then
-    if not iolib then
-      if progress == "auto" then return nil end
-      return nil, "option 'progress': writing progress needs the io library"
-    end
-    out = iolib.stdout
-  elseif iolib and iolib.type(progress) == "file" then
-    out = progress
-  else
-    return nil, format("option 'progress': boolean, 'auto' or an open file expected, got %s", show(progress))
-  end
-  if terminal == nil then terminal = isatty(out) end
-  local total = t.total_steps
-  local width = total < huge and #tostring(total) or 1
-  return {
-    out = out, terminal = terminal, clock = t.clock, start = t.clock(), drawn = -huge,
-    first = t.step_count, printed = nil, step_format = "%" .. width .. "d/%d",
-    every = total < huge and math.max(1, ceil((total - t.step_count) / 10)) or 100,
-  }
-end
-
 --- Trains a model to the end and returns its history.
 --
 -- Makes a `Trainer` with these options and runs it to the end (or until
@@ -1457,7 +1338,7 @@ end
 --   - `progress`: `"auto"` (default) or `true`: to `io.stdout`, nothing when
 --     there is no `io` library; `false`: none; an open file: written there
 --   - `terminal`: `true` for the live bar, `false` for plain lines (default:
---     whether the output is a terminal, by `core.isatty`). The bar fits the
+--     whether the output is a terminal, by isatty). The bar fits the
 --     terminal's width (`$COLUMNS`, else the terminal's, at least 40 columns)
 --   - `checkpoint`: a file path: `train.checkpoint` writes the training
 --     there when it ends, and every `checkpoint_every` steps; when it cannot
@@ -1476,23 +1357,23 @@ end
 -- @treturn Trainer the trainer (its `step_count`, `stopped`, ...)
 function M.fit(model, X, y, opts)
   local t, arg, msg = new_trainer(model, X, y, opts, FIT_OPTIONS)
-  if not t then arg_error(arg, "fit", msg) end
+  if not t then arg_error("fit", arg, msg) end
   opts = opts or {}
   local path, every, resume = opts.checkpoint, opts.checkpoint_every, opts.resume
   if path ~= nil and type(path) ~= "string" then
-    arg_error(4, "fit", "option 'checkpoint': file path (string) expected, got " .. show(path))
+    arg_error("fit", 4, "option 'checkpoint': file path (string) expected, got " .. show(path))
   end
   if every ~= nil and not is_count(every) then
-    arg_error(4, "fit", "option 'checkpoint_every': positive integer expected, got " .. show(every))
+    arg_error("fit", 4, "option 'checkpoint_every': positive integer expected, got " .. show(every))
   end
   if every ~= nil and path == nil then
-    arg_error(4, "fit", "option 'checkpoint_every' needs option 'checkpoint'")
+    arg_error("fit", 4, "option 'checkpoint_every' needs option 'checkpoint'")
   end
   if resume ~= nil and type(resume) ~= "string" and type(resume) ~= "boolean" then
-    arg_error(4, "fit", "option 'resume': file path (string) or boolean expected, got " .. show(resume))
+    arg_error("fit", 4, "option 'resume': file path (string) or boolean expected, got " .. show(resume))
   end
   if resume == true then
-    if not path then arg_error(4, "fit", "option 'resume' = true needs option 'checkpoint'") end
+    if not path then arg_error("fit", 4, "option 'resume' = true needs option 'checkpoint'") end
     -- from the checkpoint when there is one: a script killed and started again goes on
     local f = type(io) == "table" and io.open(path, "rb")
     if f then f:close() end
@@ -1500,8 +1381,8 @@ function M.fit(model, X, y, opts)
   end
   if resume then checkpoints.read(resume, { trainer = t }) end
   local p
-  p, msg = progress_for(opts, t)
-  if msg then arg_error(4, "fit", msg) end
+  p, msg = progress.for_fit(opts, t)
+  if msg then arg_error("fit", 4, msg) end
   local save_error -- why a checkpoint could not be written (the training stops there)
   local function loop()
     while not t.done do
@@ -1513,7 +1394,7 @@ function M.fit(model, X, y, opts)
           return
         end
       end
-      if p then show_progress(p, t, t.done) end
+      if p then progress.show(p, t, t.done) end
     end
   end
   if p and p.terminal then

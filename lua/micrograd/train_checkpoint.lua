@@ -17,8 +17,10 @@
 -- string sizes, counts checked before anything is built), and a restore
 -- changes nothing unless every part loads.
 -- @module micrograd.train_checkpoint
+local check = require("micrograd._check")
 local mg = require("micrograd")
 local model_io = require("micrograd.model_io")
+local arg_error, type_name = check.arg_error, check.type_name
 
 local format, type, pairs, ipairs, tostring = string.format, type, pairs, ipairs, tostring
 local huge, tointeger = math.huge, math.tointeger
@@ -31,17 +33,6 @@ M.VERSION = 1
 
 local PARTS = { model = true, optimizer = true, schedule = true, trainer = true, generator = true }
 local STATEFUL = { "optimizer", "schedule", "trainer" } -- restored in this order
-
-local function type_name(x)
-  if is_value(x) then return "Value" end
-  return type(x)
-end
-
--- Raises "bad argument" for the caller of train.checkpoint/restore: `depth`
--- calls below them (1: M.write or M.read, 2: a helper of theirs).
-local function arg_error(arg, fname, msg, depth)
-  error(format("bad argument #%d to '%s' (%s)", arg, fname, msg), 3 + (depth or 1))
-end
 
 local function has_method(x, name)
   if type(x) ~= "table" then return false end
@@ -63,17 +54,17 @@ end
 -- the trainer's model, optimizer and schedule unless given.
 local function objects(fname, objs)
   if type(objs) ~= "table" then
-    arg_error(2, fname, "table {model =, optimizer =, schedule =, trainer =} expected, got "
-      .. type_name(objs), 2)
+    arg_error(fname, 2, "table {model =, optimizer =, schedule =, trainer =} expected, got "
+      .. type_name(objs), 4)
   end
   for name in pairs(objs) do
-    if not PARTS[name] then arg_error(2, fname, format("unknown field '%s'", tostring(name)), 2) end
+    if not PARTS[name] then arg_error(fname, 2, format("unknown field '%s'", tostring(name)), 4) end
   end
   local o = {}
   local t = objs.trainer
   if t ~= nil then
     if not (has_method(t, "state") and has_method(t, "load_state")) then
-      arg_error(2, fname, "field 'trainer': Trainer expected, got " .. type_name(t), 2)
+      arg_error(fname, 2, "field 'trainer': Trainer expected, got " .. type_name(t), 4)
     end
     o.trainer, o.optimizer, o.schedule = t, t.optimizer, t.schedule
     if parameters_of(t.model) then o.model = t.model end
@@ -84,20 +75,20 @@ local function objects(fname, objs)
   if o.model ~= nil then
     o.params = parameters_of(o.model)
     if not o.params then
-      arg_error(2, fname, "field 'model': a module with parameters() or an array of Values expected, got " ..
-        type_name(o.model), 2)
+      arg_error(fname, 2, "field 'model': a module with parameters() or an array of Values expected, got " ..
+        type_name(o.model), 4)
     end
   end
   for _, name in ipairs({ "optimizer", "schedule" }) do
     local x = o[name]
     if x ~= nil and not (has_method(x, "state") and has_method(x, "load_state")) then
-      arg_error(2, fname, format("field '%s': an object with state() and load_state() expected, got %s", name,
-        type_name(x)), 2)
+      arg_error(fname, 2, format("field '%s': an object with state() and load_state() expected, got %s", name,
+        type_name(x)), 4)
     end
   end
   local g = o.generator
   if g ~= nil and not (type(g) == "userdata" and pcall(function() return g:get_state() end)) then
-    arg_error(2, fname, "field 'generator': Generator expected, got " .. type_name(g), 2)
+    arg_error(fname, 2, "field 'generator': Generator expected, got " .. type_name(g), 4)
   end
   return o
 end
@@ -156,7 +147,7 @@ end
 -- @tparam table objs
 function M.write(path, objs)
   if type(path) ~= "string" then
-    arg_error(1, "checkpoint", "file path (string) expected, got " .. type_name(path))
+    arg_error("checkpoint", 1, "file path (string) expected, got " .. type_name(path), 3)
   end
   local ok, msg = save(path, objects("checkpoint", objs))
   if not ok then error(msg, 3) end
@@ -187,7 +178,7 @@ local function is_hex_state(s)
 end
 
 -- Checks the document against the objects; returns the parameter values.
-local function check(name, doc, o)
+local function check_document(name, doc, o)
   if type(doc) ~= "table" or doc == model_io.null or #doc > 0 then
     bad(name, "not a checkpoint (the top level is not an object)")
   end
@@ -237,13 +228,13 @@ end
 -- @treturn ?integer the checkpoint's step
 function M.read(path, objs)
   if type(path) ~= "string" then
-    arg_error(1, "restore", "file path (string) expected, got " .. type_name(path))
+    arg_error("restore", 1, "file path (string) expected, got " .. type_name(path), 3)
   end
   local o = objects("restore", objs)
   local ok, text = pcall(model_io.read_file, path)
   if not ok then error(io_message(text, "cannot read model", "cannot read checkpoint"), 3) end
   local doc = model_io.decode_json(text, path)
-  local values = check(path, doc, o)
+  local values = check_document(path, doc, o)
 
   -- what to go back to when a part is refused
   local backup = { rng = mg.get_rng_state(), generator = o.generator and o.generator:get_state() }

@@ -104,31 +104,46 @@ local function same_data(seen, X, targets, batch)
   return true
 end
 
+--- The state of a whole-batch compiled step (its graph, compiled at the first
+-- step, the outputs' widths, and a copy of the data it was traced on): one per
+-- Trainer, passed to `whole_step`.
+-- @treturn table
+function M.whole_state()
+  return { graph = nil, widths = nil, seen = nil }
+end
+
+--- Forgets state's graph (the trainer's data were replaced): the next step traces again.
+-- @tparam table state from `whole_state`
+function M.whole_reset(state)
+  state.graph, state.widths, state.seen = nil, nil, nil
+end
+
 --- A step replayed from the whole batch's graph, compiled at the first call
 -- and again when the batch's rows or labels have changed since.
--- @tparam table trainer the Trainer (fields `_graph`, `_widths` are kept in it)
--- @tparam function batch_loss `(trainer, batch) -> outputs, loss Value`
+-- @tparam table state from `whole_state`
+-- @tparam {table,...} X the inputs
+-- @param targets the labels the loss reads
 -- @tparam {integer,...} batch the sample indices (the same every step)
+-- @tparam function batch_loss `(trainer, batch) -> outputs, loss Value`, called while tracing
+-- @tparam table trainer batch_loss's first argument
+-- @tparam table optimizer its gradients are zeroed before the backward pass
 -- @treturn table the outputs, one per sample
 -- @treturn number the loss
-function M.whole_step(trainer, batch_loss, batch)
-  local seen = trainer._seen
-  if trainer._graph and not same_data(seen, trainer.X, trainer._targets, batch) then
-    trainer._graph = nil
-  end
-  if not trainer._graph then
+function M.whole_step(state, X, targets, batch, batch_loss, trainer, optimizer)
+  if state.graph and not same_data(state.seen, X, targets, batch) then M.whole_reset(state) end
+  if not state.graph then
     local widths = {}
-    trainer._graph = mg.compile(function()
+    state.graph = mg.compile(function()
       local outputs, total = batch_loss(trainer, batch)
       return flatten(total, outputs, widths)
     end, 0)
-    trainer._widths, trainer._seen = widths, remember(trainer.X, trainer._targets, batch)
+    state.widths, state.seen = widths, remember(X, targets, batch)
   end
-  local graph = trainer._graph
+  local graph = state.graph
   local flat = graph()
-  trainer.optimizer:zero_grad()
+  optimizer:zero_grad()
   graph:backward()
-  return unflatten(flat, trainer._widths), flat[1]
+  return unflatten(flat, state.widths), flat[1]
 end
 
 -- ---- per batch -------------------------------------------------------------

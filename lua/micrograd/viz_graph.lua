@@ -15,29 +15,19 @@
 --
 -- `micrograd.viz` re-exports `dot` and `render`.
 -- @module micrograd.viz_graph
+local check = require("micrograd._check")
 local mg = require("micrograd")
 local file = require("micrograd._file")
 local system = require("micrograd._system")
+local arg_error, quoted = check.arg_error, check.quoted
 
 local is_value = mg.is_value
-local type, tostring, rawequal, pcall = type, tostring, rawequal, pcall
+local type, tostring, pcall = type, tostring, pcall
 local format, concat = string.format, table.concat
 
 local M = {}
 
 -- ---- helpers -------------------------------------------------------------
-
---- Raises "bad argument #arg to 'fname' (msg)" at the caller of the public
--- function; `depth` is how many helpers lie between it and fail (default 0).
-local function fail(fname, arg, msg, depth)
-  error(format("bad argument #%d to '%s' (%s)", arg, fname, msg), 3 + (depth or 0))
-end
-
---- A description of x for messages: strings quoted, other types by name.
-local function describe(x)
-  if type(x) == "string" then return format("%q", x) end
-  return type(x)
-end
 
 --- Text safe in DOT: valid UTF-8 (other bytes become "?"), no control characters
 -- but newlines, which become `\n` (the caller escapes the rest first).
@@ -61,23 +51,36 @@ end
 
 -- ---- options -------------------------------------------------------------
 
-local DEFAULTS = { rankdir = "LR", legend = true, max_nodes = 500, count_limit = 100000, format = "%.4f",
-  width = 900 }
 local RANKDIRS = { LR = true, TB = true, RL = true, BT = true }
-local DOT_OPTIONS = { rankdir = true, legend = true, params = true, max_nodes = true, count_limit = true,
-  format = true, width = true }
-local RENDER_OPTIONS = { program = true, timeout = true }
-for k in pairs(DOT_OPTIONS) do RENDER_OPTIONS[k] = true end
 
---- A count option: a positive integer, or math.huge for no limit.
-local function check_count(fname, arg, name, n, min)
-  if n == math.huge then return n end
-  local k = type(n) == "number" and math.tointeger(n)
-  if not k or k < min then
-    fail(fname, arg, format("option '%s' must be an integer >= %d, got %s", name, min, tostring(n)), 2)
-  end
-  return k
+--- A count option: a positive integer (at least min), or math.huge for no limit.
+local function count(min)
+  return {
+    must = format("an integer >= %d", min),
+    test = function(n)
+      local k = type(n) == "number" and math.tointeger(n)
+      return n == math.huge or (k and k >= min)
+    end,
+    shown = tostring,
+    convert = function(n) return n == math.huge and n or math.tointeger(n) end,
+  }
 end
+
+-- dot's and render's options (micrograd._check's schema format).
+local DOT_OPTIONS = {
+  { "rankdir", { must = '"LR" or "TB" (or "RL", "BT")', test = function(v) return RANKDIRS[v] end,
+    shown = quoted }, "LR" },
+  { "legend", { must = "a boolean", test = function(v) return type(v) == "boolean" end, shown = type },
+    true },
+  { "max_nodes", count(1), 500 },
+  { "count_limit", count(0), 100000 },
+  { "format", { must = 'a format for one number such as "%.4f"', shown = quoted,
+    test = function(v) return type(v) == "string" and pcall(format, v, 1.5) end }, "%.4f" },
+  { "width", count(72), 900 },
+  { "params", true },
+}
+local RENDER_OPTIONS = { { "program", true }, { "timeout", true } }
+for i, entry in ipairs(DOT_OPTIONS) do RENDER_OPTIONS[2 + i] = entry end
 
 --- The set of parameters (keyed by Value) from an array of Values or a module;
 -- a module's parameter names (nn's `w1`, `b`) are the values, else true.
@@ -88,56 +91,23 @@ local function check_params(fname, arg, params)
     params = params:parameters()
   end
   if type(params) ~= "table" then
-    fail(fname, arg, "option 'params' must be an array of Values, got " .. type(params), 2)
+    arg_error(fname, arg, "option 'params' must be an array of Values, got " .. type(params), 4)
   end
   local set = {}
   for i = 1, #params do
     local p = params[i]
     if not is_value(p) then
-      fail(fname, arg, format("option 'params': Value expected at index %d, got %s", i, type(p)), 2)
+      arg_error(fname, arg, format("option 'params': Value expected at index %d, got %s", i, type(p)), 4)
     end
     set[p] = type(names[i]) == "string" and names[i] or true
   end
   return set
 end
 
---- Checks an options table against the names allowed; returns a full options table.
-local function check_opts(fname, arg, opts, allowed)
-  if opts == nil then opts = {} end
-  if type(opts) ~= "table" then fail(fname, arg, "options table expected, got " .. type(opts), 1) end
-  for k in pairs(opts) do
-    if not allowed[k] then fail(fname, arg, format("unknown option '%s'", tostring(k)), 1) end
-  end
-  local o = {}
-  for k, v in pairs(DEFAULTS) do o[k] = v end
-  if opts.rankdir ~= nil then
-    if not RANKDIRS[opts.rankdir] then
-      fail(fname, arg, "option 'rankdir' must be \"LR\" or \"TB\" (or \"RL\", \"BT\"), got "
-        .. describe(opts.rankdir), 1)
-    end
-    o.rankdir = opts.rankdir
-  end
-  if opts.legend ~= nil then
-    if type(opts.legend) ~= "boolean" then
-      fail(fname, arg, "option 'legend' must be a boolean, got " .. type(opts.legend), 1)
-    end
-    o.legend = opts.legend
-  end
-  if opts.max_nodes ~= nil then o.max_nodes = check_count(fname, arg, "max_nodes", opts.max_nodes, 1) end
-  if opts.count_limit ~= nil then
-    o.count_limit = check_count(fname, arg, "count_limit", opts.count_limit, 0)
-  end
-  if opts.format ~= nil then
-    local ok = type(opts.format) == "string" and pcall(format, opts.format, 1.5)
-    if not ok then
-      fail(fname, arg, "option 'format' must be a format for one number such as \"%.4f\", got "
-        .. describe(opts.format), 1)
-    end
-    o.format = opts.format
-  end
-  if opts.width ~= nil then o.width = check_count(fname, arg, "width", opts.width, 72) end
-  o.params = opts.params ~= nil and check_params(fname, arg, opts.params) or {}
-  o.program, o.timeout = opts.program, opts.timeout
+--- Checks an options table against schema; returns a full options table.
+local function check_opts(fname, arg, opts, schema)
+  local o = check.options(fname, arg, opts, schema, 3)
+  o.params = o.params ~= nil and check_params(fname, arg, o.params) or {}
   return o
 end
 
@@ -160,11 +130,10 @@ local function walk(root, max_nodes, count_limit)
     local ops = {}
     operands[head] = ops
     if not const[head] and v.op ~= "" then
-      -- A number operand comes back as a fresh leaf at every call: asking twice tells them apart.
-      local cs, again = v:children(), v:children()
+      local cs, constants = v:children() -- constants[k]: operand k is a number
       for k = 1, #cs do
         local c = cs[k]
-        local is_const = not rawequal(c, again[k])
+        local is_const = constants[k]
         local j = not is_const and index[c]
         if not j and not seen[c] then
           if #nodes < max_nodes then
@@ -348,7 +317,7 @@ end
 --   natural size; `rankdir = "TB"` draws a long chain downwards instead)
 -- @treturn string the DOT text
 function M.dot(root, opts)
-  if not is_value(root) then fail("dot", 1, "Value expected, got " .. type(root)) end
+  if not is_value(root) then arg_error("dot", 1, "Value expected, got " .. type(root)) end
   return build(root, check_opts("dot", 2, opts, DOT_OPTIONS))
 end
 
@@ -368,23 +337,23 @@ local FORMATS = { svg = "svg", png = "png" }
 --   `timeout` (seconds, default 60; `math.huge` for none)
 -- @treturn string path
 function M.render(root, path, opts)
-  if not is_value(root) then fail("render", 1, "Value expected, got " .. type(root)) end
-  if type(path) ~= "string" then fail("render", 2, "string expected, got " .. type(path)) end
-  if path:find("\0", 1, true) then fail("render", 2, "path with a NUL byte") end
+  if not is_value(root) then arg_error("render", 1, "Value expected, got " .. type(root)) end
+  if type(path) ~= "string" then arg_error("render", 2, "string expected, got " .. type(path)) end
+  if path:find("\0", 1, true) then arg_error("render", 2, "path with a NUL byte") end
   local ext = path:match("%.(%w+)$")
   local kind = ext and FORMATS[ext:lower()]
-  if not kind then fail("render", 2, "path ending in .svg or .png expected, got " .. describe(path)) end
+  if not kind then arg_error("render", 2, "path ending in .svg or .png expected, got " .. quoted(path)) end
   local o = check_opts("render", 3, opts, RENDER_OPTIONS)
   if not file.has_io() then -- looked up at each call: a sandboxed host may have removed it
     error(format("viz.render needs the io library to write %s (call viz.dot to get the text)", path), 2)
   end
   local program = o.program or "dot"
   if type(program) ~= "string" or program == "" or program:find("\0", 1, true) then
-    fail("render", 3, "option 'program' must be a program name, got " .. describe(program))
+    arg_error("render", 3, "option 'program' must be a program name, got " .. quoted(program))
   end
   local timeout = o.timeout or 60
   if type(timeout) ~= "number" or timeout ~= timeout or timeout <= 0 then
-    fail("render", 3, "option 'timeout' must be a number of seconds > 0, got " .. describe(timeout))
+    arg_error("render", 3, "option 'timeout' must be a number of seconds > 0, got " .. quoted(timeout))
   end
   for _, what in ipairs({ "run", "write" }) do
     local can, why = system.can(what)

@@ -11,12 +11,14 @@
 -- regions are light tints of their class's colour and points are drawn in the
 -- full colour with a white outline, as micrograd's demo plot.
 -- @module micrograd.viz_plot
+local check = require("micrograd._check")
 local mg = require("micrograd")
 local file = require("micrograd._file")
+local arg_error, describe = check.arg_error, check.describe
 
 local number = file.number -- string.format for one number, '.' whatever the locale
 local is_value = mg.is_value
-local floor, ceil, log, huge, abs = math.floor, math.ceil, math.log, math.huge, math.abs
+local floor, huge = math.floor, math.huge
 local max, min, tointeger = math.max, math.min, math.tointeger
 local format, rep, concat = string.format, string.rep, table.concat
 local type, tostring, getmetatable = type, tostring, getmetatable
@@ -24,20 +26,6 @@ local type, tostring, getmetatable = type, tostring, getmetatable
 local M = {}
 
 -- ---- argument checks -----------------------------------------------------
-
---- Raises "bad argument #arg to 'fname' (msg)" blaming the caller of the public
--- function: level 1 (the default) when the public function calls fail itself,
--- 2 from a helper that the public function calls.
-local function fail(fname, arg, msg, level)
-  error(format("bad argument #%d to '%s' (%s)", arg, fname, msg), 2 + (level or 1))
-end
-
---- A value as an error message shows it: numbers by value, others by type.
-local function describe(v)
-  if v ~= v then return "nan" end -- not "-nan" as some C libraries print it
-  if type(v) == "number" then return tostring(v) end
-  return type(v)
-end
 
 local function is_finite(v)
   return type(v) == "number" and v == v and v > -huge and v < huge
@@ -47,22 +35,23 @@ end
 -- `depth` is how many calls below the public function this check runs (1: called by it).
 local function check_points(fname, arg, X, depth)
   local lvl = (depth or 1) + 1
-  if type(X) ~= "table" then fail(fname, arg, "array of points expected, got " .. type(X), lvl) end
+  if type(X) ~= "table" then arg_error(fname, arg, "array of points expected, got " .. type(X), lvl + 1) end
   local n = #X
-  if n == 0 then fail(fname, arg, "array of points expected, got an empty table", lvl) end
+  if n == 0 then arg_error(fname, arg, "array of points expected, got an empty table", lvl + 1) end
   for i = 1, n do
     local p = X[i]
     if type(p) ~= "table" then
-      fail(fname, arg, format("point {x1, x2} expected at index %d, got %s", i, type(p)), lvl)
+      arg_error(fname, arg, format("point {x1, x2} expected at index %d, got %s", i, type(p)), lvl + 1)
     end
     if #p ~= 2 then
-      fail(fname, arg, format("point at index %d has %d coordinates: only 2-D points {x1, x2} can be drawn",
-        i, #p), lvl)
+      arg_error(fname, arg,
+        format("point at index %d has %d coordinates: only 2-D points {x1, x2} can be drawn",
+        i, #p), lvl + 1)
     end
     for j = 1, 2 do
       if not is_finite(p[j]) then
-        fail(fname, arg, format("point at index %d: finite number expected for x%d, got %s",
-          i, j, describe(p[j])), lvl)
+        arg_error(fname, arg, format("point at index %d: finite number expected for x%d, got %s",
+          i, j, describe(p[j])), lvl + 1)
       end
     end
   end
@@ -75,13 +64,14 @@ local MAX_CLASSES = 256
 -- Returns whether they are all 0/1, whether all -1/+1, and the largest.
 local function check_labels(fname, arg, y, n, depth)
   local lvl = (depth or 1) + 1
-  if type(y) ~= "table" then fail(fname, arg, "array of labels expected, got " .. type(y), lvl) end
-  if #y ~= n then fail(fname, arg, format("%d labels expected (one per point), got %d", n, #y), lvl) end
+  if type(y) ~= "table" then arg_error(fname, arg, "array of labels expected, got " .. type(y), lvl + 1) end
+  if #y ~= n then arg_error(fname, arg, format("%d labels expected (one per point), got %d", n, #y),
+    lvl + 1) end
   local zero_one, signs, lo, hi = true, true, huge, -huge
   for i = 1, n do
     local v = y[i]
     if type(v) ~= "number" or not tointeger(v) then
-      fail(fname, arg, format("integer label expected at index %d, got %s", i, describe(v)), lvl)
+      arg_error(fname, arg, format("integer label expected at index %d, got %s", i, describe(v)), lvl + 1)
     end
     zero_one = zero_one and (v == 0 or v == 1)
     signs = signs and (v == -1 or v == 1)
@@ -89,12 +79,12 @@ local function check_labels(fname, arg, y, n, depth)
   end
   if not zero_one and not signs then
     if lo < 1 then
-      fail(fname, arg, format("labels must be 0/1, -1/+1 or classes 1..k, got labels from %d to %d",
-        tointeger(lo), tointeger(hi)), lvl)
+      arg_error(fname, arg, format("labels must be 0/1, -1/+1 or classes 1..k, got labels from %d to %d",
+        tointeger(lo), tointeger(hi)), lvl + 1)
     end
     if hi > MAX_CLASSES then
-      fail(fname, arg, format("at most %d classes can be drawn, got label %d", MAX_CLASSES,
-        tointeger(hi)), lvl)
+      arg_error(fname, arg, format("at most %d classes can be drawn, got label %d", MAX_CLASSES,
+        tointeger(hi)), lvl + 1)
     end
   end
   return zero_one, signs, tointeger(hi)
@@ -115,64 +105,46 @@ local function classes_of(y, n, zero_one, signs, hi, multi)
   return cls, hi, names
 end
 
--- The options each function takes: kind, default, and bounds for integers.
+-- Option rules (micrograd._check's schema format).
+local function typed(kind)
+  return { must = "a " .. kind, test = function(v) return type(v) == kind end, shown = type }
+end
+
+local function integer_in(lo, hi)
+  return {
+    must = format("an integer from %d to %d", lo, hi),
+    test = function(v)
+      local k = type(v) == "number" and tointeger(v)
+      return k and k >= lo and k <= hi
+    end,
+    convert = tointeger,
+  }
+end
+
+local STRING, BOOLEAN, SIZE = typed("string"), typed("boolean"), integer_in(100, 10000)
+
+-- The options each function takes: {name, rule, default}.
 local option_specs = {
   decision_boundary = {
-    width = { "integer", 640, 100, 10000 }, height = { "integer", 480, 100, 10000 },
-    resolution = { "integer", 60, 2, 1000 }, title = { "string" },
-    xlabel = { "string", "x1" }, ylabel = { "string", "x2" }, equal_axes = { "boolean", false },
+    { "width", SIZE, 640 }, { "height", SIZE, 480 }, { "resolution", integer_in(2, 1000), 60 },
+    { "title", STRING }, { "xlabel", STRING, "x1" }, { "ylabel", STRING, "x2" },
+    { "equal_axes", BOOLEAN, false },
   },
   scatter = {
-    width = { "integer", 640, 100, 10000 }, height = { "integer", 480, 100, 10000 },
-    title = { "string" }, xlabel = { "string", "x1" }, ylabel = { "string", "x2" },
-    equal_axes = { "boolean", false },
+    { "width", SIZE, 640 }, { "height", SIZE, 480 },
+    { "title", STRING }, { "xlabel", STRING, "x1" }, { "ylabel", STRING, "x2" },
+    { "equal_axes", BOOLEAN, false },
   },
-  loss_curve = {
-    width = { "integer", 640, 100, 10000 }, height = { "integer", 480, 100, 10000 },
-    title = { "string" },
-  },
-  ascii_boundary = {
-    width = { "integer", 60, 8, 1000 }, height = { "integer", 24, 4, 1000 },
-  },
+  loss_curve = { { "width", SIZE, 640 }, { "height", SIZE, 480 }, { "title", STRING } },
+  ascii_boundary = { { "width", integer_in(8, 1000), 60 }, { "height", integer_in(4, 1000), 24 } },
 }
-
---- Checks opts (argument arg) against fname's options; returns every option's value.
-local function check_opts(fname, arg, opts)
-  local specs, out = option_specs[fname], {}
-  if opts ~= nil and type(opts) ~= "table" then
-    fail(fname, arg, "options table expected, got " .. type(opts), 2)
-  end
-  opts = opts or {}
-  for k in pairs(opts) do
-    if specs[k] == nil then fail(fname, arg, format("unknown option '%s'", tostring(k)), 2) end
-  end
-  for name, spec in pairs(specs) do
-    local v = opts[name]
-    if v == nil then
-      v = spec[2]
-    elseif spec[1] == "string" or spec[1] == "boolean" then
-      if type(v) ~= spec[1] then
-        fail(fname, arg, format("option '%s' must be a %s, got %s", name, spec[1], type(v)), 2)
-      end
-    else
-      local k = type(v) == "number" and tointeger(v)
-      if not k or k < spec[3] or k > spec[4] then
-        fail(fname, arg, format("option '%s' must be an integer from %d to %d, got %s",
-          name, spec[3], spec[4], describe(v)), 2)
-      end
-      v = k
-    end
-    out[name] = v
-  end
-  return out
-end
 
 --- Sorts out the optional `[path, opts]` arguments at position arg: a table in
 -- place of the path is the options. Returns path, opts and the options' position.
 local function path_and_opts(fname, arg, path, opts)
   if type(path) == "table" and opts == nil then return nil, path, arg end
   if path ~= nil and type(path) ~= "string" then
-    fail(fname, arg, "file path (string) expected, got " .. type(path), 2)
+    arg_error(fname, arg, "file path (string) expected, got " .. type(path), 3)
   end
   return path, opts, arg + 1
 end
@@ -211,10 +183,9 @@ end
 -- the lowest class on ties) and k, the model's number of outputs.
 -- Call it under mg.no_grad.
 local function classifier(fname, model, p)
-  -- level: 4 from classify (called by the public function), 5 from the probe below
-  local function bad_output(out, level)
-    error(format("bad argument #1 to '%s' (the model must return a Value or an array of Values, got %s)",
-      fname, type(out)), level or 4)
+  -- blame level: 3 from classify (called by the public function), 4 from the probe below
+  local function bad_output(out)
+    return "the model must return a Value or an array of Values, got " .. type(out)
   end
   local probe = model({ p[1], p[2] })
   local k
@@ -223,21 +194,21 @@ local function classifier(fname, model, p)
   elseif type(probe) == "table" and #probe >= 1 then
     k = #probe
   else
-    bad_output(probe, 5)
+    arg_error(fname, 1, bad_output(probe), 4)
   end
   local function classify(x1, x2)
     local out = model({ x1, x2 })
     if k == 1 then
       if type(out) == "table" then out = out[1] end
       local s = score_of(out)
-      if not s then bad_output(out) end
+      if not s then arg_error(fname, 1, bad_output(out), 3) end
       return s > 0 and 2 or 1
     end
-    if type(out) ~= "table" or #out ~= k then bad_output(out) end
+    if type(out) ~= "table" or #out ~= k then arg_error(fname, 1, bad_output(out), 3) end
     local best, best_score = 1, -huge
     for c = 1, k do
       local s = score_of(out[c])
-      if not s then bad_output(out[c]) end
+      if not s then arg_error(fname, 1, bad_output(out[c]), 3) end
       if s > best_score then best, best_score = c, s end -- NaN never wins
     end
     return best
@@ -249,21 +220,21 @@ end
 -- model (under no_grad). Returns classify, n, cls, k, names.
 local function check_model_data(fname, model, X, y)
   if not is_callable(model) then
-    fail(fname, 1, "model expected (a function or a callable module), got " .. type(model), 2)
+    arg_error(fname, 1, "model expected (a function or a callable module), got " .. type(model), 3)
   end
   local n = check_points(fname, 2, X, 2)
   local zero_one, signs, hi = check_labels(fname, 3, y, n, 2)
   local classify, k = classifier(fname, model, X[1])
   if k == 1 and not (zero_one or signs) then
-    fail(fname, 3, "a model with one output separates two classes: labels 0/1 or -1/+1 expected, "
-      .. format("got classes 1..%d", hi), 2)
+    arg_error(fname, 3, "a model with one output separates two classes: labels 0/1 or -1/+1 expected, "
+      .. format("got classes 1..%d", hi), 3)
   end
   if k > 1 then
     for i = 1, n do
       local v = y[i]
       if v < 1 or v > k then
-        fail(fname, 3, format("classes 1..%d expected for a model with %d outputs, got %s at index %d",
-          k, k, describe(v), i), 2)
+        arg_error(fname, 3, format("classes 1..%d expected for a model with %d outputs, got %s at index %d",
+          k, k, describe(v), i), 3)
       end
     end
   end
@@ -296,199 +267,12 @@ local function equalize(pg, x0, x1, y0, y1)
   return x0 - extra, x1 + extra, y0, y1
 end
 
--- ---- SVG pieces ------------------------------------------------------------
-
---- A coordinate or length, compactly: at most 2 decimals, no trailing zeros.
-local function num(v)
-  local s = number("%.2f", v)
-  s = s:gsub("0+$", ""):gsub("%.$", "")
-  if s == "-0" then s = "0" end
-  return s
-end
-
-local escapes = { ["&"] = "&amp;", ["<"] = "&lt;", [">"] = "&gt;", ['"'] = "&quot;", ["'"] = "&apos;" }
-
-local function escape(text)
-  return (text:gsub("[&<>\"']", escapes))
-end
-
---- Point colours for the first classes; later classes get hues around the circle.
-local palette = {
-  "#c8382d", "#2e6bb0", "#2f9a4a", "#e08a1e", "#7d4fb0",
-  "#1f9e9a", "#8c5a3c", "#d45b9e", "#8a9a2a", "#6b6b6b",
-}
-
---- A colour as "#rrggbb" from red, green and blue in [0, 1].
-local function hex(r, g, b)
-  return format("#%02x%02x%02x", floor(r * 255 + 0.5), floor(g * 255 + 0.5), floor(b * 255 + 0.5))
-end
-
---- The colour of class c (its points), "#rrggbb".
-local function class_color(c)
-  if c <= #palette then return palette[c] end
-  local h, s, l = ((c - 1) * 137.508) % 360 / 60, 0.55, 0.45 -- golden-angle hues, HSL
-  local chroma = (1 - abs(2 * l - 1)) * s
-  local x = chroma * (1 - abs(h % 2 - 1))
-  local r, g, b
-  if h < 1 then r, g, b = chroma, x, 0
-  elseif h < 2 then r, g, b = x, chroma, 0
-  elseif h < 3 then r, g, b = 0, chroma, x
-  elseif h < 4 then r, g, b = 0, x, chroma
-  elseif h < 5 then r, g, b = x, 0, chroma
-  else r, g, b = chroma, 0, x end
-  local m = l - chroma / 2
-  return hex(r + m, g + m, b + m)
-end
-
---- The light tint of colour (#rrggbb) that fills its class's region: 70% white.
-local function region_color(color)
-  local r, g, b = tonumber(color:sub(2, 3), 16), tonumber(color:sub(4, 5), 16), tonumber(color:sub(6, 7), 16)
-  local function light(v) return (v / 255) * 0.3 + 0.7 end
-  return hex(light(r), light(g), light(b))
-end
-
-local INK, GRID = "#333333", "#e6e6e6"
-
---- The page: layout of the plot area inside a width x height picture.
-local function page(width, height, right)
-  local left, top, bottom = 64, 40, 52
-  return { width = width, height = height, left = left, top = top,
-    w = width - left - right, h = height - top - bottom }
-end
-
-local function svg_open(parts, pg)
-  parts[#parts + 1] = format('<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" '
-    .. 'viewBox="0 0 %d %d" font-family="DejaVu Sans, Arial, Helvetica, sans-serif" font-size="12">',
-    pg.width, pg.height, pg.width, pg.height)
-  parts[#parts + 1] = format('<rect width="%d" height="%d" fill="#ffffff"/>', pg.width, pg.height)
-end
-
---- "Nice" ticks (1, 2 or 5 times a power of ten) inside [lo, hi], about
--- `target` of them; returns the tick values and their decimals.
-local function ticks(lo, hi, target)
-  local raw = (hi - lo) / target
-  local mag = 10 ^ floor(log(raw, 10))
-  local f = raw / mag
-  local step = (f < 1.5 and 1 or f < 3 and 2 or f < 7 and 5 or 10) * mag
-  local list = {}
-  for i = ceil(lo / step - 1e-9), floor(hi / step + 1e-9) do list[#list + 1] = i * step end
-  return list, max(0, -floor(log(step, 10) + 1e-9))
-end
-
-local function tick_label(v, decimals)
-  local s = number("%." .. decimals .. "f", v)
-  if s:match("^%-0%.?0*$") then s = s:sub(2) end
-  return s
-end
-
---- Maps data to page coordinates: returns px(x) and py(y) for the box [x0, x1] x [y0, y1].
-local function mapping(pg, x0, x1, y0, y1)
-  local sx, sy = pg.w / (x1 - x0), pg.h / (y1 - y0)
-  return function(x) return pg.left + (x - x0) * sx end,
-    function(y) return pg.top + (y1 - y) * sy end
-end
-
---- The bottom axis: gridlines (when grid), ticks and tick labels for
--- [x0, x1] (only whole numbers when integer).
-local function x_axis(parts, pg, x0, x1, px, grid, integer)
-  local list, decimals = ticks(x0, x1, max(2, pg.w / 90))
-  local bottom = pg.top + pg.h
-  for _, t in ipairs(list) do
-    if not integer or t == floor(t) then
-      local x = num(px(t))
-      if grid then
-        parts[#parts + 1] = format('<line x1="%s" y1="%s" x2="%s" y2="%s" stroke="%s"/>',
-          x, num(pg.top), x, num(bottom), GRID)
-      end
-      parts[#parts + 1] = format('<line x1="%s" y1="%s" x2="%s" y2="%s" stroke="%s"/>',
-        x, num(bottom), x, num(bottom + 5), INK)
-      parts[#parts + 1] = format('<text x="%s" y="%s" text-anchor="middle" fill="%s">%s</text>',
-        x, num(bottom + 18), INK, tick_label(t, integer and 0 or decimals))
-    end
-  end
-end
-
---- A side axis ("left" or "right"): gridlines (when grid), ticks and tick
--- labels for [y0, y1]; fmt(tick, decimals) writes a tick's label.
-local function y_axis(parts, pg, y0, y1, py, grid, side, fmt)
-  local list, decimals = ticks(y0, y1, max(2, pg.h / 60))
-  local edge = side == "left" and pg.left or pg.left + pg.w
-  local dir = side == "left" and -1 or 1
-  for _, t in ipairs(list) do
-    local y = num(py(t))
-    if grid then
-      parts[#parts + 1] = format('<line x1="%s" y1="%s" x2="%s" y2="%s" stroke="%s"/>',
-        num(pg.left), y, num(pg.left + pg.w), y, GRID)
-    end
-    parts[#parts + 1] = format('<line x1="%s" y1="%s" x2="%s" y2="%s" stroke="%s"/>',
-      num(edge), y, num(edge + 5 * dir), y, INK)
-    parts[#parts + 1] = format('<text x="%s" y="%s" text-anchor="%s" fill="%s">%s</text>',
-      num(edge + 8 * dir), num(py(t) + 4), side == "left" and "end" or "start", INK,
-      (fmt or tick_label)(t, decimals))
-  end
-end
-
---- The frame of the plot area (class "frame": its box is the plot area).
-local function frame(parts, pg)
-  parts[#parts + 1] = format('<rect class="frame" x="%s" y="%s" width="%s" height="%s" fill="none" '
-    .. 'stroke="%s"/>', num(pg.left), num(pg.top), num(pg.w), num(pg.h), INK)
-end
-
---- Axis titles: below the bottom axis, and rotated beside the left/right axes.
-local function axis_labels(parts, pg, xlabel, ylabel, rlabel)
-  local cx, cy = pg.left + pg.w / 2, pg.top + pg.h / 2
-  parts[#parts + 1] = format('<text x="%s" y="%s" text-anchor="middle" fill="%s">%s</text>',
-    num(cx), num(pg.top + pg.h + 40), INK, escape(xlabel))
-  parts[#parts + 1] = format('<text x="%s" y="%s" text-anchor="middle" fill="%s" '
-    .. 'transform="rotate(-90 %s %s)">%s</text>', num(16), num(cy), INK, num(16), num(cy), escape(ylabel))
-  if rlabel then
-    local x = pg.left + pg.w + 52
-    parts[#parts + 1] = format('<text x="%s" y="%s" text-anchor="middle" fill="%s" '
-      .. 'transform="rotate(90 %s %s)">%s</text>', num(x), num(cy), INK, num(x), num(cy), escape(rlabel))
-  end
-end
-
---- The title (top left) and a legend (top right): entries {color, text, kind}
--- with kind "box" (a class) or "line" (a curve).
-local function title_legend(parts, pg, title, entries)
-  if title then
-    parts[#parts + 1] = format('<text x="%s" y="%s" font-size="15" font-weight="bold" fill="%s">%s</text>',
-      num(pg.left), num(pg.top - 14), INK, escape(title))
-  end
-  local x, y = pg.left + pg.w, pg.top - 14
-  for i = #entries, 1, -1 do -- right to left, so that the last entry ends at the frame's edge
-    local e = entries[i]
-    x = x - 7 * #e[2]
-    parts[#parts + 1] = format('<text x="%s" y="%s" fill="%s">%s</text>', num(x), num(y), INK, escape(e[2]))
-    if e[3] == "line" then
-      parts[#parts + 1] = format('<line x1="%s" y1="%s" x2="%s" y2="%s" stroke="%s" stroke-width="2.5"/>',
-        num(x - 26), num(y - 4), num(x - 6), num(y - 4), e[1])
-      x = x - 26 - 16
-    else
-      parts[#parts + 1] = format('<rect x="%s" y="%s" width="10" height="10" fill="%s"/>',
-        num(x - 15), num(y - 9), e[1])
-      x = x - 15 - 16
-    end
-  end
-end
-
---- Class legend entries for names.
-local function class_entries(names)
-  local entries = {}
-  for c, name in ipairs(names) do entries[c] = { class_color(c), "class " .. name, "box" } end
-  return entries
-end
-
---- The data points, in order, as circles in their class's colour.
-local function points(parts, X, n, cls, px, py)
-  parts[#parts + 1] = '<g stroke="#ffffff" stroke-width="1">'
-  for i = 1, n do
-    local p = X[i]
-    parts[#parts + 1] = format('<circle cx="%s" cy="%s" r="4.5" fill="%s"/>',
-      num(px(p[1])), num(py(p[2])), class_color(cls[i]))
-  end
-  parts[#parts + 1] = "</g>"
-end
+-- the SVG writer (micrograd._svg)
+local svg = require("micrograd._svg")
+local num, class_color, region_color, page = svg.num, svg.class_color, svg.region_color, svg.page
+local svg_open, mapping, x_axis, y_axis = svg.svg_open, svg.mapping, svg.x_axis, svg.y_axis
+local frame, axis_labels, title_legend = svg.frame, svg.axis_labels, svg.title_legend
+local class_entries, points = svg.class_entries, svg.points
 
 --- Finishes the SVG text, writes it when a path is given, returns it.
 local function finish(fname, parts, path)
@@ -521,7 +305,7 @@ function M.decision_boundary(model, X, y, path, opts)
   local fname = "decision_boundary"
   local opt_arg
   path, opts, opt_arg = path_and_opts(fname, 4, path, opts)
-  local o = check_opts(fname, opt_arg, opts)
+  local o = check.options(fname, opt_arg, opts, option_specs[fname])
   local _ <close> = mg.no_grad()
   local classify, n, cls, k, names = check_model_data(fname, model, X, y)
   local x0, x1, y0, y1 = bounds(X, n, 0.2)
@@ -576,7 +360,7 @@ function M.scatter(X, y, path, opts)
   local fname = "scatter"
   local opt_arg
   path, opts, opt_arg = path_and_opts(fname, 3, path, opts)
-  local o = check_opts(fname, opt_arg, opts)
+  local o = check.options(fname, opt_arg, opts, option_specs[fname])
   local n = check_points(fname, 1, X)
   local zero_one, signs, hi = check_labels(fname, 2, y, n)
   local cls, _, names = classes_of(y, n, zero_one, signs, hi, false)
@@ -607,16 +391,16 @@ local function check_series(history, field, optional)
   local s = history[field]
   if s == nil and optional then return nil end
   if type(s) ~= "table" or #s == 0 then
-    fail("loss_curve", 1, format("history.%s must be a non-empty array of numbers, got %s",
-      field, type(s) == "table" and "an empty table" or type(s)), 2)
+    arg_error("loss_curve", 1, format("history.%s must be a non-empty array of numbers, got %s",
+      field, type(s) == "table" and "an empty table" or type(s)), 3)
   end
   for i = 1, #s do
     local v = s[i]
     if type(v) ~= "number" then
-      fail("loss_curve", 1, format("history.%s[%d] must be a number, got %s", field, i, type(v)), 2)
+      arg_error("loss_curve", 1, format("history.%s[%d] must be a number, got %s", field, i, type(v)), 3)
     end
     if (field == "accuracy" or field == "val_accuracy") and not (v >= 0 and v <= 1) then
-      fail("loss_curve", 1, format("history.%s[%d] must be in [0, 1], got %s", field, i, describe(v)), 2)
+      arg_error("loss_curve", 1, format("history.%s[%d] must be in [0, 1], got %s", field, i, describe(v)), 3)
     end
   end
   return s
@@ -659,9 +443,9 @@ function M.loss_curve(history, path, opts)
   local fname = "loss_curve"
   local opt_arg
   path, opts, opt_arg = path_and_opts(fname, 2, path, opts)
-  local o = check_opts(fname, opt_arg, opts)
+  local o = check.options(fname, opt_arg, opts, option_specs[fname])
   if type(history) ~= "table" then
-    fail(fname, 1, "history table {loss = {...}, accuracy = {...}} expected, got " .. type(history))
+    arg_error(fname, 1, "history table {loss = {...}, accuracy = {...}} expected, got " .. type(history))
   end
   local losses = check_series(history, "loss")
   local accuracy = history.accuracy -- empty after a fit without accuracy (mse): none drawn
@@ -674,11 +458,12 @@ function M.loss_curve(history, path, opts)
   local val_step = val_loss and history.val_step
   if val_step ~= nil then
     if type(val_step) ~= "table" or #val_step ~= #val_loss then
-      fail(fname, 1, format("history.val_step must be an array of %d steps (one per val_loss)", #val_loss))
+      arg_error(fname, 1, format("history.val_step must be an array of %d steps (one per val_loss)",
+        #val_loss))
     end
     for i = 1, #val_step do
       if not is_finite(val_step[i]) then
-        fail(fname, 1, format("history.val_step[%d] must be a number, got %s", i, describe(val_step[i])))
+        arg_error(fname, 1, format("history.val_step[%d] must be a number, got %s", i, describe(val_step[i])))
       end
     end
   end
@@ -745,7 +530,7 @@ local class_marks = "123456789abcdefghijklmnopqrstuvwxyz"
 -- @treturn string the picture (lines separated by "\n", no final newline)
 function M.ascii_boundary(model, X, y, opts)
   local fname = "ascii_boundary"
-  local o = check_opts(fname, 4, opts)
+  local o = check.options(fname, 4, opts, option_specs[fname])
   local _ <close> = mg.no_grad()
   local classify, n, cls, k, names = check_model_data(fname, model, X, y)
   local two = k == 2 and (names[1] == "0" or names[1] == "-1")
