@@ -17,7 +17,7 @@ local format, concat, type = string.format, table.concat, type
 
 local M = {}
 
--- The options (micrograd._check's schema format); params is checked first, by check.
+-- The options (micrograd._check's schema format); params is checked first, by check_arguments.
 local OPTIONS = {
   { "eps", check.rule("positive number", function(x) return type(x) == "number" and x > 0 and x < huge end),
     1e-6 },
@@ -53,6 +53,45 @@ function Report:__tostring()
   return concat(lines, "\n")
 end
 
+--- Checks gradcheck's arguments (errors blame gradcheck's caller); returns
+-- the parameters (or nil), their names, eps and tol.
+local function check_arguments(fn, inputs, opts)
+  local mt = type(fn) == "table" and getmetatable(fn)
+  if type(fn) ~= "function" and not (mt and mt.__call) then
+    arg_error("gradcheck", 1, "function expected, got " .. type(fn), 3)
+  end
+  local params = type(opts) == "table" and opts.params or nil
+  local param_names = {}
+  if type(params) == "table" and type(params.parameters) == "function" then -- a module
+    if type(params.parameter_names) == "function" then param_names = params:parameter_names() end
+    params = params:parameters()
+  end
+  if params ~= nil then
+    if type(params) ~= "table" then
+      arg_error("gradcheck", 3, "option 'params': array of Values expected, got " .. type(params), 3)
+    end
+    for i = 1, #params do
+      if not is_value(params[i]) then
+        arg_error("gradcheck", 3, format("option 'params': Value expected at index %d, got %s", i,
+          type(params[i])), 3)
+      end
+    end
+  end
+  local nparams = params and #params or 0
+  if type(inputs) ~= "table" or (#inputs == 0 and nparams == 0) then
+    arg_error("gradcheck", 2, "non-empty array of numbers expected", 3)
+  end
+  for i = 1, #inputs do
+    local x = inputs[i]
+    if type(x) ~= "number" or x ~= x or abs(x) == huge then
+      arg_error("gradcheck", 2,
+        format("finite number expected at index %d, got %s", i, check.describe(x, true)), 3)
+    end
+  end
+  opts = check.options("gradcheck", 3, opts, OPTIONS, 3)
+  return params, param_names, opts.eps, opts.tol
+end
+
 --- Compares the gradients `backward()` gives for `fn` at `inputs` with
 -- central finite differences `(f(x + eps) - f(x - eps)) / (2 eps)`.
 -- The relative error of input i is `|a - n| / max(1, |a|, |n|)`.
@@ -67,40 +106,8 @@ end
 --   input, then one per parameter), `names` ("input 1", "parameter 2 (w2)"),
 --   `worst`, `worst_input` (its index), `tol`; `tostring(report)` explains it
 function M.check(fn, inputs, opts)
-  local mt = type(fn) == "table" and getmetatable(fn)
-  if type(fn) ~= "function" and not (mt and mt.__call) then
-    arg_error("gradcheck", 1, "function expected, got " .. type(fn))
-  end
-  local params = type(opts) == "table" and opts.params or nil
-  local param_names = {}
-  if type(params) == "table" and type(params.parameters) == "function" then -- a module
-    if type(params.parameter_names) == "function" then param_names = params:parameter_names() end
-    params = params:parameters()
-  end
-  if params ~= nil then
-    if type(params) ~= "table" then
-      arg_error("gradcheck", 3, "option 'params': array of Values expected, got " .. type(params))
-    end
-    for i = 1, #params do
-      if not is_value(params[i]) then
-        arg_error("gradcheck", 3, format("option 'params': Value expected at index %d, got %s", i,
-          type(params[i])))
-      end
-    end
-  end
+  local params, param_names, eps, tol = check_arguments(fn, inputs, opts)
   local nparams = params and #params or 0
-  if type(inputs) ~= "table" or (#inputs == 0 and nparams == 0) then
-    arg_error("gradcheck", 2, "non-empty array of numbers expected")
-  end
-  for i = 1, #inputs do
-    local x = inputs[i]
-    if type(x) ~= "number" or x ~= x or abs(x) == huge then
-      arg_error("gradcheck", 2,
-        format("finite number expected at index %d, got %s", i, check.describe(x, true)))
-    end
-  end
-  opts = check.options("gradcheck", 3, opts, OPTIONS)
-  local eps, tol = opts.eps, opts.tol
 
   -- analytic: one backward from zeroed grads (the parameters' grads are put back after)
   local saved_grads = {}
