@@ -205,26 +205,9 @@ local function operand_name(op, k, n)
   return nil
 end
 
---- The DOT text for the graph under root (arguments already checked).
-local function build(root, o)
-  local nodes, const, operands, hidden, more = walk(root, o.max_nodes, o.count_limit)
-  local fmt, params = o.format, o.params
-  local lr = o.rankdir == "LR" or o.rankdir == "RL"
-  local used = { root = true }
-  local out = {
-    "digraph micrograd {",
-    format("  graph [rankdir=%s];", o.rankdir),
-    '  node [fontname="Helvetica", fontsize=11];',
-    '  edge [fontname="Helvetica", fontsize=9];',
-  }
-  local function add(s) out[#out + 1] = s end
-  if o.width < math.huge then
-    -- a wider drawing is scaled down to width points (size is in inches, written
-    -- with integer arithmetic: no locale changes its decimal point)
-    add(format('  graph [size="%d.%04d,1000"];', o.width // 72, o.width % 72 * 10000 // 72))
-  end
-
-  -- The Values and their op nodes, in walk order.
+-- Adds the Values and their op nodes, in walk order; marks the kinds used (for the legend).
+local function add_nodes(add, w, o, used, lr)
+  local nodes, const, operands, fmt, params = w.nodes, w.const, w.operands, o.format, o.params
   for i, v in ipairs(nodes) do
     local data = escape_field(file.number(fmt, v.data))
     if const[i] then
@@ -249,8 +232,11 @@ local function build(root, o)
       end
     end
   end
+end
 
-  -- Edges: operand -> op (in operand order) -> result.
+-- Adds the edges: operand -> op (in operand order) -> result.
+local function add_edges(add, w)
+  local nodes, const, operands = w.nodes, w.const, w.operands
   for i, v in ipairs(nodes) do
     if not const[i] and v.op ~= "" then
       local ops = operands[i]
@@ -263,7 +249,11 @@ local function build(root, o)
       add(format("  op%d -> v%d;", i, i))
     end
   end
+end
 
+-- Adds the note that says how many Values were left out, if any.
+local function add_note(add, w, o)
+  local hidden, more = w.hidden, w.more
   if hidden > 0 or more then
     local text
     if not more then
@@ -275,24 +265,49 @@ local function build(root, o)
     end
     add(format('  note [%s, label="%s\\n(max_nodes = %d)"];', STYLES.note, text, o.max_nodes))
   end
+end
 
-  if o.legend then
-    -- the legend's entries in one row, not a tall column: across the ranks
-    -- (invisible edges) when the graph runs sideways, in one rank otherwise
-    add("  subgraph cluster_legend {")
-    add('    label="legend"; fontname="Helvetica"; fontsize=11; style=rounded; color="#999999";')
-    if not lr then add("    rank=same;") end
-    local previous
-    for _, entry in ipairs(LEGEND) do
-      local kind, text = entry[1], entry[2]
-      if used[kind] then
-        add(format('    legend_%s [%s, label="%s"];', kind, STYLES[kind], text))
-        if lr and previous then add(format("    legend_%s -> legend_%s [style=invis];", previous, kind)) end
-        previous = kind
-      end
+-- Adds the legend: the kinds of node used, in one row (across the ranks, by
+-- invisible edges, when the graph runs sideways; in one rank otherwise).
+local function add_legend(add, used, lr)
+  add("  subgraph cluster_legend {")
+  add('    label="legend"; fontname="Helvetica"; fontsize=11; style=rounded; color="#999999";')
+  if not lr then add("    rank=same;") end
+  local previous
+  for _, entry in ipairs(LEGEND) do
+    local kind, text = entry[1], entry[2]
+    if used[kind] then
+      add(format('    legend_%s [%s, label="%s"];', kind, STYLES[kind], text))
+      if lr and previous then add(format("    legend_%s -> legend_%s [style=invis];", previous, kind)) end
+      previous = kind
     end
-    add("  }")
   end
+  add("  }")
+end
+
+--- The DOT text for the graph under root (arguments already checked).
+local function build(root, o)
+  local w = {}
+  w.nodes, w.const, w.operands, w.hidden, w.more = walk(root, o.max_nodes, o.count_limit)
+  local lr = o.rankdir == "LR" or o.rankdir == "RL"
+  local used = { root = true }
+  local out = {
+    "digraph micrograd {",
+    format("  graph [rankdir=%s];", o.rankdir),
+    '  node [fontname="Helvetica", fontsize=11];',
+    '  edge [fontname="Helvetica", fontsize=9];',
+  }
+  local function add(s) out[#out + 1] = s end
+  if o.width < math.huge then
+    -- a wider drawing is scaled down to width points (size is in inches, written
+    -- with integer arithmetic: no locale changes its decimal point)
+    add(format('  graph [size="%d.%04d,1000"];', o.width // 72, o.width % 72 * 10000 // 72))
+  end
+
+  add_nodes(add, w, o, used, lr)
+  add_edges(add, w)
+  add_note(add, w, o)
+  if o.legend then add_legend(add, used, lr) end
   add("}")
   return concat(out, "\n") .. "\n"
 end
