@@ -874,7 +874,7 @@ local function next_batch(self)
   return batch
 end
 
---- The model's outputs for a batch and the loss on them (the l2 term included).
+-- The model's outputs for a batch and the loss on them (the l2 term included).
 local function batch_loss(self, batch)
   local model, X, targets = self.model, self.X, self._targets
   local outputs, ys = {}, {}
