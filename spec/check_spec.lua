@@ -14,8 +14,9 @@ describe("_check.arg_error", function()
     local function public(x) check.arg_error("public", 1, "number expected, got " .. check.describe(x)) end
     local line = debug.getinfo(1, "l").currentline + 1
     local err = error_of(function() public({}) end)
-    local where = "spec/check_spec.lua:" .. line .. ": "
-    assert.equal(where .. "bad argument #1 to 'public' (number expected, got table)", err)
+    -- ctest gives busted the spec's absolute path
+    local expected = "check_spec.lua:" .. line .. ": bad argument #1 to 'public' (number expected, got table)"
+    assert.equal(expected, err:sub(-#expected))
   end)
 
   it("takes the level error() would take in the raising function", function()
@@ -23,7 +24,8 @@ describe("_check.arg_error", function()
     local function public() helper() end
     local line = debug.getinfo(1, "l").currentline + 1
     local err = error_of(function() public() end)
-    assert.equal("spec/check_spec.lua:" .. line .. ": bad argument #2 to 'public' (wrong)", err)
+    local expected = "check_spec.lua:" .. line .. ": bad argument #2 to 'public' (wrong)"
+    assert.equal(expected, err:sub(-#expected))
   end)
 
   it("says when a method is called on something else than its object", function()
