@@ -472,16 +472,21 @@ end
 local Trainer = {}
 Trainer.__index = Trainer
 
-local OPTIONS = {
-  loss = true, optimizer = true, lr = true, steps = true, epochs = true, batch_size = true,
-  shuffle = true, seed = true, l2 = true, schedule = true, on_step = true, accuracy = true, clock = true,
-  compile = true, history = true,
-  validation = true, validate_every = true, patience = true, restore_best = true,
+-- Trainer's and fit's options (micrograd._check's schema format): the names
+-- only; the stages below check the values.
+local function names_schema(names)
+  local schema = { what = "table of options" }
+  for i, name in ipairs(names) do schema[i] = { name, true } end
+  return schema
+end
+local OPTION_NAMES = {
+  "loss", "optimizer", "lr", "steps", "epochs", "batch_size", "shuffle", "seed", "l2", "schedule", "on_step",
+  "accuracy", "clock", "compile", "history", "validation", "validate_every", "patience", "restore_best",
 }
+local OPTIONS = names_schema(OPTION_NAMES)
+local FIT_OPTIONS = names_schema({ "progress", "terminal", "checkpoint", "checkpoint_every", "resume",
+  unpack(OPTION_NAMES) })
 local LOSS_NAMES = "'svm', 'mse', 'bce', 'cross_entropy' or a function"
-local FIT_OPTIONS = { progress = true, terminal = true, checkpoint = true, checkpoint_every = true,
-  resume = true }
-for name in pairs(OPTIONS) do FIT_OPTIONS[name] = true end
 
 -- nil when a model with `width` outputs suits loss `name` and labels y, else a message.
 local function bad_width(name, width, y)
@@ -740,18 +745,16 @@ local STAGES = {
   batches_stage, callbacks_stage, stopping_stage,
 }
 
--- A new Trainer, or nil, the argument number and a message.
-local function new_trainer(model, X, y, opts, allowed)
+-- A new Trainer, or nil, the argument number and a message; the options
+-- table's own errors (not a table, an unknown name) are raised at once, for
+-- fname's caller.
+local function new_trainer(fname, model, X, y, opts, schema)
   if not callable(model) then
     return nil, 1, "model (a module or function) expected, got " .. type_name(model)
   end
   local n, data_arg, why = check_data(X, y)
   if not n then return nil, data_arg + 1, why end
-  if opts == nil then opts = {} end
-  if type(opts) ~= "table" then return nil, 4, "table of options expected, got " .. type_name(opts) end
-  for name in pairs(opts) do
-    if not allowed[name] then return nil, 4, format("unknown option '%s'", tostring(name)) end
-  end
+  opts = check.options(fname, 4, opts, schema, 3)
   local c = { model = model, X = X, y = y, n = n, opts = opts }
   for _, stage in ipairs(STAGES) do
     local arg, msg = stage(c)
@@ -842,7 +845,7 @@ end
 --   finite), `validation`, and `model`, `optimizer`, `schedule`,
 --   `batch_size`, `steps_per_epoch`
 function M.Trainer(model, X, y, opts)
-  local t, arg, msg = new_trainer(model, X, y, opts, OPTIONS)
+  local t, arg, msg = new_trainer("Trainer", model, X, y, opts, OPTIONS)
   if not t then arg_error("Trainer", arg, msg) end
   return t
 end
@@ -1356,7 +1359,7 @@ end
 --   validation entries (see `Trainer`)
 -- @treturn Trainer the trainer (its `step_count`, `stopped`, ...)
 function M.fit(model, X, y, opts)
-  local t, arg, msg = new_trainer(model, X, y, opts, FIT_OPTIONS)
+  local t, arg, msg = new_trainer("fit", model, X, y, opts, FIT_OPTIONS)
   if not t then arg_error("fit", arg, msg) end
   opts = opts or {}
   local path, every, resume = opts.checkpoint, opts.checkpoint_every, opts.resume
