@@ -303,25 +303,22 @@ local function softmax(zs)
   return ps, best
 end
 
+-- predict's and evaluate's options (micrograd._check's schema format).
+local PREDICT_OPTIONS = {
+  { "loss", { expected = "'svm', 'bce', 'cross_entropy' or 'mse'", shown = show,
+    test = function(v) return KIND_OF_LOSS[v] ~= nil end } },
+  what = "table of options",
+}
+
 -- The kind of prediction for fname's opts.loss (argument arg), or from the
 -- output width when no loss is given.
 local function prediction_kind(fname, arg, opts, width)
-  if opts ~= nil and type(opts) ~= "table" then
-    arg_error(fname, arg, "table of options expected, got " .. type_name(opts), 3)
-  end
-  local loss = opts and opts.loss
-  for name in pairs(opts or {}) do
-    if name ~= "loss" then arg_error(fname, arg, format("unknown option '%s'", tostring(name)), 3) end
-  end
+  local loss = check.options(fname, arg, opts, PREDICT_OPTIONS, 3).loss
   if loss == nil then
     local several = (width or 1) > 1
     return several and "classes" or "binary", several and "cross_entropy" or "svm"
   end
   local kind = KIND_OF_LOSS[loss]
-  if not kind then
-    arg_error(fname, arg, format("option 'loss': 'svm', 'bce', 'cross_entropy' or 'mse' expected, got %s",
-      show(loss)), 3)
-  end
   if width and ((kind == "binary" and width ~= 1) or (kind == "classes" and width < 2)) then
     arg_error(fname, arg, format("option 'loss': '%s' needs a model with %s, but the model has %d output%s",
       loss, kind == "binary" and "one output" or "one output per class (2 or more)", width,
