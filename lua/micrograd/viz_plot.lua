@@ -392,15 +392,15 @@ local function check_series(history, field, optional)
   if s == nil and optional then return nil end
   if type(s) ~= "table" or #s == 0 then
     arg_error("loss_curve", 1, format("history.%s must be a non-empty array of numbers, got %s",
-      field, type(s) == "table" and "an empty table" or type(s)), 3)
+      field, type(s) == "table" and "an empty table" or type(s)), 4)
   end
   for i = 1, #s do
     local v = s[i]
     if type(v) ~= "number" then
-      arg_error("loss_curve", 1, format("history.%s[%d] must be a number, got %s", field, i, type(v)), 3)
+      arg_error("loss_curve", 1, format("history.%s[%d] must be a number, got %s", field, i, type(v)), 4)
     end
     if (field == "accuracy" or field == "val_accuracy") and not (v >= 0 and v <= 1) then
-      arg_error("loss_curve", 1, format("history.%s[%d] must be in [0, 1], got %s", field, i, describe(v)), 3)
+      arg_error("loss_curve", 1, format("history.%s[%d] must be in [0, 1], got %s", field, i, describe(v)), 4)
     end
   end
   return s
@@ -429,6 +429,33 @@ local function polylines(parts, series, px, py, color, xs, dashed)
   flush()
 end
 
+--- Checks loss_curve's history (errors blame loss_curve's caller); returns
+-- its series: loss, accuracy, val_loss, val_accuracy and val_step (nil when absent).
+local function check_history(history)
+  local losses = check_series(history, "loss")
+  local accuracy = history.accuracy -- empty after a fit without accuracy (mse): none drawn
+  local no_accuracy = type(accuracy) == "table" and #accuracy == 0
+  accuracy = not no_accuracy and check_series(history, "accuracy", true) or nil
+  -- the validation curves (train.fit's validation): entry i at step val_step[i]
+  local val_loss = history.val_loss and #history.val_loss > 0 and check_series(history, "val_loss") or nil
+  local val_accuracy = val_loss and history.val_accuracy and #history.val_accuracy > 0
+    and check_series(history, "val_accuracy") or nil
+  local val_step = val_loss and history.val_step
+  if val_step ~= nil then
+    if type(val_step) ~= "table" or #val_step ~= #val_loss then
+      arg_error("loss_curve", 1, format("history.val_step must be an array of %d steps (one per val_loss)",
+        #val_loss), 3)
+    end
+    for i = 1, #val_step do
+      if not is_finite(val_step[i]) then
+        arg_error("loss_curve", 1, format("history.val_step[%d] must be a number, got %s", i,
+          describe(val_step[i])), 3)
+      end
+    end
+  end
+  return losses, accuracy, val_loss, val_accuracy, val_step
+end
+
 --- Loss and accuracy over the training steps: an SVG picture with the loss on
 -- the left axis and the accuracy (in %) on the right one; with a validation
 -- set, its loss and accuracy as dashed lines.
@@ -447,26 +474,7 @@ function M.loss_curve(history, path, opts)
   if type(history) ~= "table" then
     arg_error(fname, 1, "history table {loss = {...}, accuracy = {...}} expected, got " .. type(history))
   end
-  local losses = check_series(history, "loss")
-  local accuracy = history.accuracy -- empty after a fit without accuracy (mse): none drawn
-  local no_accuracy = type(accuracy) == "table" and #accuracy == 0
-  accuracy = not no_accuracy and check_series(history, "accuracy", true) or nil
-  -- the validation curves (train.fit's validation): entry i at step val_step[i]
-  local val_loss = history.val_loss and #history.val_loss > 0 and check_series(history, "val_loss") or nil
-  local val_accuracy = val_loss and history.val_accuracy and #history.val_accuracy > 0
-    and check_series(history, "val_accuracy") or nil
-  local val_step = val_loss and history.val_step
-  if val_step ~= nil then
-    if type(val_step) ~= "table" or #val_step ~= #val_loss then
-      arg_error(fname, 1, format("history.val_step must be an array of %d steps (one per val_loss)",
-        #val_loss))
-    end
-    for i = 1, #val_step do
-      if not is_finite(val_step[i]) then
-        arg_error(fname, 1, format("history.val_step[%d] must be a number, got %s", i, describe(val_step[i])))
-      end
-    end
-  end
+  local losses, accuracy, val_loss, val_accuracy, val_step = check_history(history)
   local steps = max(#losses, accuracy and #accuracy or 0, val_step and val_step[#val_step] or 0,
     val_loss and not val_step and #val_loss or 0)
   local lo, hi = 0, -huge
