@@ -1043,6 +1043,55 @@ local function state_numbers(t, name, integers, max_len)
   return out
 end
 
+-- Checks that r.order is a permutation of 1..n (raises a message, no position).
+local function check_order(r, n)
+  if not r.order or #r.order ~= n then
+    error(format("field 'order': a permutation of 1..%d expected", n), 0)
+  end
+  local seen = {}
+  for i = 1, n do
+    local j = r.order[i]
+    if j < 1 or j > n or seen[j] then
+      error(format("field 'order': a permutation of 1..%d expected, got %d at index %d", n, j, i), 0)
+    end
+    seen[j] = true
+  end
+end
+
+-- The state's generator, checked against the trainer's seed, into r.
+local function read_generator(self, state, r)
+  if (state.generator ~= nil) ~= (self._generator ~= nil) then
+    error(format("field 'generator': %s", self._generator and "the trainer has a seed, the state no generator"
+      or "the state has a generator, the trainer no seed"), 0)
+  end
+  if state.generator ~= nil then
+    local g = mg.Generator(0)
+    local ok = pcall(g.set_state, g, state.generator)
+    if not ok then error("field 'generator': generator state of 64 hex digits expected", 0) end
+    r.generator = state.generator
+  end
+end
+
+-- The state's history and last numbers, checked, into r.
+local function read_history(state, r)
+  local h = state.history
+  if type(h) ~= "table" then error("field 'history': table expected, got " .. type_name(h), 0) end
+  r.history = {}
+  for _, name in ipairs({ "loss", "accuracy", "val_loss", "val_accuracy", "val_step" }) do
+    r.history[name] = state_numbers(h[name], "history." .. name, name == "val_step")
+  end
+  r.history.loss, r.history.accuracy = r.history.loss or {}, r.history.accuracy or {}
+  r.history.best_step = state_integer(h, "best_step", 0, 2 ^ 53, true)
+  for _, name in ipairs({ "last_loss", "last_accuracy", "last_val_loss", "last_val_accuracy",
+    "best_val_loss" }) do
+    local x = state[name]
+    r[name] = state_number(x)
+    if x ~= nil and r[name] == nil then
+      error(format("field '%s': number expected, got %s", name, show(x)), 0)
+    end
+  end
+end
+
 -- The trainer's fields from a state, checked; raises a message (no position) when it is refused.
 local function read_state(self, state)
   if type(state) ~= "table" or state.kind ~= "Trainer" then
@@ -1061,43 +1110,9 @@ local function read_state(self, state)
     best_step = state_integer(state, "best_step", 0, 2 ^ 53, true),
     diverged = state_integer(state, "diverged", 1, 2 ^ 53, true),
   }
-  if not r.order or #r.order ~= n then
-    error(format("field 'order': a permutation of 1..%d expected", n), 0)
-  end
-  local seen = {}
-  for i = 1, n do
-    local j = r.order[i]
-    if j < 1 or j > n or seen[j] then
-      error(format("field 'order': a permutation of 1..%d expected, got %d at index %d", n, j, i), 0)
-    end
-    seen[j] = true
-  end
-  if (state.generator ~= nil) ~= (self._generator ~= nil) then
-    error(format("field 'generator': %s", self._generator and "the trainer has a seed, the state no generator"
-      or "the state has a generator, the trainer no seed"), 0)
-  end
-  if state.generator ~= nil then
-    local g = mg.Generator(0)
-    local ok = pcall(g.set_state, g, state.generator)
-    if not ok then error("field 'generator': generator state of 64 hex digits expected", 0) end
-    r.generator = state.generator
-  end
-  local h = state.history
-  if type(h) ~= "table" then error("field 'history': table expected, got " .. type_name(h), 0) end
-  r.history = {}
-  for _, name in ipairs({ "loss", "accuracy", "val_loss", "val_accuracy", "val_step" }) do
-    r.history[name] = state_numbers(h[name], "history." .. name, name == "val_step")
-  end
-  r.history.loss, r.history.accuracy = r.history.loss or {}, r.history.accuracy or {}
-  r.history.best_step = state_integer(h, "best_step", 0, 2 ^ 53, true)
-  for _, name in ipairs({ "last_loss", "last_accuracy", "last_val_loss", "last_val_accuracy",
-    "best_val_loss" }) do
-    local x = state[name]
-    r[name] = state_number(x)
-    if x ~= nil and r[name] == nil then
-      error(format("field '%s': number expected, got %s", name, show(x)), 0)
-    end
-  end
+  check_order(r, n)
+  read_generator(self, state, r)
+  read_history(state, r)
   local params = self.restore_best and self.model:parameters()
   for _, name in ipairs({ "best_parameters", "last_parameters" }) do
     r[name] = state_numbers(state[name], name, false, params and #params or 0)
