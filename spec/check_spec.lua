@@ -86,3 +86,19 @@ describe("_check.options", function()
     assert.truthy(err:find("(table or nil expected, got 0.5)", 1, true))
   end)
 end)
+
+describe("blame through the modules' helpers", function()
+  it("viz.decision_boundary: a model that goes bad while the regions are drawn", function()
+    local calls = 0
+    local function model(x)
+      calls = calls + 1
+      if calls > 3 then return "bad" end
+      return mg.Value(x[1])
+    end
+    local line = debug.getinfo(1, "l").currentline + 1
+    local err = error_of(function() mg.viz.decision_boundary(model, { { 0, 0 }, { 1, 1 } }, { 0, 1 }) end)
+    local expected = "check_spec.lua:" .. line .. ": bad argument #1 to 'decision_boundary' (the model must "
+      .. "return a Value or an array of Values, got string)"
+    assert.equal(expected, err:sub(-#expected))
+  end)
+end)

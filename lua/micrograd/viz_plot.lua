@@ -183,7 +183,7 @@ end
 -- the lowest class on ties) and k, the model's number of outputs.
 -- Call it under mg.no_grad.
 local function classifier(fname, model, p)
-  -- blame level: 3 from classify (called by the public function), 4 from the probe below
+  -- blame level: 3 from classify called by the public function (more with depth), 4 from the probe below
   local function bad_output(out)
     return "the model must return a Value or an array of Values, got " .. type(out)
   end
@@ -196,19 +196,20 @@ local function classifier(fname, model, p)
   else
     arg_error(fname, 1, bad_output(probe), 4)
   end
-  local function classify(x1, x2)
+  local function classify(x1, x2, depth) -- depth: calls between classify and the public function
+    local level = 3 + (depth or 0)
     local out = model({ x1, x2 })
     if k == 1 then
       if type(out) == "table" then out = out[1] end
       local s = score_of(out)
-      if not s then arg_error(fname, 1, bad_output(out), 3) end
+      if not s then arg_error(fname, 1, bad_output(out), level) end
       return s > 0 and 2 or 1
     end
-    if type(out) ~= "table" or #out ~= k then arg_error(fname, 1, bad_output(out), 3) end
+    if type(out) ~= "table" or #out ~= k then arg_error(fname, 1, bad_output(out), level) end
     local best, best_score = 1, -huge
     for c = 1, k do
       local s = score_of(out[c])
-      if not s then arg_error(fname, 1, bad_output(out[c]), 3) end
+      if not s then arg_error(fname, 1, bad_output(out[c]), level) end
       if s > best_score then best, best_score = c, s end -- NaN never wins
     end
     return best
@@ -284,6 +285,47 @@ end
 
 -- ---- the pictures ----------------------------------------------------------
 
+-- The page of a picture of points X[1..n] (decision_boundary, scatter):
+-- its bounds padded by pad, equal axes when o says so; the SVG opened in parts.
+-- Returns pg, parts, px, py (the mappings) and the bounds x0, x1, y0, y1.
+local function scatter_page(o, X, n, pad)
+  local x0, x1, y0, y1 = bounds(X, n, pad)
+  local pg = page(o.width, o.height, 20)
+  if o.equal_axes then x0, x1, y0, y1 = equalize(pg, x0, x1, y0, y1) end
+  local px, py = mapping(pg, x0, x1, y0, y1)
+  local parts = {}
+  svg_open(parts, pg)
+  return pg, parts, px, py, x0, x1, y0, y1
+end
+
+-- The decision regions on a res x res grid of cells: one rect per run of
+-- equal class along each row.
+local function draw_regions(parts, pg, classify, k, res, x0, x1, y0, y1)
+  local tints = {}
+  for c = 1, k do tints[c] = region_color(class_color(c)) end
+  local xs, edges_x, edges_y = {}, {}, {}
+  for i = 0, res do
+    edges_x[i] = tonumber(num(pg.left + pg.w * i / res))
+    edges_y[i] = tonumber(num(pg.top + pg.h * i / res))
+  end
+  for i = 1, res do xs[i] = x0 + (x1 - x0) * (i - 0.5) / res end
+  parts[#parts + 1] = '<g shape-rendering="crispEdges">'
+  for j = 1, res do
+    local yc = y1 - (y1 - y0) * (j - 0.5) / res
+    local run_start, run_class = 1, classify(xs[1], yc, 1)
+    for i = 2, res + 1 do
+      local c = i <= res and classify(xs[i], yc, 1) or nil
+      if c ~= run_class then
+        parts[#parts + 1] = format('<rect x="%s" y="%s" width="%s" height="%s" fill="%s"/>',
+          num(edges_x[run_start - 1]), num(edges_y[j - 1]), num(edges_x[i - 1] - edges_x[run_start - 1]),
+          num(edges_y[j] - edges_y[j - 1]), tints[run_class])
+        run_start, run_class = i, c
+      end
+    end
+  end
+  parts[#parts + 1] = "</g>"
+end
+
 --- The model's decision regions with the data on top, as micrograd's demo plot
 -- (`plt.contourf` + `plt.scatter`): an SVG picture.
 --
@@ -308,37 +350,8 @@ function M.decision_boundary(model, X, y, path, opts)
   local o = check.options(fname, opt_arg, opts, option_specs[fname])
   local _ <close> = mg.no_grad()
   local classify, n, cls, k, names = check_model_data(fname, model, X, y)
-  local x0, x1, y0, y1 = bounds(X, n, 0.2)
-  local pg = page(o.width, o.height, 20)
-  if o.equal_axes then x0, x1, y0, y1 = equalize(pg, x0, x1, y0, y1) end
-  local px, py = mapping(pg, x0, x1, y0, y1)
-  local parts = {}
-  svg_open(parts, pg)
-  -- the regions: one rect per run of equal class along each row of cells
-  local res = o.resolution
-  local tints = {}
-  for c = 1, k do tints[c] = region_color(class_color(c)) end
-  local xs, edges_x, edges_y = {}, {}, {}
-  for i = 0, res do
-    edges_x[i] = tonumber(num(pg.left + pg.w * i / res))
-    edges_y[i] = tonumber(num(pg.top + pg.h * i / res))
-  end
-  for i = 1, res do xs[i] = x0 + (x1 - x0) * (i - 0.5) / res end
-  parts[#parts + 1] = '<g shape-rendering="crispEdges">'
-  for j = 1, res do
-    local yc = y1 - (y1 - y0) * (j - 0.5) / res
-    local run_start, run_class = 1, classify(xs[1], yc)
-    for i = 2, res + 1 do
-      local c = i <= res and classify(xs[i], yc) or nil
-      if c ~= run_class then
-        parts[#parts + 1] = format('<rect x="%s" y="%s" width="%s" height="%s" fill="%s"/>',
-          num(edges_x[run_start - 1]), num(edges_y[j - 1]), num(edges_x[i - 1] - edges_x[run_start - 1]),
-          num(edges_y[j] - edges_y[j - 1]), tints[run_class])
-        run_start, run_class = i, c
-      end
-    end
-  end
-  parts[#parts + 1] = "</g>"
+  local pg, parts, px, py, x0, x1, y0, y1 = scatter_page(o, X, n, 0.2)
+  draw_regions(parts, pg, classify, k, o.resolution, x0, x1, y0, y1)
   frame(parts, pg)
   x_axis(parts, pg, x0, x1, px, false)
   y_axis(parts, pg, y0, y1, py, false, "left")
@@ -364,12 +377,7 @@ function M.scatter(X, y, path, opts)
   local n = check_points(fname, 1, X)
   local zero_one, signs, hi = check_labels(fname, 2, y, n)
   local cls, _, names = classes_of(y, n, zero_one, signs, hi, false)
-  local x0, x1, y0, y1 = bounds(X, n, 0.08)
-  local pg = page(o.width, o.height, 20)
-  if o.equal_axes then x0, x1, y0, y1 = equalize(pg, x0, x1, y0, y1) end
-  local px, py = mapping(pg, x0, x1, y0, y1)
-  local parts = {}
-  svg_open(parts, pg)
+  local pg, parts, px, py, x0, x1, y0, y1 = scatter_page(o, X, n, 0.08)
   x_axis(parts, pg, x0, x1, px, true)
   y_axis(parts, pg, y0, y1, py, true, "left")
   frame(parts, pg)
