@@ -325,22 +325,30 @@ local function negative_zeros(text)
   return concat(out)
 end
 
---- Checks a document and returns its model spec and parameter values.
--- @tparam string text
--- @tparam string name for messages (a file name or "<string>")
--- @treturn table spec
--- @treturn {number,...} values
-function M.decode(text, name)
+--- Decodes text with the bounds of model documents (nesting, string sizes;
+-- JSON null as json.null, never a hole that would shorten an array): the
+-- value and the position after it; errors name the document.
+local function parse_json(text, name)
   if text:match("^%s*$") then bad(name, "empty document") end
   prescan(name, text)
   text = negative_zeros(text)
-  -- JSON null decodes to json.null, not to a hole that would shorten an array
   local ok, doc, pos, err = pcall(json.decode, text, 1, json.null)
   if not ok then
     if doc == "not enough memory" then error(doc, 0) end -- out of memory passes as it is
     bad(name, "not valid JSON: %s", tostring(doc))
   end
   if err then bad(name, "not valid JSON: %s", tostring(err)) end
+  return doc, pos, text
+end
+
+--- Checks a document and returns its model spec and parameter values.
+-- @tparam string text
+-- @tparam string name for messages (a file name or "<string>")
+-- @treturn table spec
+-- @treturn {number,...} values
+function M.decode(text, name)
+  local doc, pos
+  doc, pos, text = parse_json(text, name)
   if type(doc) ~= "table" or doc == json.null or #doc > 0 then
     bad(name, "not a model document (the top level is %s, not an object)", shown(doc))
   end
@@ -391,15 +399,8 @@ M.null = json.null
 -- @tparam string name for messages
 -- @return the decoded value
 function M.decode_json(text, name)
-  if text:match("^%s*$") then bad(name, "empty document") end
-  prescan(name, text)
-  text = negative_zeros(text)
-  local ok, doc, pos, err = pcall(json.decode, text, 1, json.null)
-  if not ok then
-    if doc == "not enough memory" then error(doc, 0) end -- out of memory passes as it is
-    bad(name, "not valid JSON: %s", tostring(doc))
-  end
-  if err then bad(name, "not valid JSON: %s", tostring(err)) end
+  local doc, pos
+  doc, pos, text = parse_json(text, name)
   local extra = find(text, "%S", pos)
   if extra then bad(name, "text after the end of the document at %s", location(text, extra)) end
   return doc
