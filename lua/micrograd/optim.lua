@@ -443,6 +443,24 @@ local function bad_optimizer(opt)
   if type(opt) ~= "table" then return format("optimizer expected, got %s", type_name(opt)) end
 end
 
+-- The schedule kind made from an options table with the fields names: fill
+-- picks them from the checked options; `from` defaults to the optimizer's lr.
+-- Errors blame the line that called the public function calling this one.
+local function decay_schedule(kind, opt, opts, names, fill)
+  local bad_opt = bad_optimizer(opt)
+  if bad_opt then arg_error(kind, 1, bad_opt, 3) end
+  if opts == nil then arg_error(kind, 2, "table of options expected, got nil", 3) end
+  local t = fill(check.options(kind, 2, opts, names_schema(names), 3))
+  if t.from == nil then
+    t.from = opt.lr
+    local msg = bad("from", t.from)
+    if msg then arg_error(kind, 1, "field 'lr': " .. msg, 3) end
+  end
+  local msg = bad_fields(t, KINDS[kind].fields, "option")
+  if msg then arg_error(kind, 2, msg, 3) end
+  return schedule(kind, opt, t)
+end
+
 --- Linear decay: step k's rate is `from - (from - to) * k / steps`, then `to`
 -- from step `steps` on (micrograd's demo is `optim.linear(opt, 1.0, 0.1, 100)`,
 -- which gives exactly its `1.0 - 0.9 * k / 100`). Sets `opt.lr = from` now.
@@ -488,19 +506,10 @@ end
 --   `steps` (required: an integer >= 1)
 -- @treturn Schedule
 function M.cosine(opt, opts)
-  local bad_opt = bad_optimizer(opt)
-  if bad_opt then arg_error("cosine", 1, bad_opt) end
-  if opts == nil then arg_error("cosine", 2, "table of options expected, got nil") end
-  opts = check.options("cosine", 2, opts, names_schema({ "from", "to", "steps" }))
-  local t = { from = opts.from, to = default(opts.to, 0), steps = opts.steps }
-  if t.from == nil then
-    t.from = opt.lr
-    local msg = bad("from", t.from)
-    if msg then arg_error("cosine", 1, "field 'lr': " .. msg) end
-  end
-  local msg = bad_fields(t, KINDS.cosine.fields, "option")
-  if msg then arg_error("cosine", 2, msg) end
-  return schedule("cosine", opt, t)
+  local s = decay_schedule("cosine", opt, opts, { "from", "to", "steps" }, function(o)
+    return { from = o.from, to = default(o.to, 0), steps = o.steps }
+  end)
+  return s -- not a tail call: the errors above blame our caller's line
 end
 
 --- Exponential decay, as PyTorch's `ExponentialLR`: step k's rate is
@@ -510,19 +519,10 @@ end
 --   `from` (default: the optimizer's `lr`)
 -- @treturn Schedule
 function M.exponential(opt, opts)
-  local bad_opt = bad_optimizer(opt)
-  if bad_opt then arg_error("exponential", 1, bad_opt) end
-  if opts == nil then arg_error("exponential", 2, "table of options expected, got nil") end
-  opts = check.options("exponential", 2, opts, names_schema({ "from", "gamma" }))
-  local t = { from = opts.from, gamma = opts.gamma }
-  if t.from == nil then
-    t.from = opt.lr
-    local msg = bad("from", t.from)
-    if msg then arg_error("exponential", 1, "field 'lr': " .. msg) end
-  end
-  local msg = bad_fields(t, KINDS.exponential.fields, "option")
-  if msg then arg_error("exponential", 2, msg) end
-  return schedule("exponential", opt, t)
+  local s = decay_schedule("exponential", opt, opts, { "from", "gamma" }, function(o)
+    return { from = o.from, gamma = o.gamma }
+  end)
+  return s -- not a tail call: the errors above blame our caller's line
 end
 
 --- The rate at step k, changing nothing.
