@@ -11,12 +11,7 @@ local train, optim, nn = mg.train, mg.optim, mg.nn
 local error_of, mentions = check.error_of, check.assert_mentions
 local format = string.format
 
--- ctest sets MICROGRAD_RUNNER to the runner's path.
-local runner = os.getenv("MICROGRAD_RUNNER") or "build/micrograd"
-
-local function quote(s)
-  return "'" .. s:gsub("'", "'\\''") .. "'"
-end
+local runner, quote = check.runner, check.shell_quote
 
 local function write(path, text)
   local f = assert(io.open(path, "wb"))

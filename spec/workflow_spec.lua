@@ -10,12 +10,7 @@ local train, nn, optim, data = mg.train, mg.nn, mg.optim, mg.data
 local error_of, mentions = check.error_of, check.assert_mentions
 local format = string.format
 
--- ctest sets MICROGRAD_RUNNER to the runner's path.
-local runner = os.getenv("MICROGRAD_RUNNER") or "build/micrograd"
-
-local function quote(s)
-  return "'" .. s:gsub("'", "'\\''") .. "'"
-end
+local runner, quote = check.runner, check.shell_quote
 
 local function blobs(n, seed)
   return data.make_blobs(n or 60, { centers = 3, seed = seed or 2 })

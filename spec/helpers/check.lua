@@ -50,4 +50,12 @@ function M.is_nan(x)
   return x ~= x
 end
 
+--- The runner's path: ctest sets MICROGRAD_RUNNER, else the build's.
+M.runner = os.getenv("MICROGRAD_RUNNER") or "build/micrograd"
+
+--- s quoted for a POSIX shell.
+function M.shell_quote(s)
+  return "'" .. s:gsub("'", "'\\''") .. "'"
+end
+
 return M
