@@ -75,11 +75,13 @@ check_installed() {
     cmp -s "lua/micrograd/$f" "$p/share/lua/5.4/micrograd/$f" || fail "not installed: $p/share/lua/5.4/micrograd/$f"
   done
   ok "files in place under $p (libraries in $lib; $(echo "$LUA_MODULES" | wc -w) Lua modules)"
-  readelf -d "$lib/libmicrograd.so.$VERSION" | grep -q "SONAME.*\[libmicrograd.so.$SOVERSION\]" ||
+  # grep reads a captured string, never a pipe: with pipefail, grep -q leaving
+  # early makes the writer die of SIGPIPE and the check fail at random.
+  grep -q "SONAME.*\[libmicrograd.so.$SOVERSION\]" <<<"$(readelf -d "$lib/libmicrograd.so.$VERSION")" ||
     fail "libmicrograd.so: SONAME is not libmicrograd.so.$SOVERSION"
   ok "libmicrograd.so SONAME libmicrograd.so.$SOVERSION"
   for f in "$lib/libmicrograd.so.$VERSION" "$p/lib/lua/5.4/micrograd/core.so"; do
-    if readelf -d "$f" | grep NEEDED | grep -q liblua; then fail "$f is linked against liblua"; fi
+    if grep -q "NEEDED.*liblua" <<<"$(readelf -d "$f")"; then fail "$f is linked against liblua"; fi
   done
   ok "neither libmicrograd.so nor micrograd/core.so is linked against liblua"
   local syms
@@ -109,7 +111,7 @@ host_builds() {
   # shellcheck disable=SC2086 # the flags are words
   run gcc -std=c11 -O2 -Wall -Wextra -Werror "$ROOT/packaging/host.c" -o "$exe" $flags
   run env ${ldpath:+LD_LIBRARY_PATH=$ldpath} "$exe"
-  env ${ldpath:+LD_LIBRARY_PATH=$ldpath} ldd "$exe" | grep -q "libmicrograd.so.$SOVERSION => ${ldpath:-/usr/local/lib}/" ||
+  grep -q "libmicrograd.so.$SOVERSION => ${ldpath:-/usr/local/lib}/" <<<"$(env ${ldpath:+LD_LIBRARY_PATH=$ldpath} ldd "$exe")" ||
     fail "$exe does not load libmicrograd.so.$SOVERSION from ${ldpath:-/usr/local/lib}"
   ok "host (pkg-config) runs with libmicrograd.so.$SOVERSION from ${ldpath:-/usr/local/lib}"
 
@@ -121,7 +123,7 @@ host_builds() {
   run cmake --build "$b" -j "$JOBS" >>"$b.log" 2>&1 || { cat "$b.log"; fail "building packaging/cmake-consumer"; }
   run "$b/host_shared"
   run "$b/host_static"
-  if ldd "$b/host_static" | grep -q libmicrograd; then fail "host_static loads libmicrograd.so"; fi
+  if grep -q libmicrograd <<<"$(ldd "$b/host_static")"; then fail "host_static loads libmicrograd.so"; fi
   ok "find_package(micrograd): host_shared (micrograd::micrograd) and host_static (micrograd::micrograd_static) run"
 }
 
@@ -247,7 +249,7 @@ ok "luarocks make left no objects or core.so in the checkout (only build/luarock
 if grep -q "Missing dependencies" "$WORK/luarocks.log"; then
   fail "luarocks make says dkjson is missing though $WORK/luarocks-config.lua declares it provided"
 fi
-luarocks --lua-version=5.4 --tree "$TREE" list --porcelain | grep -q "^micrograd	dev-1	installed	$TREE" ||
+grep -q "^micrograd	dev-1	installed	$TREE" <<<"$(luarocks --lua-version=5.4 --tree "$TREE" list --porcelain)" ||
   fail "luarocks list does not show micrograd dev-1 in $TREE"
 ok "luarocks list: micrograd dev-1 installed in $TREE"
 RLMOD=$TREE/share/lua/5.4
@@ -256,7 +258,7 @@ RCMOD=$TREE/lib/lua/5.4
 for f in $LUA_MODULES; do
   cmp -s "lua/micrograd/$f" "$RLMOD/micrograd/$f" || fail "not in the rock: $RLMOD/micrograd/$f"
 done
-if readelf -d "$RCMOD/micrograd/core.so" | grep NEEDED | grep -q liblua; then
+if grep -q "NEEDED.*liblua" <<<"$(readelf -d "$RCMOD/micrograd/core.so")"; then
   fail "the rock's core.so is linked against liblua"
 fi
 ok "rock tree: micrograd/core.so (not linked against liblua) and every Lua module"

@@ -27,7 +27,7 @@ need_sudo() {
 # spec/locale_spec.lua runs under de_DE.UTF-8: generate it once the locales
 # package is there.
 german_locale() {
-  locale -a 2>/dev/null | grep -qi '^de_DE\.utf-\?8$' && return 0
+  locale -a 2>/dev/null | grep -i '^de_DE\.utf-\?8$' >/dev/null && return 0
   [ -f /etc/locale.gen ] && command -v locale-gen >/dev/null 2>&1 || return 0
   need_sudo "generate the de_DE.UTF-8 locale (locale-gen)"
   echo "micrograd: generating the de_DE.UTF-8 locale (for the locale tests)"

@@ -12,6 +12,7 @@
 -- nesting (64 levels) and strings (64 KiB) are bounded before decoding, and
 -- sizes and the parameter count are checked before anything is built.
 -- @module micrograd.model_io
+
 -- dkjson asks for the debug library (pcall(require, "debug")); in a state
 -- without it (a sandbox) that request must not search package.path on disk.
 local json
