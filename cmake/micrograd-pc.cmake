@@ -1,4 +1,4 @@
-# Writes micrograd.pc at install time (install(CODE) in CMakeLists.txt sets
+# Writes micrograd.pc at install time (install(CODE) in cmake/install.cmake sets
 # MG_PC_IN, MG_PC_OUT, MG_PC_VERSION, MG_PC_LUA and the directories, each
 # relative to the install prefix or absolute). CMAKE_INSTALL_PREFIX is then
 # the prefix being installed to, without DESTDIR.
