@@ -1,9 +1,12 @@
--- packaging/smoke.lua - checks an installed micrograd from stock lua5.4:
---   lua5.4 packaging/smoke.lua LMOD_DIR CMOD_DIR
+-- packaging/smoke.lua - checks an installed micrograd from a stock interpreter
+-- (lua5.4, lua5.3, lua5.1 or luajit):
+--   lua5.3 packaging/smoke.lua LMOD_DIR CMOD_DIR [LUA]
 -- LMOD_DIR/CMOD_DIR: where micrograd/init.lua and micrograd/core.so must be
 -- found (the install under test, not a copy elsewhere on the search path).
-local lmod, cmod = ...
-assert(lmod and cmod, "usage: lua5.4 smoke.lua LMOD_DIR CMOD_DIR")
+-- LUA, when given, is how the interpreter's version must start ("Lua 5.3",
+-- "LuaJIT").
+local lmod, cmod, want_lua = ...
+assert(lmod and cmod, "usage: lua5.4 smoke.lua LMOD_DIR CMOD_DIR [LUA]")
 
 local failures = 0
 local function check(ok, what, detail)
@@ -11,9 +14,27 @@ local function check(ok, what, detail)
   if not ok then failures = failures + 1 end
 end
 
-local function where(name, path)
-  return package.searchpath(name, path) or "(not found)"
+-- package.searchpath, which Lua 5.1 lacks (LuaJIT has it).
+local function searchpath(name, path)
+  name = name:gsub("%.", "/")
+  for template in path:gmatch("[^;]+") do
+    local file = template:gsub("%?", name)
+    local f = io.open(file, "r")
+    if f then
+      f:close()
+      return file
+    end
+  end
+  return nil
 end
+
+local function where(name, path)
+  return searchpath(name, path) or "(not found)"
+end
+local jit_lib = rawget(_G, "jit")
+local lua = jit_lib and jit_lib.version or _VERSION
+check(want_lua == nil or lua:sub(1, #want_lua) == want_lua, "runs on " .. lua,
+  want_lua and ("want " .. want_lua) or nil)
 local init = where("micrograd", package.path)
 local core = where("micrograd.core", package.cpath)
 check(init == lmod .. "/micrograd/init.lua", "micrograd found in " .. lmod, init)

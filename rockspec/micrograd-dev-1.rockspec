@@ -1,8 +1,14 @@
--- micrograd for Lua, as a LuaRocks package (from the repository root):
---   luarocks --lua-version=5.4 make rockspec/micrograd-dev-1.rockspec
+-- micrograd for Lua, as a LuaRocks package (from the repository root), for
+-- Lua 5.4, 5.3, 5.1 or LuaJIT 2.1:
+--   luarocks --lua-version=5.4 make rockspec/micrograd-dev-1.rockspec   (or 5.3, 5.1)
+-- LuaJIT is LuaRocks' Lua 5.1 with LuaJIT's interpreter and headers (a
+-- LuaRocks built for LuaJIT needs nothing more; Debian's luarocks is told so
+-- by a config file, as README's "Installing" shows):
+--   LUAROCKS_CONFIG=luajit.lua luarocks --lua-version=5.1 make rockspec/...
 -- No rock server is needed to build it; where none is reachable and dkjson
--- comes from the system (Debian: lua-dkjson), add --deps-mode=none.
--- packaging/smoke.sh installs it into a scratch tree and tests it.
+-- comes from the system (Debian: lua-dkjson, for every Lua), add
+-- --deps-mode=none. packaging/smoke.sh installs it for each Lua into a
+-- scratch tree and tests it.
 rockspec_format = "3.0"
 package = "micrograd"
 version = "dev-1"
@@ -14,7 +20,7 @@ source = {
 }
 
 description = {
-  summary = "A scalar-valued reverse-mode autograd engine in C, driven from Lua 5.4",
+  summary = "A scalar-valued reverse-mode autograd engine in C, driven from Lua 5.1 to 5.4 and LuaJIT",
   detailed = [[
 micrograd's ideas and numbers (Andrej Karpathy's micrograd) with the engine
 written in C: a Value type with arithmetic metamethods and backward(), and
@@ -25,7 +31,7 @@ loops, graph and training pictures, and compiled graphs replayed in C.]],
 }
 
 dependencies = {
-  "lua >= 5.4, < 5.5",
+  "lua >= 5.1, < 5.5",
   "dkjson >= 2.5",
 }
 
@@ -35,7 +41,8 @@ dependencies = {
 -- micrograd/core.so in the checkout (LuaRocks' builtin backend writes
 -- src/*.o and ./micrograd/core.so, which a `lua5.4` started at the
 -- repository root would then load instead of the build's). Plain C11, no Lua
--- library linked; LuaRocks' CC, CFLAGS ("-O2 -fPIC") and LIBFLAG.
+-- library linked; LuaRocks' CC, CFLAGS ("-O2 -fPIC") and LIBFLAG; the Lua
+-- version (LuaJIT included) is the one of the headers in LUA_INCDIR.
 local core_sources = {
   "src/engine.c", "src/rng.c", "src/tape.c", "src/tape_schedule.c", "src/tape_replay.c", "src/tape_check.c",
   "src/module.c", "src/value.c", "src/random.c", "src/params.c",
