@@ -5,6 +5,7 @@
 # write, a use of an uninitialised value all fail the test, exit status 99).
 #
 #   tests/valgrind.sh [build-dir]     (default: build-valgrind)
+#   MG_LUA=luajit tests/valgrind.sh build-valgrind-luajit   (another Lua)
 #
 # Left out, each for its reason:
 #   embed_game  checks frame times against a budget: a timing test, and
@@ -22,7 +23,7 @@ cd "$(dirname "$0")/.."
 dir=${1:-build-valgrind}
 excluded='^(embed_game)$'
 
-cmake -S . -B "$dir" -DMG_VALGRIND=ON >/dev/null
+cmake -S . -B "$dir" -DMG_VALGRIND=ON ${MG_LUA:+"-DMG_LUA=$MG_LUA"} >/dev/null
 cmake --build "$dir" -j "${JOBS:-2}"
 cd "$dir"
 ctest --output-on-failure --timeout 1800 -j "${JOBS:-2}" -E "$excluded"
