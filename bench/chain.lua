@@ -8,18 +8,16 @@
 --   chain.lua [STEPS [RUNS]]            defaults: 1000000 steps, 5 runs
 --
 -- Timing is os.clock() (CPU time of the process): Lua has no monotonic clock.
+local common = dofile((debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$") or ".") .. "/common.lua")
 local mg = require("micrograd")
 local Value = mg.Value
 
-local steps = math.tointeger(tonumber(arg[1])) or 1000000
-local runs = math.tointeger(tonumber(arg[2])) or 5
+local steps = common.whole(arg[1]) or 1000000
+local runs = common.whole(arg[2]) or 5
 assert(steps > 0 and runs > 0, "chain: STEPS and RUNS must be positive")
 local nodes = 2 * steps
 
-local function median(t)
-  table.sort(t)
-  return t[#t // 2 + 1]
-end
+local median = common.median
 
 local build, backward, heap = {}, {}, {}
 for r = 1, runs do

@@ -15,13 +15,14 @@ local clock = os.clock
 local path = assert(arg[1], "usage: moons_compiled.lua DATA --check | STEPS [REPS]")
 local root = debug.getinfo(1, "S").source:match("^@(.*)/bench/") or "."
 local ref = dofile(root .. "/examples/data/reference.lua")(path)
+local common = dofile(root .. "/bench/common.lua")
 
-local model = nn.MLP(ref.sizes[1], { table.unpack(ref.sizes, 2) })
+local model = nn.MLP(ref.sizes[1], { common.unpack(ref.sizes, 2) })
 local params = model:parameters()
 local whole = mg.compile(function()
   local scores = {}
   for i, x in ipairs(ref.X) do scores[i] = model(x) end
-  return { loss.svm(scores, ref.y) + loss.l2(params, 1e-4), table.unpack(scores) }
+  return { loss.svm(scores, ref.y) + loss.l2(params, 1e-4), common.unpack(scores) }
 end, 0)
 -- the data set packed once, row after row, in a Vector: run_batch reads it
 -- with no Lua call per row
@@ -60,10 +61,7 @@ local function sample_step()
   return total
 end
 
-local function median(t)
-  table.sort(t)
-  return t[#t // 2 + 1]
-end
+local median = common.median
 
 reset()
 if arg[2] == "--check" then
@@ -78,8 +76,8 @@ if arg[2] == "--check" then
     end
   end
 else
-  local steps = math.tointeger(tonumber(arg[2])) or 20
-  local reps = math.tointeger(tonumber(arg[3])) or 5
+  local steps = common.whole(arg[2]) or 20
+  local reps = common.whole(arg[3]) or 5
   assert(steps > 0 and steps <= 100 and reps > 0, "moons_compiled: STEPS in 1..100 and REPS must be positive")
   local whole_ms, sample_ms, infer_us = {}, {}, {}
   for r = 1, reps do

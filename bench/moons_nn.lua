@@ -15,8 +15,9 @@ local nn, loss, optim = mg.nn, mg.loss, mg.optim
 local path = assert(arg[1], "usage: moons_nn.lua DATA --check | STEPS [REPS]")
 local root = debug.getinfo(1, "S").source:match("^@(.*)/bench/") or "."
 local ref = dofile(root .. "/examples/data/reference.lua")(path)
+local common = dofile(root .. "/bench/common.lua")
 
-local model = nn.MLP(ref.sizes[1], { table.unpack(ref.sizes, 2) })
+local model = nn.MLP(ref.sizes[1], { common.unpack(ref.sizes, 2) })
 local params = model:parameters()
 local opt, schedule
 
@@ -49,10 +50,10 @@ if arg[2] == "--check" then
     end
   end
 else
-  local steps = math.tointeger(tonumber(arg[2])) or 20
-  local reps = math.tointeger(tonumber(arg[3])) or 5
+  local steps = common.whole(arg[2]) or 20
+  local reps = common.whole(arg[3]) or 5
   assert(steps > 0 and steps <= 100 and reps > 0, "moons_nn: STEPS in 1..100 and REPS must be positive")
-  local calls = 80000 // (ref.sizes[2] + ref.sizes[3]) -- inferences per run: 2500 at H = 16
+  local calls = math.floor(80000 / (ref.sizes[2] + ref.sizes[3])) -- inferences per run: 2500 at H = 16
   local ms, infer_us, l = {}, {}, nil
   for r = 1, reps do
     reset()
@@ -61,15 +62,12 @@ else
     for _ = 1, steps do l = step() end
     ms[r] = (os.clock() - t0) * 1000 / steps
     collectgarbage("collect")
-    do
-      local _ <close> = mg.no_grad()
+    mg.no_grad(function()
       t0 = os.clock()
       for i = 1, calls do local _ = model({ i * 1e-4, 0.5 }).data end
       infer_us[r] = (os.clock() - t0) * 1e6 / calls
-    end
+    end)
   end
-  table.sort(ms)
-  table.sort(infer_us)
   print(string.format("ms_per_step %.3f infer_us %.3f steps %d reps %d loss %.17g",
-    ms[reps // 2 + 1], infer_us[reps // 2 + 1], steps, reps, l))
+    common.median(ms), common.median(infer_us), steps, reps, l))
 end

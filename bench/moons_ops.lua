@@ -16,6 +16,7 @@ local Value = mg.Value
 local path = assert(arg[1], "usage: moons_ops.lua DATA --check | STEPS [REPS]")
 local root = debug.getinfo(1, "S").source:match("^@(.*)/bench/") or "."
 local ref = dofile(root .. "/examples/data/reference.lua")(path)
+local common = dofile(root .. "/bench/common.lua")
 local X, Y, init = ref.X, ref.y, ref.weights
 
 -- Layers of neurons {w = {Value...}, b = Value}; params in micrograd's order.
@@ -89,8 +90,8 @@ if arg[2] == "--check" then
     end
   end
 else
-  local steps = math.tointeger(tonumber(arg[2])) or 20
-  local reps = math.tointeger(tonumber(arg[3])) or 5
+  local steps = common.whole(arg[2]) or 20
+  local reps = common.whole(arg[3]) or 5
   assert(steps > 0 and reps > 0, "moons_ops: STEPS and REPS must be positive")
   local ms, l = {}, nil
   for r = 1, reps do
@@ -104,6 +105,5 @@ else
     end
     ms[r] = (os.clock() - t0) * 1000 / steps
   end
-  table.sort(ms)
-  print(string.format("ms_per_step %.3f steps %d reps %d loss %.17g", ms[reps // 2 + 1], steps, reps, l))
+  print(string.format("ms_per_step %.3f steps %d reps %d loss %.17g", common.median(ms), steps, reps, l))
 end
