@@ -3,7 +3,11 @@
 -- LUA_PATH/LUA_CPATH); the arguments and environment knobs are documented
 -- there.
 --
---   run.lua RUNNER MOONS_REF BUILD
+--   run.lua RUNNER MOONS_REF BUILD [LUA=RUNNER_FOR_LUA ...]
+--
+-- Each LUA=RUNNER_FOR_LUA (5.4=build/micrograd, luajit=build-luajit/micrograd,
+-- ...) adds a row to the table of Lua versions (moons 2-16-16-1); an empty
+-- runner is a Lua whose runner could not be built (a failure).
 --
 -- For each width H of WIDTHS (MLP 2-H-H-1), it checks that every way of
 -- training gives the right losses, then times the training step five ways
@@ -12,7 +16,14 @@
 -- Exit status 1 when a result is wrong or a benchmark fails; a missed speed
 -- target is only reported: timings on a shared machine are noisy.
 local runner, ref_exe, build = arg[1], arg[2], arg[3]
-assert(runner and ref_exe and build, "usage: run.lua RUNNER MOONS_REF BUILD (use bench/run.sh)")
+assert(runner and ref_exe and build,
+  "usage: run.lua RUNNER MOONS_REF BUILD [LUA=RUNNER ...] (use bench/run.sh)")
+local lua_runners = {} -- { {lua = "5.3", runner = path or nil}, ... }
+for i = 4, #arg do
+  local lua, path = arg[i]:match("^([^=]+)=(.*)$")
+  assert(lua, "run.lua: want LUA=RUNNER, got '" .. arg[i] .. "'")
+  lua_runners[#lua_runners + 1] = { lua = lua, runner = path ~= "" and path or nil }
+end
 local bench = debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$") or "."
 local root = bench:match("^(.*)/[^/]*$") or ".."
 local micrograd_data = root .. "/examples/data/micrograd_moons_h16.txt"
@@ -174,6 +185,47 @@ end
 print("timing the chain ...")
 local chain = run("chain", runner, bench .. "/chain.lua", knobs.chain_steps, knobs.chain_runs)
 
+-- A row per Lua: width 16, micrograd's data; the same checks and sizes as
+-- the width-16 row above, each Lua's runner, the C reference of this run.
+local H16 = 16
+local lua_rows = {}
+if #lua_runners > 0 then
+  local c16 = results[H16] and results[H16].c
+  if not c16 then
+    c16 = run("2-16-16-1 C (for the Lua rows)", ref_exe, micrograd_data, knobs.ref_steps, knobs.ref_reps)
+  end
+  for _, lr in ipairs(lua_runners) do
+    local row = { lua = lr.lua, c = c16 }
+    lua_rows[#lua_rows + 1] = row
+    if not lr.runner then
+      print(string.format("Lua %s: FAILED: its runner could not be built (see above)", lr.lua))
+      status = 1
+    else
+      row.version = run("Lua " .. lr.lua .. " version", lr.runner, "-e",
+        "print(rawget(_G, 'jit') and jit.version or _VERSION)")
+      print(string.format("Lua %s (%s, %s): checking and timing 2-16-16-1 ...", lr.lua,
+        row.version or "?", lr.runner))
+      local right = true
+      for i = 2, #ways do
+        local out = run("Lua " .. lr.lua .. " " .. ways[i][1], lr.runner, bench .. "/" .. ways[i][2],
+          micrograd_data, "--check")
+        if out ~= WANT then
+          print(string.format("Lua %s %s: WRONG RESULT, got:\n%s", lr.lua, ways[i][1], tostring(out)))
+          right, status = false, 1
+        end
+      end
+      row.right = right
+      if right then print(string.format("Lua %s: micrograd's losses to the last bit, every way", lr.lua)) end
+      local steps, reps = scaled(knobs.moons_steps, H16), knobs.moons_reps
+      local what = "Lua " .. lr.lua
+      row.ops = run(what .. " op by op", lr.runner, bench .. "/moons_ops.lua", micrograd_data, steps, reps)
+      row.nn = run(what .. " nn", lr.runner, bench .. "/moons_nn.lua", micrograd_data, steps, reps)
+      row.compiled = run("Lua " .. lr.lua .. " compiled", lr.runner, bench .. "/moons_compiled.lua",
+        micrograd_data, knobs.compiled_steps, reps)
+    end
+  end
+end
+
 -- The table.
 local function fmt(v, spec)
   return v and string.format(spec, v) or "?"
@@ -232,6 +284,53 @@ for _, row in ipairs(chain_rows) do
   target("chain x = x * a + b, " .. row[1], v, row[3], row[4])
 end
 
+-- The Lua versions: each figure as x C (the C reference of this run) and as
+-- x 5.4 (that Lua's figure over 5.4's). Compiled paths (whole batch,
+-- run_batch, compiled inference) within 1.2x of 5.4, dynamic ones (op by op,
+-- nn, inference under no_grad) within 2x.
+if #lua_rows > 0 then
+  local cols = {
+    { "op by op", "ops", "ms_per_step", 2, "dynamic" },
+    { "nn + optim", "nn", "ms_per_step", 2, "dynamic" },
+    { "compiled whole", "compiled", "whole_ms_per_step", 1.2, "compiled" },
+    { "run_batch", "compiled", "sample_ms_per_step", 1.2, "compiled" },
+    { "infer compiled", "compiled", "infer_us", 1.2, "compiled" },
+    { "infer no_grad", "nn", "infer_us", 2, "dynamic" },
+  }
+  local base
+  for _, row in ipairs(lua_rows) do
+    if row.lua == "5.4" then base = row end
+  end
+  print()
+  print("Lua versions, moons 2-16-16-1 (medians; x C: over the C reference's ms/step of this run;"
+    .. " x 5.4: over Lua 5.4's figure)")
+  local head1, head2 = string.format("%-22s", "Lua"), string.format("%-22s", "")
+  for _, col in ipairs(cols) do
+    head1 = head1 .. string.format("  %-15s", col[1])
+    head2 = head2 .. string.format("  %7s %7s", col[3] == "infer_us" and "us" or "x C", "x 5.4")
+  end
+  print(head1)
+  print(head2)
+  for _, row in ipairs(lua_rows) do
+    local c_us = field(row.c, "us_per_step")
+    local name = (row.version or ("Lua " .. row.lua)) .. (row.right == false and " WRONG" or "")
+    local line = string.format("%-22s", name)
+    for _, col in ipairs(cols) do
+      local v = field(row[col[2]], col[3])
+      local b = base and field(base[col[2]], col[3])
+      local vs_c = col[3] == "infer_us" and fmt(v, "%.3f") or ratio(v, c_us and c_us / 1000, "%.1f")
+      local vs_base = ratio(v, b, "%.2f")
+      line = line .. string.format("  %7s %7s", vs_c, vs_base)
+      if row ~= base then
+        target(string.format("Lua %s %s / 5.4", row.lua, col[1]), vs_base, "x", col[4])
+      end
+    end
+    print(line)
+  end
+  print(string.format("%-22s  %s", "target", "compiled whole, run_batch, infer compiled <= 1.2 x 5.4;"
+    .. " op by op, nn, infer no_grad <= 2 x 5.4"))
+end
+
 print()
 print(string.format("%-36s %10s %-8s %10s %s", "target", "measured", "unit", "target", "met"))
 local n_met = 0
@@ -251,5 +350,10 @@ for _, h in ipairs(widths) do
   print(string.format("%s compiled: %s", shape(h), r.compiled or "?"))
 end
 print("chain: " .. (chain or "?"))
+for _, row in ipairs(lua_rows) do
+  print(string.format("Lua %s op by op: %s", row.lua, row.ops or "?"))
+  print(string.format("Lua %s nn: %s", row.lua, row.nn or "?"))
+  print(string.format("Lua %s compiled: %s", row.lua, row.compiled or "?"))
+end
 print("(all timed in CPU time of the process: CLOCK_PROCESS_CPUTIME_ID in C, os.clock in Lua)")
 os.exit(status)
