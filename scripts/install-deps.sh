@@ -2,9 +2,17 @@
 # Installs the Debian packages the build and the tests need, if any is missing,
 # saying what it installs (with sudo when not root). Set MG_NO_INSTALL=1 to skip.
 # Extra packages can be named as arguments (.ci/run adds its linters).
+# MG_LUA (5.3, 5.1 or luajit; `make test MG_LUA=...` passes it) adds that
+# Lua's interpreter and headers.
 set -eu
 
-PACKAGES="lua5.4 liblua5.4-dev lua-busted lua-dkjson graphviz cmake tmux locales $*"
+case ${MG_LUA:-5.4} in
+5.3) LUA_PACKAGES="lua5.3 liblua5.3-dev" ;;
+5.1) LUA_PACKAGES="lua5.1 liblua5.1-0-dev" ;;
+luajit) LUA_PACKAGES="luajit libluajit-5.1-dev" ;;
+*) LUA_PACKAGES="" ;;
+esac
+PACKAGES="lua5.4 liblua5.4-dev lua-busted lua-dkjson graphviz cmake tmux locales $LUA_PACKAGES $*"
 
 [ "${MG_NO_INSTALL:-0}" = 1 ] && exit 0
 if ! command -v dpkg-query >/dev/null 2>&1; then
