@@ -22,7 +22,9 @@
 #      dkjson declared provided by the system, as no rock server is
 #      reachable), then the Lua checks with that tree's paths.
 # Then, with every Lua installed: all the .pc files, libraries and CMake
-# package files are still there, and each host still builds and runs.
+# package files are still there, each host still builds and runs, and each
+# stock interpreter still loads micrograd (lua5.1 and luajit the same
+# lib/lua/5.1/micrograd/core.so: the 5.1 build's, installed last).
 #
 # Needs cmake, gcc, pkg-config, lua-dkjson, luarocks, binutils, each Lua's
 # interpreter and -dev package (lua5.4 liblua5.4-dev, lua5.3 liblua5.3-dev,
@@ -39,6 +41,14 @@ JOBS=${JOBS:-2}
 SUDO=""
 [ "$(id -u)" = 0 ] || SUDO=sudo
 if [ $# -gt 0 ]; then LUAS="$*"; else LUAS=${MG_SMOKE_LUAS:-5.4 5.3 5.1 luajit}; fi
+# 5.1 and LuaJIT share lib/lua/5.1: a 5.1 build loads in both interpreters, a
+# LuaJIT build only in luajit. So 5.1 installs after LuaJIT (the order a user
+# with both should follow, as README's "Installing" says).
+if [[ " $LUAS " == *" 5.1 "* && " $LUAS " == *" luajit "* ]]; then
+  rest=""
+  for l in $LUAS; do [ "$l" = 5.1 ] || rest="$rest $l"; done
+  LUAS="${rest# } 5.1"
+fi
 
 fail() {
   printf '\n***** smoke: FAILED: %s\n' "$*" >&2
@@ -297,10 +307,12 @@ for L in $LUAS; do
   CONFIG=$WORK/luarocks-config-$L.lua
   printf 'rocks_provided = { dkjson = "%s-1" } -- from the system (%s)\n' "$DKJSON_VERSION" "$DKJSON_DIR" >"$CONFIG"
   if [ "$L" = luajit ]; then
+    # Debian's luajit.pc: includedir=/usr/include/luajit-2.1
+    LUAJIT_INCDIR=$(pkg-config --variable=includedir luajit)
+    [ -f "$LUAJIT_INCDIR/luajit.h" ] || fail "no luajit.h in $LUAJIT_INCDIR (pkg-config luajit's includedir)"
     printf 'lua_interpreter = "luajit"\nvariables = { LUA = "%s", LUA_BINDIR = "%s", LUA_INCDIR = "%s" }\n' \
       "$(command -v luajit)" "$(dirname "$(command -v luajit)")" \
-      "$(pkg-config --variable=includedir luajit)/luajit-2.1" >>"$CONFIG"
-    [ -f "$(pkg-config --variable=includedir luajit)/luajit-2.1/luajit.h" ] || fail "no luajit.h where $CONFIG says"
+      "$LUAJIT_INCDIR" >>"$CONFIG"
   fi
   ok "$CONFIG: dkjson $DKJSON_VERSION from the system$([ "$L" = luajit ] && echo ", LuaJIT's interpreter and headers")"
   (cd "$ROCK_SRC" && run env LUAROCKS_CONFIG="$CONFIG" \
@@ -308,7 +320,7 @@ for L in $LUAS; do
     { cat "$WORK/luarocks-$L.log"; fail "luarocks make"; }
   grep -E '^mkdir -p build/luarocks' "$WORK/luarocks-$L.log" | sed 's/^/    /'
   if [ "$L" = luajit ]; then
-    grep -q -- "-I$(pkg-config --variable=includedir luajit)/luajit-2.1 " "$WORK/luarocks-$L.log" ||
+    grep -q -- "-I$LUAJIT_INCDIR " "$WORK/luarocks-$L.log" ||
       fail "luarocks did not compile with LuaJIT's headers"
   fi
   # The rockspec's command build writes only under build/luarocks/: no src/*.o,
@@ -351,6 +363,11 @@ if [ "$(wc -w <<<"$LUAS")" -gt 1 ]; then
     done
     host_builds prefix "$PREFIX/$LIBDIR/pkgconfig" "$PREFIX" "$PREFIX/$LIBDIR"
     host_builds default "" "" ""
+    # The Lua side, with the micrograd/core.so left in lib/lua/$ABI.
+    LMOD=$PREFIX/share/lua/$ABI
+    CMOD=$PREFIX/lib/lua/$ABI
+    lua_smoke "$LMOD" "$CMOD" "LUA_PATH=$LMOD/?.lua;$LMOD/?/init.lua;$DKJSON_DIR/?.lua" "LUA_CPATH=$CMOD/?.so"
+    (cd "$WORK" && lua_smoke "/usr/local/share/lua/$ABI" "/usr/local/lib/lua/$ABI")
   done
   section_done
 fi
