@@ -54,6 +54,7 @@ local knobs = {
   compiled_steps = env_int("COMPILED_STEPS", 50),
   chain_steps = env_int("CHAIN_STEPS", 1000000),
   chain_runs = env_int("CHAIN_RUNS", 5),
+  lua_rounds = env_int("LUA_ROUNDS", 3),
 }
 
 -- The step counts are for width 16; a step at width H costs about (H / 16)^2
@@ -185,17 +186,32 @@ end
 print("timing the chain ...")
 local chain = run("chain", runner, bench .. "/chain.lua", knobs.chain_steps, knobs.chain_runs)
 
--- A row per Lua: width 16, micrograd's data; the same checks and sizes as
--- the width-16 row above, each Lua's runner, the C reference of this run.
+-- A row per Lua: width 16, micrograd's data. Each Lua's runner first passes
+-- the three --check runs; then LUA_ROUNDS rounds, each timing the C
+-- reference and then every Lua in turn (op by op, nn, compiled), so that a
+-- change of load on a shared machine falls on every Lua alike; a figure is
+-- the median over the rounds of each run's median.
 local H16 = 16
-local lua_rows = {}
-if #lua_runners > 0 then
-  local c16 = results[H16] and results[H16].c
-  if not c16 then
-    c16 = run("2-16-16-1 C (for the Lua rows)", ref_exe, micrograd_data, knobs.ref_steps, knobs.ref_reps)
+local lua_rows, lua_c_us = {}, nil
+local function median_of(list)
+  local t = {}
+  for i = 1, #list do t[i] = list[i] end
+  table.sort(t)
+  return t[math.floor(#t / 2) + 1]
+end
+-- lua_figure(row, name, key): the median over the rounds of key in the
+-- output of benchmark name ("ops", "nn", "compiled"), or nil.
+local function lua_figure(row, name, key)
+  local values = {}
+  for r, out in ipairs(row.outs and row.outs[name] or {}) do
+    values[r] = field(out, key)
+    if not values[r] then return nil end
   end
+  return #values > 0 and median_of(values) or nil
+end
+if #lua_runners > 0 then
   for _, lr in ipairs(lua_runners) do
-    local row = { lua = lr.lua, c = c16 }
+    local row = { lua = lr.lua, runner = lr.runner, outs = { ops = {}, nn = {}, compiled = {} } }
     lua_rows[#lua_rows + 1] = row
     if not lr.runner then
       print(string.format("Lua %s: FAILED: its runner could not be built (see above)", lr.lua))
@@ -203,27 +219,41 @@ if #lua_runners > 0 then
     else
       row.version = run("Lua " .. lr.lua .. " version", lr.runner, "-e",
         "print(rawget(_G, 'jit') and jit.version or _VERSION)")
-      print(string.format("Lua %s (%s, %s): checking and timing 2-16-16-1 ...", lr.lua,
-        row.version or "?", lr.runner))
-      local right = true
+      print(string.format("Lua %s (%s, %s): checking 2-16-16-1 ...", lr.lua, row.version or "?", lr.runner))
+      row.right = true
       for i = 2, #ways do
         local out = run("Lua " .. lr.lua .. " " .. ways[i][1], lr.runner, bench .. "/" .. ways[i][2],
           micrograd_data, "--check")
         if out ~= WANT then
           print(string.format("Lua %s %s: WRONG RESULT, got:\n%s", lr.lua, ways[i][1], tostring(out)))
-          right, status = false, 1
+          row.right, status = false, 1
         end
       end
-      row.right = right
-      if right then print(string.format("Lua %s: micrograd's losses to the last bit, every way", lr.lua)) end
-      local steps, reps = scaled(knobs.moons_steps, H16), knobs.moons_reps
-      local what = "Lua " .. lr.lua
-      row.ops = run(what .. " op by op", lr.runner, bench .. "/moons_ops.lua", micrograd_data, steps, reps)
-      row.nn = run(what .. " nn", lr.runner, bench .. "/moons_nn.lua", micrograd_data, steps, reps)
-      row.compiled = run("Lua " .. lr.lua .. " compiled", lr.runner, bench .. "/moons_compiled.lua",
-        micrograd_data, knobs.compiled_steps, reps)
+      if row.right then
+        print(string.format("Lua %s: micrograd's losses to the last bit, every way", lr.lua))
+      end
     end
   end
+  local rounds, steps = knobs.lua_rounds, scaled(knobs.moons_steps, H16)
+  local reps = math.max(1, math.ceil(knobs.moons_reps / rounds))
+  print(string.format("timing the Lua rows: %d rounds of the C reference and every Lua in turn"
+    .. " (%d reps each) ...", rounds, reps))
+  local c_samples = {}
+  for r = 1, rounds do
+    local c = run("2-16-16-1 C (Lua rows)", ref_exe, micrograd_data, knobs.ref_steps, knobs.ref_reps)
+    c_samples[#c_samples + 1] = field(c, "us_per_step")
+    for _, row in ipairs(lua_rows) do
+      if row.runner then
+        local what = "Lua " .. row.lua
+        local moons = micrograd_data
+        row.outs.ops[r] = run(what .. " op by op", row.runner, bench .. "/moons_ops.lua", moons, steps, reps)
+        row.outs.nn[r] = run(what .. " nn", row.runner, bench .. "/moons_nn.lua", moons, steps, reps)
+        row.outs.compiled[r] = run(what .. " compiled", row.runner, bench .. "/moons_compiled.lua", moons,
+          knobs.compiled_steps, reps)
+      end
+    end
+  end
+  lua_c_us = #c_samples == rounds and median_of(c_samples) or nil
 end
 
 -- The table.
@@ -302,8 +332,9 @@ if #lua_rows > 0 then
     if row.lua == "5.4" then base = row end
   end
   print()
-  print("Lua versions, moons 2-16-16-1 (medians; x C: over the C reference's ms/step of this run;"
-    .. " x 5.4: over Lua 5.4's figure)")
+  print(string.format("Lua versions, moons 2-16-16-1 (medians of %d rounds; x C: over the C reference's"
+    .. " %.4f ms/step in those rounds; x 5.4: over Lua 5.4's figure)", knobs.lua_rounds,
+    (lua_c_us or 0) / 1000))
   local head1, head2 = string.format("%-22s", "Lua"), string.format("%-22s", "")
   for _, col in ipairs(cols) do
     head1 = head1 .. string.format("  %-15s", col[1])
@@ -312,12 +343,12 @@ if #lua_rows > 0 then
   print(head1)
   print(head2)
   for _, row in ipairs(lua_rows) do
-    local c_us = field(row.c, "us_per_step")
+    local c_us = lua_c_us
     local name = (row.version or ("Lua " .. row.lua)) .. (row.right == false and " WRONG" or "")
     local line = string.format("%-22s", name)
     for _, col in ipairs(cols) do
-      local v = field(row[col[2]], col[3])
-      local b = base and field(base[col[2]], col[3])
+      local v = lua_figure(row, col[2], col[3])
+      local b = base and lua_figure(base, col[2], col[3])
       local vs_c = col[3] == "infer_us" and fmt(v, "%.3f") or ratio(v, c_us and c_us / 1000, "%.1f")
       local vs_base = ratio(v, b, "%.2f")
       line = line .. string.format("  %7s %7s", vs_c, vs_base)
@@ -351,9 +382,11 @@ for _, h in ipairs(widths) do
 end
 print("chain: " .. (chain or "?"))
 for _, row in ipairs(lua_rows) do
-  print(string.format("Lua %s op by op: %s", row.lua, row.ops or "?"))
-  print(string.format("Lua %s nn: %s", row.lua, row.nn or "?"))
-  print(string.format("Lua %s compiled: %s", row.lua, row.compiled or "?"))
+  for _, name in ipairs({ "ops", "nn", "compiled" }) do
+    for r, out in ipairs(row.outs[name]) do
+      print(string.format("Lua %s %s, round %d: %s", row.lua, name, r, out or "?"))
+    end
+  end
 end
 print("(all timed in CPU time of the process: CLOCK_PROCESS_CPUTIME_ID in C, os.clock in Lua)")
 os.exit(status)
