@@ -18,6 +18,6 @@ function M.median(t)
 end
 
 --- table.unpack (5.2+), or 5.1's and LuaJIT's global unpack.
-M.unpack = table.unpack or rawget(_G, "unpack")
+M.unpack = rawget(table, "unpack") or rawget(_G, "unpack")
 
 return M

@@ -16,9 +16,10 @@ local source, outdir = arg[1], arg[2]
 assert(source and outdir and arg[3], "usage: make_widths.lua SOURCE OUTDIR WIDTH...")
 local root = debug.getinfo(1, "S").source:match("^@(.*)/bench/") or "."
 local ref = dofile(root .. "/examples/data/reference.lua")(source)
+local common = dofile(root .. "/bench/common.lua")
 
 for a = 3, #arg do
-  local width = math.tointeger(tonumber(arg[a]))
+  local width = common.whole(arg[a])
   assert(width and width > 0, "make_widths: WIDTH must be a positive integer, got " .. arg[a])
   local sizes = { #ref.X[1], width, width, 1 }
   local lines = { string.format("%d %d %d %d %d", #ref.X, sizes[1], sizes[2], sizes[3], sizes[4]) }

@@ -1,4 +1,7 @@
 -- run.lua - the driver behind bench/run.sh: checks, timings and the table.
+-- luacheck: std lua54
+-- (run.sh runs it with stock lua5.4; the benchmarks it starts keep to the
+-- common subset of every Lua.)
 -- Run it through run.sh (which finds the runner and the C reference and sets
 -- LUA_PATH/LUA_CPATH); the arguments and environment knobs are documented
 -- there.
