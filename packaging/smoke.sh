@@ -369,6 +369,14 @@ if [ "$(wc -w <<<"$LUAS")" -gt 1 ]; then
     lua_smoke "$LMOD" "$CMOD" "LUA_PATH=$LMOD/?.lua;$LMOD/?/init.lua;$DKJSON_DIR/?.lua" "LUA_CPATH=$CMOD/?.so"
     (cd "$WORK" && lua_smoke "/usr/local/share/lua/$ABI" "/usr/local/lib/lua/$ABI")
   done
+  # A Lua that is not installed is an error that says what is.
+  b=$WORK/consumer-missing
+  rm -rf "$b"
+  if cmake -S "$ROOT/packaging/cmake-consumer" -B "$b" "-DCMAKE_PREFIX_PATH=$PREFIX" -DMG_LUA=5.2 >"$b.log" 2>&1; then
+    fail "find_package(micrograd COMPONENTS 5.2) succeeded"
+  fi
+  grep -q "micrograd for Lua 5.2 is not installed" "$b.log" || { cat "$b.log"; fail "no clear find_package error"; }
+  ok "find_package(micrograd COMPONENTS 5.2) fails: $(grep -o 'micrograd for Lua 5.2 is not installed.*' "$b.log")"
   section_done
 fi
 
