@@ -215,6 +215,9 @@ local function step_result(s)
   return s and format("ok, %d s", s.seconds) or "not run"
 end
 
+-- The Luas besides 5.4 that CI tests: their --ran name and how they are shown.
+local OTHER_LUAS = { { "lua5.3", "5.3" }, { "lua5.1", "5.1" }, { "luajit", "LuaJIT" } }
+
 -- Steps with their own row, and steps not worth one.
 local OWN_ROW = { "addresssanitizer", "valgrind", "threadsanitizer", "fuzz", "gc stress" }
 local NO_ROW = { "^debian packages", "^make test", "^reliability", "^done" }
@@ -286,6 +289,27 @@ function M.table(text)
     step_result(find_step(r, "valgrind")))
   row("ThreadSanitizer", "`host_threads`: lua_States in two threads",
     step_result(find_step(r, "threadsanitizer")))
+
+  -- The other Luas (.ci/run: `make test MG_LUA=...` for each, ASan + UBSan
+  -- and Valgrind also on LuaJIT; records ran: lua5.3, lua5.1, luajit,
+  -- asan-luajit, valgrind-luajit).
+  local per_lua, lua_steps, lua_seconds = {}, 0, 0
+  for _, l in ipairs(OTHER_LUAS) do
+    local ran = r.ran[l[1]]
+    per_lua[#per_lua + 1] = format("%s %s", l[2],
+      ran and format("%d of %d passed", ran.passed, ran.n) or "not run")
+  end
+  for _, s in ipairs(r.steps) do
+    if matches_any(s.name, { "^make test mg_lua=", " on luajit" }) then
+      lua_steps, lua_seconds = lua_steps + 1, lua_seconds + s.seconds
+    end
+  end
+  local asan_jit, valgrind_jit = r.ran["asan-luajit"], r.ran["valgrind-luajit"]
+  row("Lua 5.3, 5.1, LuaJIT", "every ctest test on each (`make test MG_LUA=...`): " .. concat(per_lua, ", ")
+    .. format("; ASan + UBSan on LuaJIT: %s; Valgrind on LuaJIT: %s",
+      asan_jit and format("%d tests", asan_jit.n) or "not run",
+      valgrind_jit and format("%d tests", valgrind_jit.n) or "not run"),
+    lua_steps > 0 and format("ok, %d steps, %d s", lua_steps, lua_seconds) or "not run")
 
   local others, total = {}, 0
   for _, s in ipairs(r.steps) do

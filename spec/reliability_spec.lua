@@ -121,6 +121,24 @@ describe("scripts/reliability.lua", function()
     has("| Other CI steps | luacheck, clang-tidy | ok, 43 s |")
   end)
 
+  it("has a row for the other Luas: make test on each, ASan and Valgrind on LuaJIT", function()
+    local function lua_row(records)
+      local text = rel.table(table.concat(records, "\n"))
+      return text:match("\n(| Lua 5%.3, 5%.1, LuaJIT |[^\n]*)")
+    end
+    local head = "| Lua 5.3, 5.1, LuaJIT | every ctest test on each (`make test MG_LUA=...`): "
+    assert.equal(head .. "5.3 not run, 5.1 not run, LuaJIT not run; ASan + UBSan on LuaJIT: not run; "
+      .. "Valgrind on LuaJIT: not run | not run |",
+      lua_row({ "run: a test run", "step: make test ok 95s" }))
+    assert.equal(head .. "5.3 70 of 70 passed, 5.1 not run, LuaJIT 71 of 71 passed; "
+      .. "ASan + UBSan on LuaJIT: 71 tests; Valgrind on LuaJIT: not run | ok, 3 steps, 260 s |",
+      lua_row({ "run: a test run", "ran: lua5.3 70 tests 70 passed", "ran: luajit 71 tests 71 passed",
+        "ran: asan-luajit 71 tests 71 passed", "step: make test (Lua 5.4) ok 41s",
+        "step: make test MG_LUA=5.3 ok 80s", "step: make test MG_LUA=luajit ok 80s",
+        "step: AddressSanitizer + UndefinedBehaviorSanitizer: C tests and specs ok 93s",
+        "step: AddressSanitizer + UndefinedBehaviorSanitizer on LuaJIT: C tests and specs ok 100s" }))
+  end)
+
   it("rewrites only the README's region between the markers", function()
     local readme = "# x\n\n" .. rel.BEGIN .. "\nold\n" .. rel.END .. "\n\nmore\n"
     assert.equal("# x\n\n" .. rel.BEGIN .. "\nnew\n" .. rel.END .. "\n\nmore\n",
