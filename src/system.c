@@ -101,12 +101,15 @@ static _Noreturn void no_memory(lua_State *L) {
 }
 
 /* Fills r from a scratch state made with L's allocator (so a host's memory
- * limit applies); opening the libraries there changes nothing in L. */
+ * limit applies; 5.1 and LuaJIT: see below); opening the libraries there
+ * changes nothing in L. */
 static void get_real_functions(lua_State *L, real_functions *r) {
   memset(r, 0, sizeof *r);
-#if MG_LUAJIT
-  /* LuaJIT's lua_close frees its built-in allocator's whole arena, which a
-   * state made with L's allocator would share with L: a state of its own. */
+#if LUA_VERSION_NUM < 502
+  /* A state of its own allocator: LuaJIT's lua_close frees its built-in
+   * allocator's whole arena, which a state made with L's would share with L;
+   * and 5.1's io library, refused an allocation while it wraps stdin, stdout
+   * or stderr, lets lua_close fclose the process's own stream. */
   lua_State *S = luaL_newstate();
 #else
   void *ud;
@@ -114,9 +117,15 @@ static void get_real_functions(lua_State *L, real_functions *r) {
   lua_State *S = lua_newstate(alloc, ud);
 #endif
   if (!S) no_memory(L);
-  lua_pushcfunction(S, scratch_functions);
+#if LUA_VERSION_NUM >= 502
+  lua_pushcfunction(S, scratch_functions); /* a light C function: allocates nothing */
   lua_pushlightuserdata(S, r);
   int status = lua_pcall(S, 1, 0, 0);
+#else
+  /* 5.1's lua_pushcfunction allocates a closure: a refusal outside a
+   * protected call would end the process (lua_cpcall protects it). */
+  int status = lua_cpcall(S, scratch_functions, r);
+#endif
   lua_close(S);
   if (status != LUA_OK) no_memory(L);
 }
