@@ -139,11 +139,13 @@ function M.recover()
   M.kept = nil
   collectgarbage()
   collectgarbage()
-  -- 5.1 and LuaJIT leave require's sentinel (a light userdata) in
-  -- package.loaded when a module's loading fails (here: ran out of memory),
-  -- and refuse to load it again: a host clears it to try again.
+  -- 5.1 and LuaJIT leave require's sentinel (a light userdata; LuaJIT's
+  -- type() calls it a number) in package.loaded when a module's loading
+  -- fails (here: ran out of memory), and refuse to load it again: a host
+  -- clears it to try again.
   for name, v in pairs(package.loaded) do
-    if type(v) == "userdata" and _VERSION == "Lua 5.1" then package.loaded[name] = nil end
+    local t = type(v)
+    if _VERSION == "Lua 5.1" and (t == "userdata" or t == "number") then package.loaded[name] = nil end
   end
   local mg = require("micrograd")
   assert(mg.grad_enabled(), "grad mode left off")
