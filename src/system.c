@@ -190,7 +190,7 @@ typedef struct child {
   int blocked;      /* SIGPIPE blocked here by us */
   int was_pending;  /* SIGPIPE was pending before */
   sigset_t old_mask;
-  char msg[2048]; /* stderr, truncated */
+  char msg[MG_RUN_STDERR_KEPT]; /* stderr, truncated */
   size_t msg_len;
 } child;
 
@@ -271,7 +271,7 @@ static int exchange(child *c, const char *input, size_t len, luaL_Buffer *b, dou
         close_fd(&c->out);
     }
     if (c->err >= 0 && p[2].revents) {
-      char scratch[512];
+      char scratch[MG_RUN_READ_CHUNK];
       ssize_t k = read(c->err, scratch, sizeof scratch);
       if (k > 0) {
         size_t room = sizeof c->msg - 1 - c->msg_len, n = (size_t)k < room ? (size_t)k : room;
@@ -386,7 +386,8 @@ static int system_run(lua_State *L) {
     if (!ok || !(timeout > 0)) return mg_arg_error(L, 3, "run", "timeout in seconds (a number > 0) expected");
   }
   int argc = (int)lua_rawlen(L, 1);
-  if (argc < 1 || argc > 1000) return mg_arg_error(L, 1, "run", "1 to 1000 arguments expected");
+  if (argc < 1 || argc > MG_RUN_MAX_ARGS)
+    return mg_arg_error(L, 1, "run", lua_pushfstring(L, "1 to %d arguments expected", MG_RUN_MAX_ARGS));
   /* Checked at each call, before any pointer into the arguments is taken:
    * the check reads the globals, and their metamethods may run Lua code
    * (which could change the argument table). What follows runs none. */
@@ -538,7 +539,7 @@ static int write_atomically(const destination *d, const char *text, size_t len) 
   clock_gettime(CLOCK_REALTIME, &ts);
   unsigned long seed =
       (unsigned long)ts.tv_nsec ^ ((unsigned long)getpid() << 16) ^ (unsigned long)(size_t)&ts;
-  for (int attempt = 0; fd < 0 && attempt < 100; attempt++) {
+  for (int attempt = 0; fd < 0 && attempt < MG_TEMP_NAME_ATTEMPTS; attempt++) {
     seed = seed * 6364136223846793005UL + 1442695040888963407UL;
     if ((size_t)snprintf(tmp, sizeof tmp, "%s/.%.200s.%08lx.tmp", strcmp(d->dir, "/") ? d->dir : "", base,
                          (seed >> 32) & 0xffffffffUL) >= sizeof tmp)

@@ -1,0 +1,33 @@
+/*
+ * mg_limits.h - the binding's limits, in one place. Each is what a script can
+ * ask for at most; going past it is an error naming the function.
+ */
+#ifndef MG_LIMITS_H
+#define MG_LIMITS_H
+
+#include "compat.h"
+
+/* mg.compile: inputs of the compiled function (they are passed on the Lua
+ * stack: 5.1 and LuaJIT give a C function 8000 slots, LUAI_MAXCSTACK, which
+ * the inputs, fn's results and the call share). */
+#if LUA_VERSION_NUM >= 503
+#define MG_COMPILE_MAX_INPUTS 100000
+#else
+#define MG_COMPILE_MAX_INPUTS (LUAI_MAXCSTACK / 2)
+#endif
+/* mg.compile: the length of an array fn returns as its outputs. */
+#define MG_COMPILE_MAX_OUTPUTS 1000000
+
+/* _system.run: arguments of the program, bytes of its stderr kept for the
+ * message, bytes read from stderr at once. */
+#define MG_RUN_MAX_ARGS    1000
+#define MG_RUN_STDERR_KEPT 2048
+#define MG_RUN_READ_CHUNK  512
+
+/* _system.write_file: names tried for the temporary file before giving up. */
+#define MG_TEMP_NAME_ATTEMPTS 100
+
+/* detect_anomaly: stack levels searched for the Lua line that made a node. */
+#define MG_ANOMALY_MAX_LEVELS 64
+
+#endif
