@@ -7,14 +7,12 @@
 
 #include "compat.h"
 
-/* mg.compile: inputs of the compiled function (they are passed on the Lua
- * stack: 5.1 and LuaJIT give a C function 8000 slots, LUAI_MAXCSTACK, which
- * the inputs, fn's results and the call share). */
-#if LUA_VERSION_NUM >= 503
+/* mg.compile: inputs of the compiled function. They are passed on the Lua
+ * stack: 5.1 and LuaJIT give a C function 8000 slots (LUAI_MAXCSTACK), so
+ * there fewer fit (about 7000), and more end in a clean "stack overflow
+ * (too many inputs)". */
 #define MG_COMPILE_MAX_INPUTS 100000
-#else
-#define MG_COMPILE_MAX_INPUTS (LUAI_MAXCSTACK / 2)
-#endif
+
 /* mg.compile: the length of an array fn returns as its outputs. */
 #define MG_COMPILE_MAX_OUTPUTS 1000000
 
