@@ -26,6 +26,7 @@ local optim = require("micrograd.optim")
 local data = require("micrograd.data")
 local compiled = require("micrograd.train_compiled")
 local checkpoints = require("micrograd.train_checkpoint")
+local compat = require("micrograd._compat")
 local progress = require("micrograd._progress")
 local arg_error, check_self = check.arg_error, check.check_self
 local type_name, show = check.type_name, check.show
@@ -36,8 +37,8 @@ local is_value = mg.is_value
 local clock_now = system.clock
 local type, tostring, pairs, getmetatable, setmetatable = type, tostring, pairs, getmetatable, setmetatable
 local format = string.format
-local ceil, huge, tointeger = math.ceil, math.huge, math.tointeger
-local unpack = table.unpack or rawget(_G, "unpack") -- Lua 5.1 has it as a global
+local ceil, huge, tointeger = math.ceil, math.huge, compat.tointeger
+local unpack, move = compat.unpack, compat.move
 
 local M = {}
 
@@ -239,7 +240,7 @@ local function outputs_of(model, X)
   local ok, err = pcall(no_grad, function()
     for i = 1, #X do
       local o = model(X[i])
-      if type(o) == "table" and not is_value(o) then o = { unpack(o) } end -- a graph reuses its array
+      if type(o) == "table" and not is_value(o) then o = move(o, 1, #o, 1, {}) end -- a graph reuses its array
       out[i] = o
     end
   end)

@@ -18,10 +18,12 @@
 local check = require("micrograd._check")
 local mg = require("micrograd")
 local file = require("micrograd._file")
+local compat = require("micrograd._compat")
 local system = require("micrograd._system")
 local arg_error, quoted = check.arg_error, check.quoted
 
 local is_value = mg.is_value
+local idiv, tointeger = compat.idiv, compat.tointeger
 local type, tostring, pcall = type, tostring, pcall
 local format, concat = string.format, table.concat
 
@@ -58,11 +60,11 @@ local function count(min)
   return {
     must = format("an integer >= %d", min),
     test = function(n)
-      local k = type(n) == "number" and math.tointeger(n)
+      local k = type(n) == "number" and tointeger(n)
       return n == math.huge or (k and k >= min)
     end,
     shown = tostring,
-    convert = function(n) return n == math.huge and n or math.tointeger(n) end,
+    convert = function(n) return n == math.huge and n or tointeger(n) end,
   }
 end
 
@@ -200,7 +202,7 @@ local function operand_name(op, k, n)
       if k == 1 then return "b" end
       k = k - 1
     end
-    return (k % 2 == 1 and "w" or "x") .. (k + 1) // 2
+    return (k % 2 == 1 and "w" or "x") .. idiv(k + 1, 2)
   end
   return nil
 end
@@ -301,7 +303,7 @@ local function build(root, o)
   if o.width < math.huge then
     -- a wider drawing is scaled down to width points (size is in inches, written
     -- with integer arithmetic: no locale changes its decimal point)
-    add(format('  graph [size="%d.%04d,1000"];', o.width // 72, o.width % 72 * 10000 // 72))
+    add(format('  graph [size="%d.%04d,1000"];', idiv(o.width, 72), idiv(o.width % 72 * 10000, 72)))
   end
 
   add_nodes(add, w, o, used, lr)

@@ -1,0 +1,72 @@
+--- Internal: the few library functions Lua 5.1 and LuaJIT lack, one way for
+-- every module (SPEC "Lua versions": the modules run unchanged on Lua 5.1,
+-- LuaJIT 2.1, 5.3 and 5.4). Where the running Lua has the function, it is
+-- the function itself, so Lua 5.3 and 5.4 behave exactly as without this
+-- module. On 5.1 and LuaJIT every number is a double: `tointeger` answers
+-- for the integral ones and `math_type` calls every number a float.
+-- @module micrograd._compat
+local math, table, type, tonumber = math, table, type, tonumber
+local getmetatable, setmetatable, rawget = getmetatable, setmetatable, rawget
+local floor = math.floor
+
+local M = {}
+
+--- True where numbers have an integer subtype (Lua 5.3 and 5.4).
+M.integers = math.type ~= nil
+
+--- `table.unpack` (5.2+), or 5.1's global `unpack`.
+M.unpack = table.unpack or rawget(_G, "unpack")
+
+--- `math.tointeger`: x as an integer if it is a number (or numeric string)
+-- with an integral value in [-2^63, 2^63), else nil. (On 5.1 and LuaJIT the
+-- result is the double itself; -0 becomes 0 as 5.4's integer 0 prints.)
+M.tointeger = math.tointeger or function(x)
+  if type(x) == "string" then x = tonumber(x) end
+  if type(x) ~= "number" or x ~= floor(x) or x < -2 ^ 63 or x >= 2 ^ 63 then return nil end
+  return x + 0
+end
+
+--- `math.type`: "integer" or "float" for a number, nil for anything else
+-- (every number is a "float" where numbers are all doubles).
+M.math_type = math.type or function(x)
+  if type(x) == "number" then return "float" end
+  return nil
+end
+
+--- `#t`, with the table's `__len` where it has one (Lua 5.1 and LuaJIT call
+-- `__len` for userdata only; train's live label tables have one).
+if #setmetatable({}, { __len = function() return 1 end }) == 1 then
+  M.len = function(t) return #t end
+else
+  M.len = function(t)
+    local mt = type(t) == "table" and getmetatable(t)
+    local len = type(mt) == "table" and rawget(mt, "__len")
+    if len then return len(t) end
+    return #t
+  end
+end
+
+--- `a // b` (floor division, 5.3+ syntax) for b > 0: the quotient of two
+-- integers exactly as 5.4 computes it, also beyond 2^53 (there the quotient of
+-- the doubles is off by a few units; the remainder's quotient corrects it), as
+-- long as a / b rounds below 2^63.
+function M.idiv(a, b)
+  local q = floor(a / b)
+  return q + floor((a - q * b) / b)
+end
+
+--- `table.move(a1, f, e, t [, a2])`: a1[f..e] into a2 (default a1) from t on;
+-- returns a2. Overlapping ranges of one table move as 5.4 moves them.
+M.move = table.move or function(a1, f, e, t, a2)
+  a2 = a2 or a1
+  if e >= f then
+    if t > e or t <= f or a1 ~= a2 then
+      for i = 0, e - f do a2[t + i] = a1[f + i] end
+    else
+      for i = e - f, 0, -1 do a2[t + i] = a1[f + i] end
+    end
+  end
+  return a2
+end
+
+return M
