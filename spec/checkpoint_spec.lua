@@ -239,7 +239,7 @@ describe("hostile checkpoint files", function()
     refuses(good:gsub('"version": 1', '"version": 2'), "unsupported checkpoint version 2")
     refuses(good:gsub('"rng": "%x+"', '"rng": "00"'), "field 'rng'")
     refuses(string.rep("[", 100000), "nested deeper than")
-    refuses('{"format": "' .. string.rep("a", 1 << 20) .. '"}', "a string longer than")
+    refuses('{"format": "' .. string.rep("a", 1048576) .. '"}', "a string longer than")
   end)
 
   it("wrong parameters, optimizer, schedule or trainer state", function()

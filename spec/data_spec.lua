@@ -102,8 +102,8 @@ describe("data.make_moons", function()
     local X, y = data.make_moons(n, { seed = 1 })
     assert.equal(n, #X)
     assert.equal(n, #y)
-    assert.equal(n // 2, count(y, 0))
-    assert.equal(n - n // 2, count(y, 1))
+    assert.equal(math.floor(n / 2), count(y, 0))
+    assert.equal(n - math.floor(n / 2), count(y, 1))
     for i, p in ipairs(X) do
       assert.equal(2, #p)
       if y[i] == 0 then
@@ -194,8 +194,8 @@ describe("data.make_circles", function()
       local n, factor = case[1], case[2]
       local X, y = data.make_circles(n, { factor = factor, seed = 2 })
       assert.equal(n, #X)
-      assert.equal(n // 2, count(y, 0))
-      assert.equal(n - n // 2, count(y, 1))
+      assert.equal(math.floor(n / 2), count(y, 0))
+      assert.equal(n - math.floor(n / 2), count(y, 1))
       for i, p in ipairs(X) do
         local r = math.sqrt(p[1] ^ 2 + p[2] ^ 2)
         assert_near(y[i] == 0 and 1 or (factor or 0.8), r, 1e-12, "radius")

@@ -1187,7 +1187,7 @@ describe("nn.parse refuses bad documents with a clear message", function()
     local bytes = {}
     for i = 1, 4096 do bytes[i] = string.char(math.random(0, 255)) end
     local noise = string.rep(table.concat(bytes), 256)
-    for _, text in ipairs({ string.rep("x", 1 << 20), noise, "{" .. string.rep('"a": 1, ', 1 << 17) }) do
+    for _, text in ipairs({ string.rep("x", 1048576), noise, "{" .. string.rep('"a": 1, ', 131072) }) do
       local t0 = os.clock()
       parse_error(text, name)
       assert.is_true(os.clock() - t0 < 2 * TIME_SCALE, "took too long")
