@@ -1,6 +1,7 @@
 -- mg.compile: a traced graph replayed in C must give the dynamic engine's
 -- values and gradients, allocate nothing per call, and refuse what it
 -- cannot replay.
+local check = require("spec.helpers.check")
 local mg = require("micrograd")
 local nn, loss, optim = mg.nn, mg.loss, mg.optim
 local Value = mg.Value
@@ -37,7 +38,7 @@ local function random_program(gen, nin, nparams, length)
 end
 
 local function run_program(steps, values)
-  local v = { table.unpack(values) }
+  local v = { check.unpack(values) }
   for _, st in ipairs(steps) do
     local r
     if st[1] == "bin" then
@@ -78,14 +79,14 @@ describe("mg.compile", function()
         for _, p in ipairs(params) do p.grad = 0 end
         local inputs = {}
         for i = 1, nin do inputs[i] = Value(xs[i]) end
-        local vals = { table.unpack(inputs) }
+        local vals = { check.unpack(inputs) }
         for i = 1, nparams do vals[nin + i] = params[i] end
         local out = run_program(steps, vals)
         out:backward()
         local want = {}
         for i, p in ipairs(params) do want[i] = p.grad; p.grad = 0 end
         -- compiled
-        local y = g(table.unpack(xs))
+        local y = g(check.unpack(xs))
         g:backward()
         assert(y == out.data or (y ~= y and out.data ~= out.data), "trial " .. trial .. ": forward differs")
         for i, p in ipairs(params) do
@@ -107,22 +108,22 @@ describe("mg.compile", function()
     -- backward calls without zeroing, so the grads accumulate as they do dynamically.
     local gen = mg.Generator(77)
     local function build(vals, plan)
-      local v = { table.unpack(vals) }
+      local v = { check.unpack(vals) }
       for _, st in ipairs(plan) do
         local r
         if st.kind == "dot" then
-          local w = table.move(v, st.w, st.w + st.len - 1, 1, {})
-          local x = st.same and w or table.move(v, st.x, st.x + st.len - 1, 1, {})
+          local w = check.move(v, st.w, st.w + st.len - 1, 1, {})
+          local x = st.same and w or check.move(v, st.x, st.x + st.len - 1, 1, {})
           if st.const then x[1] = 0.5 end
           r = mg.dot(w, x, st.bias and v[st.bias] or nil)
         elseif st.kind == "sum" then
-          r = mg.sum(table.move(v, st.w, st.w + st.len - 1, 1, {}))
+          r = mg.sum(check.move(v, st.w, st.w + st.len - 1, 1, {}))
         else
           r = v[st.w]:tanh()
         end
         v[#v + 1] = r
       end
-      return mg.sum(table.move(v, #v - 3, #v, 1, {})) * v[#v]
+      return mg.sum(check.move(v, #v - 3, #v, 1, {})) * v[#v]
     end
     for trial = 1, 40 do
       local nin, nparams = gen:random(1, 3), gen:random(2, 12)
@@ -139,7 +140,7 @@ describe("mg.compile", function()
       local params = {}
       for i = 1, nparams do params[i] = Value(gen:uniform(-1, 1)) end
       local function with(inputs)
-        local vals = { table.unpack(inputs) }
+        local vals = { check.unpack(inputs) }
         for i = 1, nparams do vals[nin + i] = params[i] end
         return build(vals, plan)
       end
@@ -154,7 +155,7 @@ describe("mg.compile", function()
       out:backward()
       local want = {}
       for i, p in ipairs(params) do want[i] = p.grad; p.grad = 0.25 end
-      local y = g(table.unpack(xs))
+      local y = g(check.unpack(xs))
       assert(y == out.data, string.format("trial %d: forward %.17g vs %.17g", trial, y, out.data))
       g:backward()
       g:backward()
@@ -295,7 +296,7 @@ describe("mg.compile", function()
       return l.data, want
     end
     local function same(a, b, what)
-      assert(string.pack("d", a) == string.pack("d", b), string.format("%s: %.17g vs %.17g", what, a, b))
+      assert(check.bits(a) == check.bits(b), string.format("%s: %.17g vs %.17g", what, a, b))
     end
     -- whole batch, the inputs fed at every call
     local whole = mg.compile(function(...)

@@ -718,7 +718,7 @@ describe("bad arguments", function()
     local fname, args, arg, detail, prefix = case[1], case[2], case[3], case[4], case[5]
     local expected = string.format("bad argument #%d to '%s' (%s", arg, fname, detail)
     it(string.format("%s #%d: %s", fname, arg, detail), function()
-      local err = error_of(data[fname], table.unpack(args, 1, 3))
+      local err = error_of(data[fname], check.unpack(args, 1, 3))
       if prefix then
         assert.equal(expected, err:sub(1, #expected))
       else

@@ -4,6 +4,7 @@
 -- working on (close a compiled graph, end a mode), the function finishes or
 -- fails cleanly; nothing reads freed memory (the ASan and GC-stress CI
 -- steps run these specs instrumented).
+local check = require("spec.helpers.check")
 local mg = require("micrograd")
 local gc = require("spec.helpers.gc")
 
@@ -16,7 +17,7 @@ local function compiled(nout)
     if nout == 1 then return y end
     local outs = { y }
     for i = 2, nout do outs[i] = y + i end
-    return table.unpack(outs)
+    return check.unpack(outs)
   end, 1)
   return g, p
 end

@@ -3,6 +3,7 @@
 -- and tostring write "0,5" (and tonumber read it). Needs the de_DE.UTF-8
 -- locale (Debian: the locales package, de_DE.UTF-8 in /etc/locale.gen and
 -- locale-gen; scripts/install-deps.sh and .ci/run set it up).
+local check = require("spec.helpers.check")
 local mg = require("micrograd")
 local nn, viz, data = mg.nn, mg.viz, mg.data
 local file = require("micrograd._file")
@@ -13,10 +14,10 @@ local GERMAN = "de_DE.UTF-8"
 local function german(fn, ...)
   assert(os.setlocale(GERMAN, "numeric"),
     "the de_DE.UTF-8 locale is missing: run scripts/install-deps.sh (it installs and generates it)")
-  local results = table.pack(pcall(fn, ...))
+  local results = check.pack(pcall(fn, ...))
   os.setlocale("C", "numeric")
   if not results[1] then error(results[2], 0) end
-  return table.unpack(results, 2, results.n)
+  return check.unpack(results, 2, results.n)
 end
 
 local function model()

@@ -12,7 +12,7 @@ local error_of, assert_mentions = check.error_of, check.assert_mentions
 
 --- The 8 bytes of a double: equal bits, -0.0 and NaN payloads included.
 local function bits(x)
-  return string.pack("<d", x)
+  return check.bits(x)
 end
 
 local function assert_same_bits(expected, actual, what)

@@ -1,3 +1,4 @@
+local check = require("spec.helpers.check")
 local mg = require("micrograd")
 
 -- Golden outputs of xoshiro256** seeded through splitmix64, computed with an
@@ -178,7 +179,7 @@ describe("distributions", function()
   it("random() is a float in [0, 1) with mean 1/2 and variance 1/12", function()
     local xs = draws(100000, mg.random)
     for _, x in ipairs(xs) do
-      assert(math.type(x) == "float" and x >= 0 and x < 1, "out of range")
+      assert(check.math_type(x) == "float" and x >= 0 and x < 1, "out of range")
     end
     local mean, sd = mean_sd(xs)
     assert.is_true(math.abs(mean - 0.5) < 0.01, "mean " .. mean)
@@ -188,7 +189,7 @@ describe("distributions", function()
   it("uniform(a, b) is a float in [a, b)", function()
     local xs = draws(10000, mg.uniform, -2, 5)
     for _, x in ipairs(xs) do
-      assert(math.type(x) == "float" and x >= -2 and x < 5, "out of range")
+      assert(check.math_type(x) == "float" and x >= -2 and x < 5, "out of range")
     end
     local mean = mean_sd(xs)
     assert.is_true(math.abs(mean - 1.5) < 0.1, "mean " .. mean)
@@ -206,7 +207,7 @@ describe("distributions", function()
     assert.is_true(math.abs(sd - 1) < 0.02, "sd " .. sd)
     local inside = 0
     for _, x in ipairs(xs) do
-      assert(math.type(x) == "float" and x == x, "not a float")
+      assert(check.math_type(x) == "float" and x == x, "not a float")
       if math.abs(x) < 1 then
         inside = inside + 1
       end
@@ -224,7 +225,7 @@ describe("distributions", function()
     local counts = {}
     for _ = 1, 60000 do
       local k = mg.random(1, 6)
-      assert(math.type(k) == "integer" and k >= 1 and k <= 6, "out of range")
+      assert(check.is_integer(k) and k >= 1 and k <= 6, "out of range")
       counts[k] = (counts[k] or 0) + 1
     end
     for k = 1, 6 do
@@ -237,7 +238,7 @@ describe("distributions", function()
     local seen = {}
     for _ = 1, 10000 do
       local k = mg.random(10)
-      assert(math.type(k) == "integer" and k >= 1 and k <= 10, "out of range")
+      assert(check.is_integer(k) and k >= 1 and k <= 10, "out of range")
       seen[k] = true
     end
     for k = 1, 10 do

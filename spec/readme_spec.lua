@@ -1,5 +1,6 @@
 -- Every ```lua snippet of README.md runs, and what it prints matches its
 -- `--> expected` comments (one per print call, in order).
+local check = require("spec.helpers.check")
 local function read_file(path)
   local f = assert(io.open(path, "r"))
   local text = f:read("a")
@@ -43,7 +44,7 @@ describe("README.md", function()
       end
       local env = setmetatable({
         print = function(...)
-          local parts = table.pack(...)
+          local parts = check.pack(...)
           for i = 1, parts.n do parts[i] = tostring(parts[i]) end
           printed[#printed + 1] = table.concat(parts, "\t", 1, parts.n)
         end,

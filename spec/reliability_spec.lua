@@ -1,5 +1,6 @@
 -- scripts/reliability.lua: the records of a CI run, and the README's
 -- reliability table made from the committed ones (docs/reliability.txt).
+local check = require("spec.helpers.check")
 local rel = dofile("scripts/reliability.lua")
 
 local function read(path)
@@ -88,7 +89,7 @@ describe("scripts/reliability.lua", function()
       "step: luacheck ok 3s",
       "fuzz: parse execs=1234567 seconds=60 crashes=0",
       "fuzz: core execs=7 seconds=5 crashes=0",
-    }, { table.unpack(lines, 1, 10) })
+    }, { check.unpack(lines, 1, 10) })
     -- then the describe blocks of the hostile-input specs
     assert.equal("hostile: model truncated documents", lines[11])
     for i = 11, #lines do assert.matches("^hostile: %a+ ", lines[i]) end

@@ -10,7 +10,7 @@ local error_of, mentions = check.error_of, check.assert_mentions
 
 --- The 8 bytes of a double, so that equal means the same bits.
 local function bits(x)
-  return string.pack("<d", x)
+  return check.bits(x)
 end
 
 local function assert_same_numbers(expected, actual, what)
@@ -184,7 +184,7 @@ describe("batches and epochs", function()
     local seen = {}
     local function loss_fn(outputs, ys)
       assert.equal(#outputs, #ys)
-      seen[#seen + 1] = { table.unpack(ys) }
+      seen[#seen + 1] = { check.unpack(ys) }
       return mg.sum(outputs) * 0.001
     end
     return X, y, model, seen, optim.SGD({ w }, { lr = 0.01 }), loss_fn

@@ -17,7 +17,7 @@ local LOSS_COLOR, ACCURACY_COLOR = "#2e6bb0", "#e08a1e"
 --- micrograd's demo: the moons, a 2-16-16-1 MLP trained to 100% (examples/moons.lua).
 local trained
 local function moons()
-  if trained then return table.unpack(trained) end
+  if trained then return check.unpack(trained) end
   mg.seed(1337)
   local X, y = data.make_moons(100, { noise = 0.1, seed = 1337 })
   local ys = data.signs(y)

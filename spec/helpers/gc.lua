@@ -1,6 +1,7 @@
 --- Running finalizers at a chosen moment, for the specs of memory safety:
 -- a finalizer can run inside any allocation a C function makes, and do
 -- anything (close a graph, end a mode) while that function still works.
+local check = require("spec.helpers.check")
 local M = {}
 
 --- The collector's settings in the GC-stress CI step (MG_GC_STRESS =
@@ -40,14 +41,14 @@ function M.with_pending_finalizers(on_gc, call)
   assert(ran > 0 and ran < 100, "finalizers ran in a way these specs do not expect")
   armed = true
   collectgarbage("restart")
-  local results = table.pack(pcall(call))
+  local results = check.pack(pcall(call))
   armed = false
   local pause, stepmul, stepsize = settings()
   collectgarbage("incremental", 100, 100, stepsize)
   collectgarbage("setpause", pause) -- "incremental" leaves a 0 alone
   collectgarbage("setstepmul", stepmul)
   collectgarbage("collect")
-  return during, table.unpack(results, 1, results.n)
+  return during, check.unpack(results, 1, results.n)
 end
 
 return M
