@@ -7,7 +7,7 @@
 -- @module micrograd._compat
 local math, table, type, tonumber = math, table, type, tonumber
 local getmetatable, setmetatable, rawget = getmetatable, setmetatable, rawget
-local floor = math.floor
+local floor, byte = math.floor, string.byte
 
 local M = {}
 
@@ -32,6 +32,43 @@ M.math_type = math.type or function(x)
   if type(x) == "number" then return "float" end
   return nil
 end
+
+-- The lead byte's payload bits (its value modulo these) by sequence length.
+local LEAD_BITS = { [2] = 32, [3] = 16, [4] = 8 }
+
+--- Whether s is valid UTF-8 as Lua 5.4's `utf8.len(s)` decides it (no overlong
+-- forms, no surrogates, nothing above U+10FFFF), where Lua has no utf8 library
+-- (5.1, LuaJIT); nil on 5.3 and 5.4, whose library answers (or whose sandbox
+-- removed it: callers then treat non-ASCII text as they always have).
+M.utf8_valid = not rawget(_G, "utf8") and not M.integers and function(s)
+  local i, n = 1, #s
+  while i <= n do
+    local c = byte(s, i)
+    if c < 0x80 then
+      i = i + 1
+    else
+      local len, least
+      if c >= 0xC2 and c <= 0xDF then
+        len, least = 2, 0x80
+      elseif c >= 0xE0 and c <= 0xEF then
+        len, least = 3, 0x800
+      elseif c >= 0xF0 and c <= 0xF4 then
+        len, least = 4, 0x10000
+      else
+        return false
+      end
+      local cp = c % LEAD_BITS[len]
+      for k = 1, len - 1 do
+        local b = byte(s, i + k)
+        if not b or b < 0x80 or b > 0xBF then return false end
+        cp = cp * 64 + (b - 0x80)
+      end
+      if cp < least or cp > 0x10FFFF or (cp >= 0xD800 and cp <= 0xDFFF) then return false end
+      i = i + len
+    end
+  end
+  return true
+end or nil
 
 --- `#t`, with the table's `__len` where it has one (Lua 5.1 and LuaJIT call
 -- `__len` for userdata only; train's live label tables have one).

@@ -23,7 +23,7 @@ local system = require("micrograd._system")
 local arg_error, quoted = check.arg_error, check.quoted
 
 local is_value = mg.is_value
-local idiv, tointeger = compat.idiv, compat.tointeger
+local idiv, tointeger, utf8_valid = compat.idiv, compat.tointeger, compat.utf8_valid
 local type, tostring, pcall = type, tostring, pcall
 local format, concat = string.format, table.concat
 
@@ -34,9 +34,14 @@ local M = {}
 --- Text safe in DOT: valid UTF-8 (other bytes become "?"), no control characters
 -- but newlines, which become `\n` (the caller escapes the rest first).
 local function clean(s)
-  -- utf8 may be missing (a sandbox with only base, package, table, string, math)
-  local utf8_lib = utf8
-  if s:find("[\128-\255]") and not (utf8_lib and utf8_lib.len(s)) then s = s:gsub("[\128-\255]", "?") end
+  -- utf8 may be missing (Lua 5.1 and LuaJIT: _compat decides; a sandbox with only
+  -- base, package, table, string, math: every non-ASCII byte is replaced)
+  if s:find("[\128-\255]") then
+    local utf8_lib = rawget(_G, "utf8")
+    local valid
+    if utf8_lib then valid = utf8_lib.len(s) elseif utf8_valid then valid = utf8_valid(s) end
+    if not valid then s = s:gsub("[\128-\255]", "?") end
+  end
   return (s:gsub("\r\n?", "\n"):gsub("[%z\1-\9\11-\31\127]", " "):gsub("\n", "\\n"))
 end
 
