@@ -53,7 +53,7 @@ end
 -- ---- Lua versions (SPEC "Lua versions": every spec runs on 5.1, LuaJIT, 5.3, 5.4) ----
 
 --- True on Lua 5.3 and 5.4: an integer subtype, `//` and the bitwise operators.
-M.has_integers = math.type ~= nil
+M.has_integers = rawget(math, "type") ~= nil
 
 --- True on Lua 5.4: `<close>` and `<const>`, coroutine.close, collectgarbage("incremental").
 M.lua54 = _VERSION == "Lua 5.4"
@@ -71,8 +71,9 @@ end
 
 --- x's bits as a string, for exact comparisons: string.pack where Lua has it, else
 -- "%.17g" (which reads back to the same double: the same bits but for NaN payloads).
+local pack = rawget(string, "pack")
 function M.bits(x)
-  if string.pack then return string.pack("<d", x) end
+  if pack then return pack("<d", x) end
   if x ~= x then return "nan" end
   return string.format("%.17g", x)
 end
@@ -80,7 +81,7 @@ end
 --- Whether x is an integer: math.type's "integer" on 5.3/5.4, an integral
 -- number where every number is a double.
 function M.is_integer(x)
-  if M.has_integers then return math.type(x) == "integer" end
+  if M.has_integers then return M.math_type(x) == "integer" end
   return type(x) == "number" and x == math.floor(x)
 end
 
