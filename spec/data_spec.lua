@@ -1,6 +1,7 @@
 local mg = require("micrograd")
 local data = require("micrograd.data")
 local check = require("spec.helpers.check")
+local atan2 = rawget(math, "atan2") or math.atan -- (5.1 and LuaJIT: atan takes one argument)
 
 local error_of, assert_mentions, assert_near = check.error_of, check.assert_mentions, check.assert_near
 
@@ -207,7 +208,7 @@ describe("data.make_circles", function()
     local X, y = data.make_circles(8, { seed = 4 })
     local angles = {}
     for i, p in ipairs(X) do
-      if y[i] == 0 then angles[#angles + 1] = math.atan(p[2], p[1]) % (2 * math.pi) end
+      if y[i] == 0 then angles[#angles + 1] = atan2(p[2], p[1]) % (2 * math.pi) end
     end
     table.sort(angles)
     assert.equal(4, #angles)

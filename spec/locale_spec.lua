@@ -28,10 +28,14 @@ end
 describe("under LC_NUMERIC=de_DE.UTF-8", function()
   after_each(function() os.setlocale("C", "numeric") end)
 
-  it("string.format really writes a decimal comma (the test means something)", function()
-    assert.equal("0,5", german(string.format, "%.1f", 0.5))
-    assert.equal("0.5", string.format("%.1f", 0.5))
-  end)
+  if rawget(_G, "jit") then -- LuaJIT writes and reads numbers itself, in no locale: nothing to test
+    pending("string.format really writes a decimal comma (LuaJIT's string.format ignores the locale)")
+  else
+    it("string.format really writes a decimal comma (the test means something)", function()
+      assert.equal("0,5", german(string.format, "%.1f", 0.5))
+      assert.equal("0.5", string.format("%.1f", 0.5))
+    end)
+  end
 
   it("nn.dump writes the same text as in the C locale, and nn.parse reads it to the bit", function()
     local m = model()
@@ -113,7 +117,7 @@ describe("under LC_NUMERIC=de_DE.UTF-8", function()
   it("_file's helpers", function()
     assert.equal("0.25", german(file.number, "%.2f", 0.25))
     assert.equal("1.5", german(file.tostring, 1.5))
-    assert.equal("1.0", german(file.tostring, 1.0))
+    assert.equal(tostring(1.0), german(file.tostring, 1.0)) -- "1.0" on 5.3/5.4, "1" where all are doubles
     assert.equal(0.125, german(file.tonumber, "0.125"))
     assert.is_nil(german(file.tonumber, "0,125"))
     local long = "0." .. string.rep("0", 300) .. "1" -- past the length Lua retries with the locale's point

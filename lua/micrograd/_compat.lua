@@ -70,6 +70,9 @@ M.utf8_valid = not rawget(_G, "utf8") and not M.integers and function(s)
   return true
 end or nil
 
+--- `math.log10` (5.1, LuaJIT), or `math.log(x, 10)`, which calls C's log10 too.
+M.log10 = rawget(math, "log10") or function(x) return math.log(x, 10) end
+
 --- `#t`, with the table's `__len` where it has one (Lua 5.1 and LuaJIT call
 -- `__len` for userdata only; train's live label tables have one).
 if #setmetatable({}, { __len = function() return 1 end }) == 1 then

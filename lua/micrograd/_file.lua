@@ -63,10 +63,13 @@ function M.tostring(x)
 end
 
 --- tonumber(s) for text written with '.', whatever the locale: nil for text
--- that uses another decimal point ("0,5" is no number in any locale here).
+-- that uses another decimal point ("0,5" is no number in any locale here),
+-- and for "inf" and "nan" in any case, which Lua 5.1 and LuaJIT read as
+-- numbers and 5.3 and 5.4 do not.
 -- @tparam string s
 -- @treturn ?number
 function M.tonumber(s)
+  if find(s, "[nN]") then return nil end
   local p = point()
   if p ~= "." then
     if find(s, p, 1, true) then return nil end
