@@ -21,7 +21,7 @@ end
 
 local function read(path)
   local f = assert(io.open(path, "rb"))
-  local text = f:read("a")
+  local text = f:read("*a")
   f:close()
   return text
 end
@@ -88,7 +88,7 @@ describe("resuming from a checkpoint", function()
       end
     ]])
     local p = assert(io.popen(quote(runner) .. " " .. quote(script) .. " " .. quote(dir) .. " 2>&1"))
-    local out = p:read("a")
+    local out = p:read("*a")
     assert.truthy(p:close(), out)
     local got = {}
     for part in out:gmatch("(.-)\n==\n") do got[#got + 1] = part end

@@ -45,12 +45,12 @@ local function shell_quote(s)
   return "'" .. s:gsub("'", "'\\''") .. "'"
 end
 
--- Runs code in a fresh lua5.4 process that finds micrograd as this one does.
+-- Runs code in a fresh interpreter (lua5.4, luajit, ...) process that finds micrograd as this one does.
 local function run_fresh(code)
   local script = string.format("package.path = %q; package.cpath = %q; ",
     package.path, package.cpath) .. code
-  local pipe = assert(io.popen("lua5.4 -e " .. shell_quote(script) .. " 2>&1"))
-  local out = pipe:read("a")
+  local pipe = assert(io.popen(check.lua .. " -e " .. shell_quote(script) .. " 2>&1"))
+  local out = pipe:read("*a")
   pipe:close()
   return out
 end
@@ -103,7 +103,7 @@ describe("mg.seed and golden values", function()
       print(string.format("%.17g %d %d", f, mg.random(1, 6), mg.random(1, 6)))
     ]])
     local f, d1, d2 = out:match("^(%S+) (%d+) (%d+)")
-    assert(f, "unexpected output from a fresh lua5.4: " .. out)
+    assert(f, "unexpected output from a fresh " .. check.lua .. ": " .. out)
     assert.equal(GOLDEN[1337].floats[1], tonumber(f))
     -- the next two draws of seed 1337's stream, as integers in [1, 6]
     mg.seed(1337)

@@ -3,7 +3,7 @@
 local check = require("spec.helpers.check")
 local function read_file(path)
   local f = assert(io.open(path, "r"))
-  local text = f:read("a")
+  local text = f:read("*a")
   f:close()
   return text
 end
@@ -79,7 +79,7 @@ describe("README.md's Python model reader", function()
       local model = mg.nn.MLP(2, { 5, 4, 1 }, { activation = activation })
       mg.nn.save(model, model_path)
       local p = assert(io.popen(string.format("python3 %s %s 0.3 -1.25", reader, model_path)))
-      local out = p:read("a")
+      local out = p:read("*a")
       p:close()
       local got = tonumber(out:match("^%[(.-)%]"))
       local want = model({ 0.3, -1.25 }).data

@@ -5,7 +5,7 @@ local rel = dofile("scripts/reliability.lua")
 
 local function read(path)
   local f = assert(io.open(path, "rb"))
-  local text = f:read("a")
+  local text = f:read("*a")
   f:close()
   return text
 end
@@ -64,7 +64,7 @@ describe("scripts/reliability.lua", function()
   it("collects a run's records from what CI leaves behind (tests by name), skipping missing files", function()
     local dir = os.tmpname()
     os.remove(dir)
-    assert.is_true(os.execute("mkdir -p '" .. dir .. "/b/Testing/Temporary'"))
+    assert.is_true(check.execute("mkdir -p '" .. dir .. "/b/Testing/Temporary'"))
     write(dir .. "/b/Testing/Temporary/LastTest.log", LOG)
     write(dir .. "/steps", "step: make test ok 95s\nnoise\nstep: luacheck ok 3s\n")
     write(dir .. "/fuzz", "fuzz: parse execs=10 seconds=5 crashes=0\nfuzz: core execs=7 seconds=5 crashes=0\n"

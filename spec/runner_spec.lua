@@ -1,5 +1,6 @@
 -- build/micrograd runs scripts like lua5.4 does, with the engine built in.
 -- ctest sets MICROGRAD_RUNNER to the runner's path.
+local check = require("spec.helpers.check")
 local runner = os.getenv("MICROGRAD_RUNNER") or "build/micrograd"
 
 local function quote(s)
@@ -16,10 +17,7 @@ local function run(args, stdin)
     f:close()
     cmd = cmd .. " < " .. quote(path)
   end
-  local p = assert(io.popen(cmd, "r"))
-  local out = p:read("a")
-  local ok = p:close()
-  return out, ok
+  return check.popen(cmd)
 end
 
 local function script(text)

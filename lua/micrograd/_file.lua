@@ -119,7 +119,7 @@ function M.read(path)
   if bad then return nil, format("%q: %s", tostring(path), bad), false end
   local f, err = io.open(path, "rb")
   if not f then return nil, tostring(err), false end
-  local text, rerr = f:read("a")
+  local text, rerr = f:read("*a")
   f:close()
   if not text then return nil, tostring(rerr), true end
   return text

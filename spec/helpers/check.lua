@@ -61,6 +61,27 @@ M.lua54 = _VERSION == "Lua 5.4"
 --- True where tables run a __gc metamethod (5.2+; Lua 5.1 and LuaJIT only userdata's).
 M.table_gc = _VERSION ~= "Lua 5.1"
 
+--- The stock interpreter running these specs, for specs that start a fresh one:
+-- lua5.4, lua5.3, lua5.1 or luajit.
+M.lua = rawget(_G, "jit") and "luajit" or "lua" .. _VERSION:match("%d+%.%d+")
+
+--- Whether the shell command cmd exited with status 0 (os.execute returns true
+-- on 5.2+, the status 0 on 5.1 and LuaJIT).
+function M.execute(cmd)
+  local status = os.execute(cmd)
+  return status == true or status == 0
+end
+
+--- The output of the shell command cmd and whether it exited with status 0
+-- (5.1 and LuaJIT's pipe:close() does not say: the shell echoes the status).
+function M.popen(cmd)
+  local p = assert(io.popen("( " .. cmd .. " ); echo \"#status $?\"", "r"))
+  local out = p:read("*a")
+  p:close()
+  local text, status = out:match("^(.-)#status (%d+)\n$")
+  return text, tonumber(status) == 0
+end
+
 local compat = require("micrograd._compat")
 M.unpack, M.move, M.math_type = compat.unpack, compat.move, compat.math_type
 
