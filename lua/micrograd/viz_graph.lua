@@ -74,6 +74,12 @@ local function count(min)
 end
 
 -- dot's and render's options (micrograd._check's schema format).
+-- Whether fmt has an integer directive (%d, %x, %c, ...), which 5.3 and 5.4 refuse
+-- for 1.5 and 5.1 and LuaJIT truncate: a format for one number has none.
+local function integer_directive(fmt)
+  return fmt:gsub("%%%%", ""):find("%%[-+ #0]*%d*%.?%d*[diouxXc]") ~= nil
+end
+
 local DOT_OPTIONS = {
   { "rankdir", { must = '"LR" or "TB" (or "RL", "BT")', test = function(v) return RANKDIRS[v] end,
     shown = quoted }, "LR" },
@@ -82,7 +88,9 @@ local DOT_OPTIONS = {
   { "max_nodes", count(1), 500 },
   { "count_limit", count(0), 100000 },
   { "format", { must = 'a format for one number such as "%.4f"', shown = quoted,
-    test = function(v) return type(v) == "string" and pcall(format, v, 1.5) end }, "%.4f" },
+    test = function(v)
+      return type(v) == "string" and pcall(format, v, 1.5) and not integer_directive(v)
+    end }, "%.4f" },
   { "width", count(72), 900 },
   { "params", true },
 }
