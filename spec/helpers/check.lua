@@ -58,6 +58,11 @@ M.has_integers = rawget(math, "type") ~= nil
 --- True on Lua 5.4: `<close>` and `<const>`, coroutine.close, collectgarbage("incremental").
 M.lua54 = _VERSION == "Lua 5.4"
 
+--- True where `<` and `<=` call a Value's metamethods with a number (or any
+-- other type) on the other side: 5.3 and 5.4. Lua 5.1 and LuaJIT call __lt and
+-- __le only between two operands of one type ("attempt to compare userdata with number").
+M.mixed_compare = pcall(function() return setmetatable({}, { __lt = function() return true end }) < 1 end)
+
 --- True where tables run a __gc metamethod (5.2+; Lua 5.1 and LuaJIT only userdata's).
 M.table_gc = _VERSION ~= "Lua 5.1"
 
