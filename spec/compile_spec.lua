@@ -449,11 +449,12 @@ describe("mg.compile", function()
   end)
 
   it("refuses data-dependent control flow while tracing, and says why", function()
-    local err = error_of(mg.compile, function(x) if x > 0 then return x end return -x end, 1)
+    local zero = check.mixed_compare and 0 or Value(0) -- (5.1 and LuaJIT compare two Values only)
+    local err = error_of(mg.compile, function(x) if x > zero then return x end return -x end, 1)
     assert.truthy(err:find("data-dependent control flow cannot be replayed", 1, true))
     -- comparing Values that do not depend on the inputs is fine
     local w = Value(1)
-    local g = mg.compile(function(x) if w > 0 then return x * w end return x end, 1)
+    local g = mg.compile(function(x) if w > zero then return x * w end return x end, 1)
     assert.are.equal(2, g(2))
   end)
 
@@ -491,7 +492,7 @@ describe("mg.compile", function()
     assert.is_true(mg.grad_enabled())
     local x = Value(1)
     assert.are.equal("+", (x + 1).op)
-    assert.is_true(x < 2) -- comparisons work again
+    assert.is_true(x < (check.mixed_compare and 2 or Value(2))) -- comparisons work again
     -- compiling inside no_grad still records the graph
     local g = mg.no_grad(mg.compile, function(y) return y * 3 end, 1)
     assert.are.equal(6, g(2))
