@@ -378,11 +378,17 @@ describe("mg.compile", function()
   end)
 
   it("takes up to 100000 inputs (the Lua stack grows for them)", function()
-    local g = mg.compile(function(...) return select("#", ...) * 0 + select(100000, ...) * 2 end, 100000)
+    -- (5.1 and LuaJIT give a C function at most 8000 stack slots: there, 7000
+    -- inputs, and 100000 are refused as too many for the stack)
+    local n = check.has_integers and 100000 or 7000
+    local g = mg.compile(function(...) return select("#", ...) * 0 + select(n, ...) * 2 end, n)
     local xs = {}
-    for i = 1, 100000 do xs[i] = i end
-    assert.are.equal(200000, g(xs))
+    for i = 1, n do xs[i] = i end
+    assert.are.equal(2 * n, g(xs))
     assert.truthy(error_of(mg.compile, function(x) return x end, 100001):find("at most 100000", 1, true))
+    if n < 100000 then
+      assert.truthy(error_of(mg.compile, function(x) return x end, 100000):find("too many inputs", 1, true))
+    end
   end)
 
   it("reads captured Values live and credits their grads", function()
@@ -427,6 +433,8 @@ describe("mg.compile", function()
     local g = mg.compile(function(x1, x2) return model({ x1, x2 }) end, 2)
     local h = mg.compile(function(x) return { x, x * 2 } end, 1)
     for _ = 1, 10 do g(0.1, 0.2); g:backward(); h(1) end
+    local jit = rawget(_G, "jit") -- LuaJIT's compiler keeps its traces in the counted heap: off meanwhile
+    if jit then jit.off() end
     collectgarbage("collect")
     collectgarbage("stop")
     local before = collectgarbage("count")
@@ -437,6 +445,7 @@ describe("mg.compile", function()
     end
     local after = collectgarbage("count")
     collectgarbage("restart")
+    if jit then jit.on() end
     assert.are.equal(before, after)
   end)
 
