@@ -54,7 +54,7 @@ local function same_bits(A, B)
   if #A ~= #B then return false end
   for i, row in ipairs(A) do
     for j, v in ipairs(row) do
-      if string.format("%a", v) ~= string.format("%a", B[i][j]) then return false end
+      if check.bits(v) ~= check.bits(B[i][j]) then return false end
     end
   end
   return true

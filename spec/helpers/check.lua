@@ -104,6 +104,21 @@ function M.bits(x)
   return string.format("%.17g", x)
 end
 
+--- string.rep(s, n, sep): Lua 5.1 and LuaJIT ignore sep.
+function M.rep(s, n, sep)
+  if not sep or n <= 0 then return string.rep(s, n) end
+  return string.rep(s .. sep, n - 1) .. s
+end
+
+--- x as exact text: "%a" (hex) where string.format has it, else "%.17g" (5.1),
+-- which reads back to the same double.
+local has_hex = pcall(string.format, "%a", 1)
+function M.exact(x)
+  if has_hex then return string.format("%a", x) end
+  if x ~= x then return "nan" end
+  return string.format("%.17g", x)
+end
+
 --- Whether x is an integer: math.type's "integer" on 5.3/5.4, an integral
 -- number where every number is a double.
 function M.is_integer(x)
