@@ -950,7 +950,9 @@ describe("errors", function()
     end
   end)
 
-  it("compiles a whole batch too large for a graph's inputs as one graph of it", function()
+  -- (5.1 and LuaJIT give a C function 8000 stack slots: a graph of 34000 outputs does not fit)
+  local run_big = check.has_integers and it or pending
+  run_big("compiles a whole batch too large for a graph's inputs as one graph of it", function()
     local bx, by = {}, {}
     for i = 1, 34000 do bx[i], by[i] = { (i % 17) / 17, (i % 5) / 5 }, i % 2 end
     local function run(compile)

@@ -64,12 +64,12 @@ end
 
 --- tonumber(s) for text written with '.', whatever the locale: nil for text
 -- that uses another decimal point ("0,5" is no number in any locale here),
--- and for "inf" and "nan" in any case, which Lua 5.1 and LuaJIT read as
--- numbers and 5.3 and 5.4 do not.
+-- and for "inf", "nan" (in any case) and text with a zero byte, which Lua 5.1
+-- and LuaJIT read as numbers and 5.3 and 5.4 do not.
 -- @tparam string s
 -- @treturn ?number
 function M.tonumber(s)
-  if find(s, "[nN]") then return nil end
+  if find(s, "[nN%z]") then return nil end -- (5.1's strtod also stops at a zero byte)
   local p = point()
   if p ~= "." then
     if find(s, p, 1, true) then return nil end

@@ -677,4 +677,11 @@ function M.load(path)
   return M.parse(model_io.read_file(path), path)
 end
 
+-- m(x) is m:forward(x): each class's __call is its forward itself, not a
+-- function that calls it (a tail call, which Lua 5.1 counts as a stack level:
+-- the errors forward raises for its caller would lose their position there).
+for cls in pairs(classes) do
+  if type(cls) == "table" then cls.__call = cls.forward end
+end
+
 return require("micrograd._names").strict(M, "micrograd.nn")

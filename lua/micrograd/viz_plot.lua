@@ -309,8 +309,8 @@ local function draw_regions(parts, pg, classify, k, res, x0, x1, y0, y1)
   for c = 1, k do tints[c] = region_color(class_color(c)) end
   local xs, edges_x, edges_y = {}, {}, {}
   for i = 0, res do
-    edges_x[i] = tonumber(num(pg.left + pg.w * i / res))
-    edges_y[i] = tonumber(num(pg.top + pg.h * i / res))
+    edges_x[i] = file.tonumber(num(pg.left + pg.w * i / res)) -- (5.1's tonumber reads the locale's point)
+    edges_y[i] = file.tonumber(num(pg.top + pg.h * i / res))
   end
   for i = 1, res do xs[i] = x0 + (x1 - x0) * (i - 0.5) / res end
   parts[#parts + 1] = '<g shape-rendering="crispEdges">'
