@@ -103,6 +103,29 @@ describe("micrograd._compat", function()
     end
   end)
 
+  it("format: a tie rounds to the even digit, as C's printf does, also on LuaJIT", function()
+    local cases = {
+      { "%.1f", 0.25, "0.2" }, { "%.1f", -0.25, "-0.2" }, { "%.2f", 0.125, "0.12" }, { "%.0f", 0.5, "0" },
+      { "%.0f", 1.5, "2" }, { "%.0f", 2.5, "2" }, { "%.17g", 2 ^ -25, "2.9802322387695312e-08" },
+      { "%.3g", 0.0625, "0.0625" }, { "%.1e", 0.25, "2.5e-01" }, { "%5.1f%%", 12.25, " 12.2%" },
+      { "ETA %.1fs", 7.25, "ETA 7.2s" }, { "%.2g", 0.125, "0.12" }, { "%.1g", 25, "2e+01" },
+      { "%.1g", 35, "4e+01" },
+      { "%.2e", 1.125, "1.12e+00" }, { "%-8.1f|", 0.25, "0.2     |" }, { "%08.1f", -0.25, "-00000.2" },
+      { "%+.1f", 0.25, "+0.2" }, { "%.1f", 0.35, "0.3" }, { "%.1f", 0.75, "0.8" },
+      { "%.3g", 1234.5, "1.23e+03" },
+      { "%.5g", 2 ^ -10, "0.00097656" }, { "%.4f", 1 / 3, "0.3333" }, { "%d|%s|%.1f", 3, "0.2" },
+    }
+    for _, c in ipairs(cases) do
+      local fmt, x, want = c[1], c[2], c[3]
+      if fmt == "%d|%s|%.1f" then
+        assert.equal("3|x|0.2", compat.format(fmt, x, "x", 0.25))
+      else
+        assert.equal(want, compat.format(fmt, x), fmt .. " of " .. string.format("%.17g", x))
+      end
+    end
+    assert.equal(string.format == compat.format, string.format("%.1f", 0.25) == "0.2")
+  end)
+
   it("utf8_valid: what Lua 5.4's utf8.len accepts", function()
     local valid = old.utf8_valid
     for _, s in ipairs({ "", "abc", "caf\195\169", "\226\128\166", "\240\159\152\128", "\244\143\191\191",

@@ -73,6 +73,112 @@ end or nil
 --- `math.log10` (5.1, LuaJIT), or `math.log(x, 10)`, which calls C's log10 too.
 M.log10 = rawget(math, "log10") or function(x) return math.log(x, 10) end
 
+-- ---- string.format's ties ----------------------------------------------------
+-- C's printf (Lua 5.1, 5.3, 5.4) rounds a number exactly halfway between two
+-- outputs to the even digit ("%.1f" of 0.25 is "0.2"); LuaJIT 2.1 formats
+-- numbers itself and rounds such ties away from zero ("0.3"). M.format is
+-- string.format, but on LuaJIT a float directive ("%.Nf", "%.Ne", "%.Ng", with
+-- flags and width) that meets a tie gives printf's digits.
+
+local format, frexp = string.format, math.frexp
+
+-- The exponent of x's lowest set bit (x finite, not 0).
+local function low_bit(x)
+  local m, e = frexp(x)
+  m = m * 2 ^ 53
+  local t = 0
+  while m % 2 == 0 do m, t = m / 2, t + 1 end
+  return e - 53 + t
+end
+
+-- Whether the positive x lies exactly halfway between two numbers of k
+-- decimals (k < 0: multiples of 10^-k).
+local function halfway(x, k)
+  if k >= 0 then return low_bit(x) == -(k + 1) end
+  if x >= 2 ^ 52 or -k > 22 then return false end -- (not exact in doubles; never met here)
+  local q = 10 ^ -k
+  return (2 * x) % q == 0 and (2 * x / q) % 2 == 1
+end
+
+-- s (digits with a point) without its last digit, and whether the digit now
+-- last is even (the tie then rounds down).
+local function cut(s)
+  local t = s:sub(1, -2):gsub("%.$", "")
+  return t, tonumber(t:sub(-1)) % 2 == 0
+end
+
+-- Trailing zeros of a fraction dropped, as %g does.
+local function trim(s)
+  if not s:find(".", 1, true) then return s end
+  return (s:gsub("0+$", ""):gsub("%.$", ""))
+end
+
+-- printf's digits for |x| (finite, not 0) under conversion conv with precision p
+-- when they differ from LuaJIT's (a tie rounded down), else nil.
+local function tie_digits(ax, conv, p)
+  if conv == "f" or conv == "F" then
+    if not halfway(ax, p) then return nil end
+    local t, down = cut(format("%." .. (p + 1) .. "f", ax))
+    return down and t or nil
+  end
+  local g = conv == "g" or conv == "G"
+  local ep = g and math.max(p, 1) - 1 or p -- the digits after the point in e-style
+  local d = tonumber(format("%.20e", ax):match("e(.*)$"))
+  if not halfway(ax, ep - d) then return nil end
+  local mant, ex = format("%." .. (ep + 1) .. "e", ax):match("^(.-)e(.*)$")
+  local t, down = cut(mant)
+  if not down then return nil end
+  local upper = conv == "E" or conv == "G"
+  local e_text = (upper and "E" or "e") .. ex
+  if not g then return t .. e_text end
+  if d < -4 or d > ep then return trim(t) .. e_text end
+  return trim((cut(format("%." .. (ep - d + 1) .. "f", ax))))
+end
+
+-- One directive (flags, width, precision, conversion) applied to x, printf's way.
+local function directive(flags, width, precision, conv, x)
+  local spec = "%" .. flags .. width .. (precision ~= "" and "." .. precision or "") .. conv
+  if type(x) ~= "number" or x ~= x or x == 0 or x == math.huge or x == -math.huge then
+    return format(spec, x)
+  end
+  local p = precision == "" and 6 or tonumber(precision)
+  local digits = tie_digits(x < 0 and -x or x, conv, p)
+  if not digits then return format(spec, x) end
+  local sign = x < 0 and "-" or flags:find("+", 1, true) and "+" or flags:find(" ", 1, true) and " " or ""
+  local pad = (tonumber(width) or 0) - #sign - #digits
+  if pad <= 0 then return sign .. digits end
+  if flags:find("-", 1, true) then return sign .. digits .. string.rep(" ", pad) end
+  if flags:find("0", 1, true) then return sign .. string.rep("0", pad) .. digits end
+  return string.rep(" ", pad) .. sign .. digits
+end
+
+--- `string.format`, with printf's rounding of ties on every Lua (see above).
+M.format = format
+if format("%.1f", 0.25) ~= "0.2" then
+  M.format = function(fmt, ...)
+    if not fmt:find("%%[-+ #0]*%d*%.?%d*[fFeEgG]") then return format(fmt, ...) end
+    local args, n, out, pos = { ... }, 0, {}, 1
+    while true do
+      local s, e, flags, width, precision, conv = fmt:find("%%([-+ #0]*)(%d*)%.?(%d*)([%a%%])", pos)
+      if not s then break end
+      out[#out + 1] = fmt:sub(pos, s - 1)
+      if conv == "%" then
+        out[#out + 1] = "%"
+      else
+        n = n + 1
+        if conv:find("[fFeEgG]") and not flags:find("#", 1, true) then
+          out[#out + 1] = directive(flags, width, precision, conv, args[n])
+        else
+          out[#out + 1] = format(fmt:sub(s, e), args[n])
+        end
+      end
+      pos = e + 1
+    end
+    out[#out + 1] = fmt:sub(pos)
+    return table.concat(out)
+  end
+end
+
 --- `#t`, with the table's `__len` where it has one (Lua 5.1 and LuaJIT call
 -- `__len` for userdata only; train's live label tables have one).
 if #setmetatable({}, { __len = function() return 1 end }) == 1 then

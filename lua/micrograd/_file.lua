@@ -20,7 +20,9 @@
 require("micrograd.core") -- registers micrograd._system
 local system = require("micrograd._system")
 
-local format, find, gsub, sub = string.format, string.find, string.gsub, string.sub
+-- (string.format with printf's rounding of ties on LuaJIT too: micrograd._compat)
+local format = require("micrograd._compat").format
+local find, gsub, sub = string.find, string.gsub, string.sub
 local type, tostring, tonumber = type, tostring, tonumber
 
 local M = {}
