@@ -10,6 +10,18 @@ local gc = require("spec.helpers.gc")
 
 local function close(g) getmetatable(g).__close(g) end
 
+-- Whether the call ended as a finalizer that closed its graph may end it: on
+-- 5.3 and 5.4 the collector's first step inside the call comes in the C
+-- function's own allocation, after its checks, and the call completes (ok);
+-- on 5.1 and LuaJIT (finalizers on userdata, other step sizes) it may come
+-- before the checks, and the call refuses the closed graph cleanly instead.
+local function completed_or_refused(ok, err)
+  if ok then return true end
+  assert.is_false(check.table_gc, tostring(err))
+  assert.matches("compiled graph is closed", tostring(err))
+  return false
+end
+
 local function compiled(nout)
   local p = mg.Value(2, "p")
   local g = mg.compile(function(x)
@@ -30,8 +42,7 @@ describe("a compiled graph closed while a call into it runs", function()
     local during, ok, grads = gc.with_pending_finalizers(function() close(g) end,
       function() return g:input_grads() end)
     assert.is_true(during, "the finalizer did not run inside input_grads")
-    assert.is_true(ok, tostring(grads))
-    assert.same({ 2 }, grads)
+    if completed_or_refused(ok, grads) then assert.same({ 2 }, grads) end
     assert.matches("closed", select(2, pcall(g.input_grads, g)))
   end)
 
@@ -66,10 +77,11 @@ describe("a compiled graph closed while a call into it runs", function()
     local during, ok, total = gc.with_pending_finalizers(function() close(g) end,
       function() return g:run_batch(rows, opts) end)
     assert.is_true(during, "the finalizer did not run inside run_batch")
-    assert.is_true(ok, tostring(total))
-    assert.equal(2 * (50 * 51 / 2), total)
-    assert.equal(50 * 51 / 2, p.grad)
-    assert.same({ 2 * 50 + 2, 2 * 50 + 3 }, outputs[50])
+    if completed_or_refused(ok, total) then
+      assert.equal(2 * (50 * 51 / 2), total)
+      assert.equal(50 * 51 / 2, p.grad)
+      assert.same({ 2 * 50 + 2, 2 * 50 + 3 }, outputs[50])
+    end
     assert.matches("closed", select(2, pcall(g.run_batch, g, rows)))
   end)
 
