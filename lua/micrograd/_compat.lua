@@ -80,7 +80,7 @@ M.log10 = rawget(math, "log10") or function(x) return math.log(x, 10) end
 -- string.format, but on LuaJIT a float directive ("%.Nf", "%.Ne", "%.Ng", with
 -- flags and width) that meets a tie gives printf's digits.
 
-local format, frexp = string.format, math.frexp
+local format, frexp, select = string.format, math.frexp, select
 
 -- The exponent of x's lowest set bit (x finite, not 0).
 local function low_bit(x)
@@ -157,6 +157,10 @@ M.format = format
 if format("%.1f", 0.25) ~= "0.2" then
   M.format = function(fmt, ...)
     if not fmt:find("%%[-+ #0]*%d*%.?%d*[fFeEgG]") then return format(fmt, ...) end
+    if select("#", ...) == 1 and fmt:find("^%%[-+ 0]*%d*%.?%d*[fFeEgG]$") then -- one number alone: no tables
+      local flags, width, precision, conv = fmt:match("^%%([-+ 0]*)(%d*)%.?(%d*)(%a)$")
+      return directive(flags, width, precision, conv, (...))
+    end
     local args, n, out, pos = { ... }, 0, {}, 1
     while true do
       local s, e, flags, width, precision, conv = fmt:find("%%([-+ #0]*)(%d*)%.?(%d*)([%a%%])", pos)
