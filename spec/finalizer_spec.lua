@@ -153,11 +153,17 @@ describe("a mode ended by a finalizer in the middle of an op", function()
       assert.is_true(ok, tostring(v))
       for i = #guards, 1, -1 do guards[i]:close() guards[i] = nil end
       assert.is_true(mg.grad_enabled())
-      assert.are_not.equal("", v.op)
-      collectgarbage("collect")
-      a.grad = 0
-      v:backward()
-      assert.is_true(a.grad ~= 0)
+      if v.op == "" and not check.table_gc then
+        -- 5.1 and LuaJIT: the collector's step came before the op (see completed_or_refused),
+        -- so the op ran in no-grad mode from its start: a leaf, consistently
+        assert.same({}, v:children())
+      else
+        assert.are_not.equal("", v.op)
+        collectgarbage("collect")
+        a.grad = 0
+        v:backward()
+        assert.is_true(a.grad ~= 0)
+      end
     end
   end)
 end)
