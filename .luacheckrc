@@ -11,8 +11,9 @@ exclude_files = { "build*/**", ".git/**" }
 files["spec"] = { std = "min+busted" }
 -- the one place that reads the version-specific library functions
 files["lua/micrograd/_compat.lua"] = { std = "max" }
--- Not in the subset yet: the benchmarks and packaging smoke (pack ports them per
--- version) and the fuzz drivers (run on 5.4 only).
-files["bench"] = { std = "lua54" }
+-- The fuzz drivers run on 5.4 only.
 files["fuzz"] = { std = "lua54" }
+-- Until branch pack (bench and packaging ported to the subset, clean under "min")
+-- is merged: then delete these two lines.
+files["bench"] = { std = "lua54" }
 files["packaging"] = { std = "lua54" }
