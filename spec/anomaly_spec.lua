@@ -349,7 +349,10 @@ describe("detect_anomaly's places", function()
     mg.detect_anomaly(false)
   end)
 
-  it("are missing for ops run by C code with no Lua function on the stack", detecting(function()
+  -- (a coroutine whose body is a C function: Lua 5.1 makes coroutines of Lua functions only)
+  local c_coroutines = pcall(coroutine.wrap, print)
+  local run_c = c_coroutines and it or pending
+  run_c("are missing for ops run by C code with no Lua function on the stack", detecting(function()
     local x = Value(-1)
     local err = error_of(coroutine.wrap(x.log), x)
     assert.equal("micrograd: anomaly: 'log' produced nan (operand -1.0)", err)
@@ -363,9 +366,9 @@ describe("detect_anomaly's places", function()
     local a = Value(0)
     local at, early = line(), a:sqrt()
     for i = 1, 4100 do
-      assert(load("local a = ... return a * 2", "=place " .. i))(a)
+      assert(check.load("local a = ... return a * 2", "=place " .. i))(a)
     end
-    local late = assert(load("local a = ... return a:sqrt()", "=late"))(a)
+    local late = assert(check.load("local a = ... return a:sqrt()", "=late"))(a)
     local err = error_of(late.backward, late)
     assert.equal("micrograd: anomaly: backward of 'sqrt' produced inf gradient for operand #1 (operand 0.0;"
       .. " made after too many places were recorded to keep its own)", err)
