@@ -50,15 +50,13 @@ static int push_place(lua_State *L) {
   return found;
 }
 
-/* Pushes x as Lua's tostring writes it, but every NaN as "nan" (not "-nan"). */
+/* Pushes x as Lua 5.4's tostring writes a float, but every NaN as "nan" (not "-nan"). */
 static void push_number(lua_State *L, double x) {
   if (isnan(x)) {
     lua_pushliteral(L, "nan");
     return;
   }
-  lua_pushnumber(L, x);
-  luaL_tolstring(L, -1, NULL);
-  lua_remove(L, -2);
+  mg_push_float_text(L, x);
 }
 
 static double arg_value(const mg_arg *a) { return a->node ? a->node->data : a->k; }
