@@ -86,7 +86,7 @@ install(TARGETS micrograd_shared micrograd_lib EXPORT micrograd-targets
   INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 # micrograd.h at the top; the Lua-free core API it points to in micrograd/.
 install(FILES src/micrograd.h DESTINATION ${CMAKE_INSTALL_INCLUDEDIR} COMPONENT dev)
-install(FILES src/engine.h src/tape.h src/rng.h
+install(FILES src/core/engine.h src/core/ops.h src/core/tape.h src/core/rng.h
         DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/micrograd COMPONENT dev)
 
 # The CMake package: micrograd-config.cmake (the same for every Lua) picks the

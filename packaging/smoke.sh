@@ -105,7 +105,7 @@ check_installed() {
   local p=$1 lib=$1/$2 f so=libmicrograd$SUFFIX.so
   for f in "$lib/libmicrograd$SUFFIX.a" "$lib/$so" "$lib/$so.$SOVERSION" \
     "$lib/$so.$VERSION" "$p/include/micrograd.h" "$p/include/micrograd/engine.h" \
-    "$p/include/micrograd/tape.h" "$p/include/micrograd/rng.h" "$lib/pkgconfig/$PC.pc" \
+    "$p/include/micrograd/ops.h" "$p/include/micrograd/tape.h" "$p/include/micrograd/rng.h" "$lib/pkgconfig/$PC.pc" \
     "$lib/cmake/micrograd/micrograd-config.cmake" "$lib/cmake/micrograd/micrograd-config-version.cmake" \
     "$lib/cmake/micrograd/micrograd-lua-$L.cmake" "$lib/cmake/micrograd/micrograd-targets-$L.cmake" \
     "$p/lib/lua/$ABI/micrograd/core.so" "$p/bin/micrograd$SUFFIX"; do
@@ -286,10 +286,9 @@ for L in $LUAS; do
   ROCK_LUA=$ABI
   section "Lua $L: LuaRocks: luarocks --lua-version=$ROCK_LUA make $ROCKSPEC"
   if [ ! -d "$ROCK_SRC" ]; then
-    # The C files of micrograd.core: every src/*.c but the runner's and the
-    # host library's (openlibs.c) must be in the rockspec.
-    for f in src/*.c; do
-      case $f in src/runner.c | src/openlibs.c) continue ;; esac
+    # The C files of micrograd.core: every one of src/core and src/binding (not
+    # src/host's: the runner and mg_openlibs) must be in the rockspec.
+    for f in src/core/*.c src/binding/*.c; do
       grep -q "\"$f\"" "$ROCKSPEC" || fail "$ROCKSPEC: $f is not among micrograd.core's sources"
     done
     for f in $LUA_MODULES; do
