@@ -108,7 +108,7 @@ static const char game_script[] =
     "  count = count + 1\n"
     "  if count == N then -- the buffer is full: training starts\n"
     "    trainer = Trainer(model, X, Y, { loss = 'mse', optimizer = opt, batch_size = host.batch_size,\n"
-    "      steps = math.maxinteger, seed = host.seed, clock = clock })\n"
+    "      steps = math.maxinteger or 2^53, seed = host.seed, clock = clock }) -- 5.1: no maxinteger\n"
     "  end\n"
     "end\n"
     "\n"
