@@ -242,7 +242,7 @@ end
 function M.inject()
   -- LuaJIT 2.1 (Debian's 2.1.0~beta3) itself crashes when some allocations
   -- fail (seen in its own code while nn.MLP builds a model; PUC Lua 5.1 with
-  -- the same binding passes): the limit sweep below still runs on it.
+  -- the same binding passes): ctest does not run host_memory there.
   if rawget(_G, "jit") then return "skipped on LuaJIT" end
   local mg = require("micrograd")
   local nn, optim, data, train, viz = mg.nn, mg.optim, mg.data, mg.train, mg.viz
