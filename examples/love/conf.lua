@@ -1,5 +1,6 @@
 -- LÖVE's configuration: one 800x600 window, and none of the modules the game
 -- does not use (no sound: it also starts where there is no audio device).
+-- luacheck: globals love
 function love.conf(t)
   t.identity = "micrograd-love"
   t.version = "11.4"

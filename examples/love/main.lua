@@ -8,6 +8,7 @@
 --
 -- LÖVE runs LuaJIT: micrograd must be built for it (`make MG_LUA=luajit`; see
 -- README "Embedding"). The learning is in brain.lua; this file draws.
+-- luacheck: globals love
 local scripted_layout = require("scripted")
 
 -- ---- finding micrograd -----------------------------------------------------
@@ -53,7 +54,7 @@ local learn_ms = 0 -- the last frame's training + grid time, shown in the help b
 -- The colour of a cell of score s: the background tinted towards the class's
 -- colour as far as the network is sure (tanh of the score).
 local function shade(s)
-  local t = math.tanh(s)
+  local t = 1 - 2 / (math.exp(2 * s) + 1) -- tanh(s)
   local tint = t > 0 and TINT.a or TINT.b
   t = math.abs(t)
   return BACKGROUND[1] + tint[1] * t, BACKGROUND[2] + tint[2] * t, BACKGROUND[3] + tint[3] * t
@@ -120,12 +121,14 @@ local function draw_help()
   love.graphics.setColor(1, 1, 1)
   local n = #brain.points
   if n == 0 then
-    love.graphics.print("Click to place orange points, right-click (or shift-click) for blue ones.", 10, HUD_TOP + 5)
+    love.graphics.print("Click to place orange points, right-click (or shift-click) for blue ones:"
+      .. " the network learns the line between them.", 10, HUD_TOP + 5)
   else
     local loss, accuracy = brain:progress()
     love.graphics.print(string.format("%d points   %d steps   loss %s   accuracy %s%s", n, brain.steps,
-      loss and string.format("%.4f", loss) or "-", accuracy and string.format("%.0f%%", 100 * accuracy) or "-",
-      paused and "   (paused)" or ""), 10, HUD_TOP + 5)
+      loss and string.format("%.4f", loss) or "-",
+      accuracy and string.format("%.0f%%", 100 * accuracy) or "-", paused and "   (paused)" or ""),
+      10, HUD_TOP + 5)
   end
   love.graphics.setFont(small_font)
   love.graphics.setColor(0.8, 0.8, 0.8)
@@ -158,7 +161,8 @@ end
 
 local function report_times()
   local function line(name, times)
-    local sorted = { unpack(times) }
+    local sorted = {}
+    for i, t in ipairs(times) do sorted[i] = t end
     table.sort(sorted)
     print(string.format("%s: median %.2f ms, p95 %.2f ms, max %.2f ms over %d frames", name,
       1e3 * percentile(sorted, 0.5), 1e3 * percentile(sorted, 0.95), 1e3 * sorted[#sorted], #sorted))

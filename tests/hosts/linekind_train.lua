@@ -14,4 +14,5 @@ local right = 0
 for _, e in ipairs(linekind.EXAMPLES) do
   if (classify(e[1]) == "prose") == (e[2] > 0) then right = right + 1 end
 end
-print(string.format("linekind: %d of %d training lines right, model saved to %s", right, #linekind.EXAMPLES, out))
+print(string.format("linekind: %d of %d training lines right, model saved to %s", right, #linekind.EXAMPLES,
+  out))

@@ -11,7 +11,9 @@ package.path = root .. "/examples/love/?.lua;" .. package.path
 local brain_module, layout = require("brain"), require("scripted")
 local steps = tonumber(arg[2]) or layout.steps_per_frame
 
-local brain = brain_module.new({ width = layout.width, height = layout.height, cols = 80, rows = 60, seed = 1 })
+local brain = brain_module.new({
+  width = layout.width, height = layout.height, cols = 80, rows = 60, seed = 1,
+})
 local click = 1
 for frame = 1, layout.frames do
   if (frame - 1) % layout.click_every == 0 and click <= #layout.clicks then

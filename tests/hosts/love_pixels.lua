@@ -34,7 +34,8 @@ local width, height, maxval, header = data:match("^P6%s+(%d+)%s+(%d+)%s+(%d+)%s(
 width, height = tonumber(width), tonumber(height)
 if not width or tonumber(maxval) ~= 255 then fail(2, shot .. " is not an 8-bit RGB picture") end
 if width ~= layout.width or height ~= layout.height then
-  fail(2, string.format("%s is %dx%d, the game's window is %dx%d", shot, width, height, layout.width, layout.height))
+  fail(2, string.format("%s is %dx%d, the game's window is %dx%d", shot, width, height, layout.width,
+    layout.height))
 end
 
 local function pixel(x, y)
@@ -68,8 +69,8 @@ for y = 0, FIELD_BOTTOM - 1, 2 do
   end
 end
 
-print(string.format("love_pixels: %d of %d samples around %d clicks have their class's colour; %d boundary pixels",
-  checked - #failures, checked, #layout.clicks, line))
+print(string.format("love_pixels: %d of %d samples around %d clicks have their class's colour; %d boundary"
+  .. " pixels", checked - #failures, checked, #layout.clicks, line))
 for i = 1, math.min(#failures, 10) do print("  " .. failures[i]) end
 if #failures > 10 then print(string.format("  ... and %d more", #failures - 10)) end
 if #failures > 0 then fail(1, "the boundary does not separate the clicked classes") end

@@ -9,10 +9,12 @@
 -- package.cpath (its symbols resolve against the libluajit nvim is linked
 -- with) and the Lua modules on package.path; dkjson is Debian's lua-dkjson
 -- for 5.1, on LuaJIT's default path. Exits 0 when every label is right.
+-- luacheck: read globals vim jit
 local function main()
   local root = assert(os.getenv("MG_ROOT"), "MG_ROOT (the repository) not set")
   local build = assert(os.getenv("MG_BUILD"), "MG_BUILD (a LuaJIT build) not set")
-  package.path = root .. "/lua/?.lua;" .. root .. "/lua/?/init.lua;" .. root .. "/tests/hosts/?.lua;" .. package.path
+  package.path = root .. "/lua/?.lua;" .. root .. "/lua/?/init.lua;" .. root .. "/tests/hosts/?.lua;"
+    .. package.path
   package.cpath = build .. "/lib/?.so;" .. package.cpath
 
   local linekind = require("linekind")
@@ -50,7 +52,8 @@ local function main()
     io.stdout:write(string.format("%s %-5s %s\n", ok and " " or "!", tostring(labels[i]), lines[i] or ""))
   end
   local v = vim.version()
-  io.stdout:write(string.format("nvim (Neovim %d.%d.%d, %s): %d of %d lines labelled as expected, model read %d time(s)\n",
+  io.stdout:write(string.format(
+    "nvim (Neovim %d.%d.%d, %s): %d of %d lines labelled as expected, model read %d time(s)\n",
     v.major, v.minor, v.patch, jit and jit.version or _VERSION, #expected - wrong, #expected, linekind.loads))
   return wrong == 0 and linekind.loads == 1
 end
