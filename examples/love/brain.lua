@@ -67,10 +67,11 @@ function Brain:add(px, py, class)
   else
     -- micrograd's hinge loss on the whole set of points, a step for ever; no
     -- history (a game can run for hours); small weights (l2) keep the
-    -- boundary smooth between the points.
+    -- boundary smooth between the points. Each step replays a compiled graph
+    -- (traced again when a click changes the number of points).
     self.trainer = mg.train.Trainer(self.model, self.X, self.y, {
       loss = "svm", optimizer = self.optimizer, steps = math.huge, l2 = 1e-4,
-      history = false, clock = self.clock,
+      history = false, clock = self.clock, compile = true,
     })
   end
 end
