@@ -74,8 +74,7 @@ foreach(mode trained untrained)
 endforeach()
 
 mg_host(nvim luajit PROGRAMS nvim PASS "10 of 10 lines labelled as expected, model read 1 time"
-  COMMAND sh -c "MG_ROOT=\"$0\" MG_BUILD=\"$1\" exec nvim --headless -u NONE -i NONE -n \"$0/tests/hosts/fixtures/lines.txt\" -c 'luafile $0/tests/hosts/nvim.lua'"
-          ${CMAKE_SOURCE_DIR} ${CMAKE_BINARY_DIR})
+  COMMAND sh ${MG_HOSTS_DIR}/nvim.sh ${CMAKE_SOURCE_DIR} ${CMAKE_BINARY_DIR})
 
 mg_host(rpm 5.3 PROGRAMS rpm PASS "labelled 10 lines as expected, model read once"
   COMMAND sh ${MG_HOSTS_DIR}/rpm.sh ${CMAKE_SOURCE_DIR} ${CMAKE_BINARY_DIR})
