@@ -75,33 +75,39 @@ local function paint_rows(first, last)
   grid_image:replacePixels(grid_data)
 end
 
--- The line where the score is 0, by marching squares over the cell centres.
+-- The line where the score is 0, by marching squares over the cell centres:
+-- in each square of four centres, the points where the score crosses 0 on its
+-- edges (linearly between two centres), joined in pairs.
+local crossings = {} -- reused: no garbage a frame
 local function draw_boundary()
-  local scores, segments = brain.scores, {}
-  local function at(col, row) return scores[(row - 1) * COLS + col] end
-  local function cut(x1, y1, s1, x2, y2, s2) -- where the score crosses 0 on an edge
+  local scores = brain.scores
+  local function cross(n, x1, y1, s1, x2, y2, s2)
+    if (s1 > 0) == (s2 > 0) then return n end
     local f = s1 / (s1 - s2)
-    return x1 + (x2 - x1) * f, y1 + (y2 - y1) * f
-  end
-  for row = 1, ROWS - 1 do
-    for col = 1, COLS - 1 do
-      local s00, s10, s01, s11 = at(col, row), at(col + 1, row), at(col, row + 1), at(col + 1, row + 1)
-      local x0, y0 = (col - 0.5) * CELL, (row - 0.5) * CELL
-      local x1, y1 = x0 + CELL, y0 + CELL
-      local pts = {}
-      if (s00 > 0) ~= (s10 > 0) then pts[#pts + 1], pts[#pts + 2] = cut(x0, y0, s00, x1, y0, s10) end
-      if (s10 > 0) ~= (s11 > 0) then pts[#pts + 1], pts[#pts + 2] = cut(x1, y0, s10, x1, y1, s11) end
-      if (s11 > 0) ~= (s01 > 0) then pts[#pts + 1], pts[#pts + 2] = cut(x1, y1, s11, x0, y1, s01) end
-      if (s01 > 0) ~= (s00 > 0) then pts[#pts + 1], pts[#pts + 2] = cut(x0, y1, s01, x0, y0, s00) end
-      for i = 1, #pts - 3, 4 do
-        segments[#segments + 1] = { pts[i], pts[i + 1], pts[i + 2], pts[i + 3] }
-      end
-    end
+    crossings[n + 1], crossings[n + 2] = x1 + (x2 - x1) * f, y1 + (y2 - y1) * f
+    return n + 2
   end
   love.graphics.setColor(1, 1, 1, 0.85)
   love.graphics.setLineWidth(2)
   love.graphics.setLineStyle("rough") -- "smooth" leaves gaps between the short segments
-  for _, s in ipairs(segments) do love.graphics.line(s) end
+  for row = 1, ROWS - 1 do
+    local above, below = (row - 1) * COLS, row * COLS
+    local y0 = (row - 0.5) * CELL
+    local y1 = y0 + CELL
+    for col = 1, COLS - 1 do
+      local s00, s10, s01, s11 = scores[above + col], scores[above + col + 1], scores[below + col],
+        scores[below + col + 1]
+      local x0 = (col - 0.5) * CELL
+      local x1 = x0 + CELL
+      local n = cross(0, x0, y0, s00, x1, y0, s10)
+      n = cross(n, x1, y0, s10, x1, y1, s11)
+      n = cross(n, x1, y1, s11, x0, y1, s01)
+      n = cross(n, x0, y1, s01, x0, y0, s00)
+      for i = 1, n - 3, 4 do
+        love.graphics.line(crossings[i], crossings[i + 1], crossings[i + 2], crossings[i + 3])
+      end
+    end
+  end
 end
 
 local function draw_points()
@@ -169,6 +175,7 @@ local function report_times()
   end
   line("frame time", script.frame_times)
   line("learning time (training + grid)", script.learn_times)
+  line("drawing time (love.draw)", script.draw_times)
 end
 
 local function finish_script()
@@ -198,7 +205,7 @@ function love.load(args)
       out = opts.scripted, frame = 0, click = 1,
       frames = tonumber(opts.frames) or scripted_layout.frames,
       steps = tonumber(opts["steps-per-frame"]) or scripted_layout.steps_per_frame,
-      frame_times = {}, learn_times = {},
+      frame_times = {}, learn_times = {}, draw_times = {},
     }
     love.window.setVSync(0) -- as fast as it goes: the frame times are the game's own
   end
@@ -243,11 +250,13 @@ function love.update()
 end
 
 function love.draw()
+  local start = love.timer.getTime()
   love.graphics.setColor(1, 1, 1)
   love.graphics.draw(grid_image, 0, 0, 0, CELL, CELL)
   draw_boundary()
   draw_points()
   draw_help()
+  if script then script.draw_times[#script.draw_times + 1] = love.timer.getTime() - start end
 end
 
 function love.mousepressed(x, y, button)
