@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "compat.h"
 #include "micrograd.h"
 
 #ifndef FUZZ_DIR
@@ -151,7 +152,7 @@ static int call_driver(lua_State *L) {
   lua_settop(L, 1);
   lua_pushlstring(L, data, size);
   lua_pushlightuserdata(L, (void *)&hooks_left);
-  lua_newuserdatauv(L, 16, 1);
+  mg_newuserdatauv(L, 16, 1);
   lua_pushboolean(L, getenv("FUZZ_VERBOSE") != NULL);
   lua_call(L, 4, 1);
   return 1;

@@ -74,7 +74,7 @@ static void push_operands(lua_State *L, const mg_arg *args, uint32_t nargs) {
     if (i > 0) lua_pushliteral(L, ", "), parts++;
     push_number(L, arg_value(&args[i]));
   }
-  if (nargs > MAX_SHOWN) lua_pushfstring(L, ", ... (%I in all)", (lua_Integer)nargs), parts++;
+  if (nargs > MAX_SHOWN) lua_pushfstring(L, ", ... (" MG_FMT_INT " in all)", MG_INT(nargs)), parts++;
   lua_concat(L, parts);
 }
 
@@ -104,7 +104,7 @@ void mg_anomaly_forward(lua_State *L, mg_op op, double out, const mg_arg *args, 
 void mg_anomaly_site(lua_State *L, mg_node *n) {
   mg_ctx *ctx = mg_context(L);
   if (!push_place(L)) lua_pushliteral(L, ""); /* made by C code */
-  lua_getiuservalue(L, CTX_UV, 1);            /* the places: number -> place and place -> number */
+  mg_getiuservalue(L, CTX_UV, 1);             /* the places: number -> place and place -> number */
   lua_pushvalue(L, -2);
   lua_rawget(L, -2);
   lua_Integer site = lua_tointeger(L, -1);
@@ -124,7 +124,7 @@ void mg_anomaly_site(lua_State *L, mg_node *n) {
 
 void mg_anomaly_push_site(lua_State *L, const mg_node *n) {
   int site = n->spare >> SITE_SHIFT;
-  lua_getiuservalue(L, CTX_UV, 1);
+  mg_getiuservalue(L, CTX_UV, 1);
   lua_rawgeti(L, -1, site);
   lua_remove(L, -2);
   if (lua_type(L, -1) == LUA_TSTRING && lua_rawlen(L, -1) == 0) {
@@ -152,12 +152,13 @@ static int raise_backward(lua_State *L, const mg_node *n, const mg_arg *args, ui
   if (isfinite(bad->grad)) { /* a finite gradient, added to the operand's, overflowed */
     lua_pushliteral(L, "sent gradient "), parts++;
     push_number(L, bad->grad), parts++;
-    lua_pushfstring(L, " to operand #%I, whose gradient overflowed to ", (lua_Integer)bad->slot + 1), parts++;
+    lua_pushfstring(L, " to operand #" MG_FMT_INT ", whose gradient overflowed to ", MG_INT(bad->slot + 1)),
+        parts++;
     push_number(L, bad->sum), parts++;
   } else {
     lua_pushliteral(L, "produced "), parts++;
     push_number(L, bad->grad), parts++;
-    lua_pushfstring(L, " gradient for operand #%I", (lua_Integer)bad->slot + 1), parts++;
+    lua_pushfstring(L, " gradient for operand #" MG_FMT_INT, MG_INT(bad->slot + 1)), parts++;
   }
   lua_pushliteral(L, " ("), parts++;
   push_operands(L, args, nargs), parts++;
@@ -238,11 +239,11 @@ static int guard_end(lua_State *L, guard *g, int collected) {
   if (!g || !g->active) return 0;
   g->active = 0;
   lua_settop(L, 1);
-  lua_getiuservalue(L, 1, 1);
+  mg_getiuservalue(L, 1, 1);
   mg_ctx *ctx = lua_touserdata(L, 2);
   if (collected && g->main && g->seq > ctx->modes.anomaly_base_seq)
     ctx->modes.anomaly_base = g->on, ctx->modes.anomaly_base_seq = g->seq;
-  lua_getiuservalue(L, 2, 2);
+  mg_getiuservalue(L, 2, 2);
   lua_pushnil(L);
   lua_rawseti(L, 3, g->seq);
   anomaly_update(L, ctx, 3);
@@ -263,11 +264,11 @@ static int anomaly_detect(lua_State *L) {
   if (lua_type(L, 1) != LUA_TBOOLEAN) mg_type_error(L, 1, "detect_anomaly", "boolean or nil");
   int main = mg_is_main_thread(L);
   lua_settop(L, 1);
-  lua_getiuservalue(L, CTX_UV, 2); /* 2: the open switches */
-  guard *g = lua_newuserdatauv(L, sizeof *g, 1);
+  mg_getiuservalue(L, CTX_UV, 2); /* 2: the open switches */
+  guard *g = mg_newuserdatauv(L, sizeof *g, 1);
   g->active = 0, g->on = lua_toboolean(L, 1), g->main = main, g->seq = ++ctx->modes.anomaly_seq;
   lua_pushvalue(L, CTX_UV);
-  lua_setiuservalue(L, -2, 1);
+  mg_setiuservalue(L, -2, 1);
   luaL_setmetatable(L, SWITCH);
   lua_pushvalue(L, -1);
   lua_rawseti(L, 2, g->seq); /* may raise (memory): the switch is not on yet */
@@ -279,13 +280,13 @@ static int anomaly_detect(lua_State *L) {
 void mg_register_anomaly(lua_State *L, int module, int upvalues) {
   static const luaL_Reg functions[] = {{"detect_anomaly", anomaly_detect}, {NULL, NULL}};
   lua_newtable(L); /* the places */
-  lua_setiuservalue(L, upvalues, 1);
+  mg_setiuservalue(L, upvalues, 1);
   lua_newtable(L); /* the open switches, weak values */
   lua_createtable(L, 0, 1);
   lua_pushliteral(L, "v");
   lua_setfield(L, -2, "__mode");
   lua_setmetatable(L, -2);
-  lua_setiuservalue(L, upvalues, 2);
+  mg_setiuservalue(L, upvalues, 2);
   if (luaL_newmetatable(L, SWITCH)) {
     static const luaL_Reg methods[] = {
         {"__close", guard_close}, {"close", guard_close}, {"__gc", guard_gc}, {NULL, NULL}};

@@ -7,9 +7,7 @@
 #ifndef MG_BINDING_H
 #define MG_BINDING_H
 
-#include <lauxlib.h>
-#include <lua.h>
-
+#include "compat.h"
 #include "engine.h"
 #include "rng.h"
 

@@ -89,9 +89,15 @@ static int box_gc(lua_State *L) {
  * its tape; an error if it was closed meanwhile. Allocates nothing. */
 static mg_tape *graph_hold(lua_State *L, graph *g, const char *fname) {
   if (g->box->closed || !g->box->tape) mg_arg_error(L, 1, fname, "compiled graph is closed");
-  lua_getiuservalue(L, 1, 3);
+  mg_getiuservalue(L, 1, 3);
+#if MG_HAS_CLOSE
   g->box->busy++;
   lua_toclose(L, -1);
+#else
+  /* No to-be-closed slot to release it by: held for good, so closing the
+   * graph only marks it closed, and the box's finalizer frees the tape. */
+  g->box->busy = 1;
+#endif
   return g->box->tape;
 }
 
@@ -106,7 +112,7 @@ static mg_tape *graph_hold(lua_State *L, graph *g, const char *fname) {
 
 void mg_trace_remember(lua_State *L, int idx) {
   mg_ctx *ctx = mg_context(L);
-  if (lua_getiuservalue(L, CTX_UV, 3) != LUA_TTABLE) { /* not compiling */
+  if (mg_getiuservalue(L, CTX_UV, 3) != LUA_TTABLE) { /* not compiling */
     lua_pop(L, 1);
     return;
   }
@@ -118,25 +124,25 @@ void mg_trace_remember(lua_State *L, int idx) {
 /* Pushes a record of the list being replaced (a compile run by a finalizer
  * while another compiles has its own) and starts this compile's list. */
 static void marks_begin(lua_State *L, mg_ctx *ctx) {
-  lua_Integer *previous = lua_newuserdatauv(L, sizeof *previous, 2);
+  lua_Integer *previous = mg_newuserdatauv(L, sizeof *previous, 2);
   *previous = ctx->traced;
-  lua_getiuservalue(L, CTX_UV, 3);
-  lua_setiuservalue(L, -2, 1);
+  mg_getiuservalue(L, CTX_UV, 3);
+  mg_setiuservalue(L, -2, 1);
   lua_newtable(L); /* the list: weak, it keeps no Value alive */
   lua_createtable(L, 0, 1);
   lua_pushliteral(L, "v");
   lua_setfield(L, -2, "__mode");
   lua_setmetatable(L, -2);
   lua_pushvalue(L, -1);
-  lua_setiuservalue(L, -3, 2);
-  lua_setiuservalue(L, CTX_UV, 3); /* nothing raises from here on */
+  mg_setiuservalue(L, -3, 2);
+  mg_setiuservalue(L, CTX_UV, 3); /* nothing raises from here on */
   ctx->traced = 0;
 }
 
 /* Clears the marks of the Values in the list of the record at idx and puts
  * back the list it replaced. Allocates nothing. */
 static void marks_end(lua_State *L, mg_ctx *ctx, int idx) {
-  lua_getiuservalue(L, idx, 2);
+  mg_getiuservalue(L, idx, 2);
   for (lua_Integer i = 1; i <= ctx->traced; i++) {
     if (lua_rawgeti(L, -1, i) == LUA_TUSERDATA) { /* not collected */
       mg_node *n = lua_touserdata(L, -1);
@@ -145,8 +151,8 @@ static void marks_end(lua_State *L, mg_ctx *ctx, int idx) {
     lua_pop(L, 1);
   }
   lua_pop(L, 1);
-  lua_getiuservalue(L, idx, 1);
-  lua_setiuservalue(L, CTX_UV, 3);
+  mg_getiuservalue(L, idx, 1);
+  mg_setiuservalue(L, CTX_UV, 3);
   ctx->traced = *(lua_Integer *)lua_touserdata(L, idx);
 }
 
@@ -172,7 +178,7 @@ static mg_node *output_node(lua_State *L, const mg_ctx *ctx, int idx, int positi
   if (lua_type(L, idx) != LUA_TNUMBER)
     luaL_error(L, "compile: fn must return Values or numbers, or an array of them (got %s as output %d)",
                mg_typename(L, idx), position);
-  n = lua_newuserdatauv(L, mg_node_size(0), 0);
+  n = mg_newuserdatauv(L, mg_node_size(0), 0);
   mg_leaf_init(n, lua_tonumber(L, idx));
   n->flags |= MG_TRACED;
   lua_pushvalue(L, META_UV);
@@ -210,10 +216,11 @@ static int compile_body(lua_State *L) {
       int ok;
       lua_rawgeti(L, 2, i);
       x = (double)lua_tonumberx(L, -1, &ok);
-      if (!ok) mg_arg_error(L, 2, "compile", lua_pushfstring(L, "number expected at index %I", i));
+      if (!ok)
+        mg_arg_error(L, 2, "compile", lua_pushfstring(L, "number expected at index " MG_FMT_INT, MG_INT(i)));
       lua_pop(L, 1);
     }
-    mg_node *n = lua_newuserdatauv(L, mg_node_size(0), 0);
+    mg_node *n = mg_newuserdatauv(L, mg_node_size(0), 0);
     mg_leaf_init(n, x);
     n->flags |= MG_TRACED | MG_INPUT | MG_DEPENDS;
     lua_pushvalue(L, META_UV);
@@ -245,7 +252,7 @@ static int compile_body(lua_State *L) {
   } else if (nres == 1) {
     shape = SHAPE_ONE;
   }
-  mg_node **outputs = lua_newuserdatauv(L, sizeof(mg_node *) * ((size_t)nres + (size_t)nin), 0);
+  mg_node **outputs = mg_newuserdatauv(L, sizeof(mg_node *) * ((size_t)nres + (size_t)nin), 0);
   mg_node **inputs = outputs + nres;
   for (int i = 0; i < nres; i++) outputs[i] = output_node(L, ctx, base + 1 + i, i + 1);
   for (lua_Integer i = 0; i < nin; i++) {
@@ -264,20 +271,20 @@ static int compile_body(lua_State *L) {
   lua_pushvalue(L, 3);
   lua_rawseti(L, -2, nres + 1);
   int keep = lua_gettop(L);
-  tape_box *box = lua_newuserdatauv(L, sizeof *box, 0);
+  tape_box *box = mg_newuserdatauv(L, sizeof *box, 0);
   box->tape = NULL, box->closed = box->busy = 0;
   luaL_setmetatable(L, TAPE_BOX);
-  graph *g = lua_newuserdatauv(L, sizeof *g, 3);
+  graph *g = mg_newuserdatauv(L, sizeof *g, 3);
   g->box = box, g->shape = shape, g->forwarded = g->backwarded = 0;
   luaL_setmetatable(L, GRAPH);
   lua_pushvalue(L, keep);
-  lua_setiuservalue(L, -2, 1);
-  lua_rotate(L, -2, 1); /* the box above the graph */
-  lua_setiuservalue(L, -2, 3);
+  mg_setiuservalue(L, -2, 1);
+  lua_insert(L, -2); /* the box above the graph */
+  mg_setiuservalue(L, -2, 3);
   if (shape == SHAPE_ARRAY) {
     lua_createtable(L, nres, 0);
     for (int i = 1; i <= nres; i++) lua_pushnumber(L, 0), lua_rawseti(L, -2, i);
-    lua_setiuservalue(L, -2, 2);
+    mg_setiuservalue(L, -2, 2);
   }
 
   mg_allocator alloc;
@@ -285,7 +292,7 @@ static int compile_body(lua_State *L) {
   alloc.fn = (mg_alloc_fn)lua_getallocf(L, &alloc.ud);
   box->tape = mg_tape_compile(&alloc, inputs, (uint32_t)nin, outputs, (uint32_t)nres, &status);
   if (!box->tape && status == MG_ENOMEM) { /* as Lua does: collect garbage, try once more */
-    lua_gc(L, LUA_GCCOLLECT);
+    mg_gc_collect(L);
     box->tape = mg_tape_compile(&alloc, inputs, (uint32_t)nin, outputs, (uint32_t)nres, &status);
   }
   if (!box->tape) {
@@ -387,7 +394,7 @@ static int graph_forward(lua_State *L) {
   g->forwarded = 1, g->backwarded = 0;
   if (mg_context(L)->anomaly) check_forward(L, t);
   if (g->shape == SHAPE_ARRAY) { /* the same table at every call: no allocation */
-    lua_getiuservalue(L, 1, 2);
+    mg_getiuservalue(L, 1, 2);
     for (uint32_t i = 0; i < t->nout; i++)
       lua_pushnumber(L, t->val[t->out_slots[i]]), lua_rawseti(L, -2, i + 1);
     return 1;
@@ -500,7 +507,7 @@ static int graph_run_batch(lua_State *L) {
     }
     if (bad) {
       mg_tape_store_grads(t); /* the rows before this one count, as they would one by one */
-      return mg_arg_error(L, 2, "run_batch", lua_pushfstring(L, "%s at row %I", bad, r));
+      return mg_arg_error(L, 2, "run_batch", lua_pushfstring(L, "%s at row " MG_FMT_INT, bad, MG_INT(r)));
     }
     lua_settop(L, 5);
     mg_tape_run(t);

@@ -49,16 +49,19 @@ static guard *to_guard(lua_State *L, int any) {
 
 /* Ends the scope of the guard g at index 1; an open guard's finalizer is
  * the only one it has (see SCOPE). */
+static void scope_end(mg_ctx *ctx, guard *g) {
+  g->active = 0;
+  ctx->modes.no_grad_open--;
+  if (ctx->tracing && g->trace == ctx->modes.trace) ctx->modes.no_grad_traced--;
+  mg_modes_update(ctx);
+}
+
 static int guard_end(lua_State *L, guard *g) {
   if (g && g->active) {
-    g->active = 0;
     lua_pushvalue(L, SCOPE_MT);
     lua_setmetatable(L, 1);
-    lua_getiuservalue(L, 1, 1);
-    mg_ctx *ctx = lua_touserdata(L, -1);
-    ctx->modes.no_grad_open--;
-    if (ctx->tracing && g->trace == ctx->modes.trace) ctx->modes.no_grad_traced--;
-    mg_modes_update(ctx);
+    mg_getiuservalue(L, 1, 1);
+    scope_end(lua_touserdata(L, -1), g);
   }
   return 0;
 }
@@ -73,10 +76,10 @@ static int guard_gc(lua_State *L) { return guard_end(L, to_guard(L, 0)); }
 /* Pushes a new guard (a SCOPE when `call`, for no_grad(fn), in the main thread). */
 static void push_guard(lua_State *L, int call) {
   mg_ctx *ctx = mg_context(L);
-  guard *g = lua_newuserdatauv(L, sizeof *g, 1);
+  guard *g = mg_newuserdatauv(L, sizeof *g, 1);
   g->active = 0;
   lua_pushvalue(L, CTX_UV);
-  lua_setiuservalue(L, -2, 1);
+  mg_setiuservalue(L, -2, 1);
   luaL_setmetatable(L, call && mg_is_main_thread(L) ? SCOPE : GUARD);
   g->active = 1, g->trace = ctx->tracing ? ctx->modes.trace : 0;
   ctx->modes.no_grad_open++;
@@ -84,10 +87,34 @@ static void push_guard(lua_State *L, int call) {
   mg_modes_update(ctx);
 }
 
+#if MG_HAS_CLOSE
 static int no_grad_done(lua_State *L, int status, lua_KContext k) {
   (void)status, (void)k;
   return lua_gettop(L) - 1; /* the results; returning closes the guard below them */
 }
+#else
+/* Without to-be-closed slots: fn runs in a protected call, and the guard
+ * (index 1) ends after it, whether it returned or raised (then the error goes
+ * on). On 5.3 fn may yield (the call continues here when it is resumed);
+ * 5.1 and LuaJIT cannot yield across a C call. A guard in a coroutine that
+ * is abandoned while fn yields is a GUARD: its finalizer ends it. */
+static int no_grad_done(lua_State *L, int status) {
+  guard *g = lua_touserdata(L, 1);
+  if (g->active) {
+    luaL_getmetatable(L, SCOPE); /* the error, if any, stays on top */
+    lua_setmetatable(L, 1);
+    scope_end(mg_context(L), g);
+  }
+  if (status != LUA_OK && status != LUA_YIELD) return lua_error(L);
+  return lua_gettop(L) - 1;
+}
+#if LUA_VERSION_NUM >= 503
+static int no_grad_resumed(lua_State *L, int status, lua_KContext k) {
+  (void)k;
+  return no_grad_done(L, status);
+}
+#endif
+#endif
 
 /* mg.no_grad(fn, ...): fn(...) recording no graph. mg.no_grad(): a guard for
  * `local g <close> = mg.no_grad()`. */
@@ -102,10 +129,16 @@ static int module_no_grad(lua_State *L) {
     lua_pop(L, 1);
   }
   push_guard(L, 1);
-  lua_rotate(L, 1, 1); /* guard, fn, args... */
-  lua_toclose(L, 1);   /* closed on return and on error */
+  lua_insert(L, 1); /* guard, fn, args... */
+#if MG_HAS_CLOSE
+  lua_toclose(L, 1); /* closed on return and on error */
   lua_callk(L, n - 1, LUA_MULTRET, 0, no_grad_done);
   return no_grad_done(L, LUA_OK, 0);
+#elif LUA_VERSION_NUM >= 503
+  return no_grad_done(L, lua_pcallk(L, n - 1, LUA_MULTRET, 0, 0, no_grad_resumed));
+#else
+  return no_grad_done(L, lua_pcall(L, n - 1, LUA_MULTRET, 0));
+#endif
 }
 
 static int module_grad_enabled(lua_State *L) {
@@ -128,7 +161,7 @@ int luaopen_micrograd_core(lua_State *L) {
   int module = lua_gettop(L), upvalues = module + 1;
 
   /* CTX_UV; user values: 1 anomaly.c's places, 2 its switches, 3 compile.c's list of a compile's Values */
-  mg_ctx *ctx = lua_newuserdatauv(L, sizeof *ctx, 3);
+  mg_ctx *ctx = mg_newuserdatauv(L, sizeof *ctx, 3);
   memset(ctx, 0, sizeof *ctx);
   mg_rng_seed(&ctx->rng, MG_DEFAULT_SEED);
 

@@ -2,9 +2,7 @@
  * openlibs.c - mg_openlibs: puts the engine and the built-in copies of the Lua
  * modules into package.preload, so a host needs no files on disk.
  */
-#include <lauxlib.h>
-#include <lua.h>
-
+#include "compat.h"
 #include "embedded.h"
 #include "micrograd.h"
 
@@ -19,7 +17,7 @@ static int load_embedded(lua_State *L) {
 }
 
 void mg_openlibs(lua_State *L) {
-  luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
+  mg_push_preload(L);
   lua_pushcfunction(L, luaopen_micrograd_core);
   lua_setfield(L, -2, "micrograd.core");
   for (const mg_embedded *m = mg_embedded_modules; m->name; m++) {

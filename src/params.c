@@ -74,7 +74,7 @@ static int compare_nodes(const void *a, const void *b) {
 /* Raises an error if a node appears twice in ps (sorting a scratch copy). */
 static void check_distinct(lua_State *L, const paramset *ps, const char *fname) {
   if (ps->n < 2) return;
-  mg_node **sorted = lua_newuserdatauv(L, ps->n * sizeof *sorted, 0);
+  mg_node **sorted = mg_newuserdatauv(L, ps->n * sizeof *sorted, 0);
   for (size_t i = 0; i < ps->n; i++) sorted[i] = ps->nodes[i];
   qsort(sorted, ps->n, sizeof *sorted, compare_nodes);
   for (size_t i = 1; i < ps->n; i++) {
@@ -103,7 +103,7 @@ static int params_new(lua_State *L) {
   if (len == 0) mg_arg_error(L, 1, fname, "empty parameter list");
   if (len > MAX_LEN) mg_arg_error(L, 1, fname, "too many parameters");
   lua_settop(L, 2);
-  paramset *ps = lua_newuserdatauv(L, sizeof *ps + (size_t)len * sizeof(mg_node *), 1); /* 3 */
+  paramset *ps = mg_newuserdatauv(L, sizeof *ps + (size_t)len * sizeof(mg_node *), 1); /* 3 */
   ps->n = 0;
   lua_createtable(L, (int)len, 0); /* 4: the private copy of the list */
   for (lua_Unsigned i = 1; i <= len; i++) {
@@ -118,7 +118,7 @@ static int params_new(lua_State *L) {
   }
   ps->n = (size_t)len;
   check_distinct(L, ps, fname);
-  lua_setiuservalue(L, 3, 1);
+  mg_setiuservalue(L, 3, 1);
   luaL_setmetatable(L, PARAMSET);
   return 1;
 }
@@ -138,7 +138,7 @@ static int params_tostring(lua_State *L) {
 static int params_values(lua_State *L) {
   paramset *ps = check_paramset(L, 1, "values");
   lua_createtable(L, (int)ps->n, 0);
-  lua_getiuservalue(L, 1, 1);
+  mg_getiuservalue(L, 1, 1);
   for (size_t i = 1; i <= ps->n; i++) {
     lua_rawgeti(L, -1, (lua_Integer)i);
     lua_rawseti(L, -3, (lua_Integer)i);
@@ -247,7 +247,7 @@ static int buffer_new(lua_State *L) {
   lua_Integer n = lua_tointegerx(L, 1, &ok);
   if (!ok) mg_type_error(L, 1, "Buffer", "integer");
   if (n < 0 || (lua_Unsigned)n > MAX_BUFFER) mg_arg_error(L, 1, "Buffer", "size out of range (0 to 2^26)");
-  buffer *b = lua_newuserdatauv(L, sizeof *b + (size_t)n * sizeof(double), 0);
+  buffer *b = mg_newuserdatauv(L, sizeof *b + (size_t)n * sizeof(double), 0);
   b->n = (size_t)n;
   for (size_t i = 0; i < b->n; i++) b->x[i] = 0;
   luaL_setmetatable(L, BUFFER);

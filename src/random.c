@@ -131,7 +131,7 @@ static int generator_tostring(lua_State *L) {
  * engine's generator (so mg.seed makes it reproducible too). */
 static int random_generator(lua_State *L) {
   uint64_t seed = lua_isnoneornil(L, 1) ? mg_rng_next(CTX_RNG) : (uint64_t)check_integer(L, 1, "Generator");
-  mg_rng *rng = lua_newuserdatauv(L, sizeof *rng, 0);
+  mg_rng *rng = mg_newuserdatauv(L, sizeof *rng, 0);
   mg_rng_seed(rng, seed);
   luaL_setmetatable(L, GENERATOR);
   return 1;

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "compat.h"
 #include "micrograd.h"
 
 #define PROGNAME "micrograd"

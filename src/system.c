@@ -48,19 +48,19 @@ static int system_clock(lua_State *L) {
 
 /* core.isatty(file): whether an io library file (io.stdout, ...) is a terminal. */
 static int system_isatty(lua_State *L) {
-  luaL_Stream *s = luaL_testudata(L, 1, LUA_FILEHANDLE);
-  if (!s) return mg_type_error(L, 1, "isatty", "file");
-  lua_pushboolean(L, s->closef != NULL && s->f != NULL && isatty(fileno(s->f)));
+  FILE *f;
+  if (!mg_tofile(L, 1, &f)) return mg_type_error(L, 1, "isatty", "file");
+  lua_pushboolean(L, f != NULL && isatty(fileno(f)));
   return 1;
 }
 
 /* core.terminal_width(file): the columns of the terminal a file writes to
  * (TIOCGWINSZ), or nil when it is not a terminal or does not say. */
 static int system_terminal_width(lua_State *L) {
-  luaL_Stream *s = luaL_testudata(L, 1, LUA_FILEHANDLE);
-  if (!s) return mg_type_error(L, 1, "terminal_width", "file");
+  FILE *f;
+  if (!mg_tofile(L, 1, &f)) return mg_type_error(L, 1, "terminal_width", "file");
   struct winsize ws;
-  if (s->closef != NULL && s->f != NULL && ioctl(fileno(s->f), TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+  if (f != NULL && ioctl(fileno(f), TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
     lua_pushinteger(L, ws.ws_col);
   else
     lua_pushnil(L);
@@ -104,9 +104,15 @@ MG_NORETURN static void no_memory(lua_State *L) {
  * limit applies); opening the libraries there changes nothing in L. */
 static void get_real_functions(lua_State *L, real_functions *r) {
   memset(r, 0, sizeof *r);
+#if MG_LUAJIT
+  /* LuaJIT's lua_close frees its built-in allocator's whole arena, which a
+   * state made with L's allocator would share with L: a state of its own. */
+  lua_State *S = luaL_newstate();
+#else
   void *ud;
   lua_Alloc alloc = lua_getallocf(L, &ud);
   lua_State *S = lua_newstate(alloc, ud);
+#endif
   if (!S) no_memory(L);
   lua_pushcfunction(S, scratch_functions);
   lua_pushlightuserdata(S, r);
@@ -319,7 +325,7 @@ static int system_run(lua_State *L) {
     lua_rawseti(L, -2, i);
   }
   lua_replace(L, 1);
-  const char **argv = lua_newuserdatauv(L, sizeof(char *) * ((size_t)argc + 1), 0); /* 3 */
+  const char **argv = mg_newuserdatauv(L, sizeof(char *) * ((size_t)argc + 1), 0); /* 3 */
   for (int i = 0; i < argc; i++) {
     lua_rawgeti(L, 1, i + 1);
     size_t n;
@@ -331,15 +337,21 @@ static int system_run(lua_State *L) {
   argv[argc] = NULL;
 
   /* 4: the child, to be closed; every allocation before the pipes exist */
-  child *c = lua_newuserdatauv(L, sizeof *c, 0);
+  child *c = mg_newuserdatauv(L, sizeof *c, 0);
   memset(c, 0, sizeof *c);
   c->in = c->out = c->err = -1;
   if (luaL_newmetatable(L, "micrograd.child")) {
     lua_pushcfunction(L, child_close);
     lua_setfield(L, -2, "__close");
+#if !MG_HAS_CLOSE /* an error: closed when collected instead (finish does its work once) */
+    lua_pushcfunction(L, child_close);
+    lua_setfield(L, -2, "__gc");
+#endif
   }
   lua_setmetatable(L, 4);
+#if MG_HAS_CLOSE
   lua_toclose(L, 4);
+#endif
   luaL_Buffer b;
   luaL_buffinit(L, &b);
 
@@ -535,7 +547,7 @@ static int system_write_file(lua_State *L) {
   const char *text = luaL_checklstring(L, 2, &len);
   if (strlen(path) != plen) return mg_arg_error(L, 1, "write_file", "path with a NUL byte");
   if (!capable(L, CAN_WRITE)) return luaL_error(L, "write_file: %s", refusals[CAN_WRITE]);
-  destination *d = lua_newuserdatauv(L, sizeof *d, 0); /* large: not on the C stack */
+  destination *d = mg_newuserdatauv(L, sizeof *d, 0); /* large: not on the C stack */
   memset(d, 0, sizeof *d);
   int e = resolve(path, d);
   if (!e) e = d->in_place ? write_in_place(path, text, len) : write_atomically(d, text, len);
@@ -569,7 +581,7 @@ void mg_register_system(lua_State *L, int module, int upvalues) {
                                        {"terminal_width", system_terminal_width},
                                        {NULL, NULL}};
   mg_setfuncs(L, module, functions, upvalues);
-  luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
+  mg_push_preload(L);
   lua_pushcfunction(L, luaopen_micrograd__system);
   lua_setfield(L, -2, "micrograd._system");
   lua_pop(L, 1);

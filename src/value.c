@@ -1,25 +1,175 @@
 /*
  * value.c - the Value userdata: each one holds its mg_node inline.
  *
- * A node's operands are kept alive by the userdata's user values (user value
- * i + 1 for operand slot i; constants live in the node itself; a node with
- * many operands keeps them in one table, and a dot over Vectors keeps the two
- * Vectors and its bias), so a Value needs no finalizer and the garbage
- * collector frees a graph when nothing refers to its root.
+ * A node's operands are kept alive by its userdata (constants live in the
+ * node itself; a dot over Vectors keeps the two Vectors and its bias), so a
+ * Value needs no finalizer and the garbage collector frees a graph when
+ * nothing refers to its root. How depends on the Lua (see "keeping operands
+ * alive" below).
  */
 #include <string.h>
 
 #include "binding.h"
 
-/* Above this many operand slots, a node keeps its operands in a table (user value 1). */
-#define MAX_UV_OPERANDS 64
+/* ---- keeping operands alive ---------------------------------------------
+ * What each Lua gives a userdata, and what a Value does with it:
+ *   5.4      many user values: user value i + 1 keeps operand slot i (no
+ *            allocation beyond the userdata itself); past MAX_KEPT slots, one
+ *            table in user value 1.
+ *   5.3      one user value, any Lua value: a node with one Value operand
+ *            keeps it there directly (no allocation: relu, x * 2); one with
+ *            more keeps them as the upvalues of a C closure (one allocation,
+ *            the smallest Lua object that holds n values: no separate array
+ *            part as a table has); past MAX_KEPT (Lua's upvalue limit), a table.
+ *   5.1/JIT  an environment, which must be a table: a table of the operands
+ *            (LuaJIT allocates a small table's array with the table).
+ * The slots are numbered as the node's operand slots (0-based); a dot over
+ * Vectors keeps 3 slots (w, x, bias). Only nodes made in grad mode keep
+ * anything (in no-grad mode they become leaves). */
+#if LUA_VERSION_NUM >= 504
+#define MAX_KEPT 64
+#elif LUA_VERSION_NUM == 503
+#define MAX_KEPT 255
+#else
+#define MAX_KEPT 0
+#endif
+
+/* A dot over Vectors keeps 3 slots: w, x (Vectors), the bias. */
+#define DOT_KEPT 3u
+
+/* Pushes a new Value userdata of size bytes with room to keep `slots` slots
+ * (none when nothing is kept). */
+static mg_node *new_value_userdata(lua_State *L, const mg_ctx *ctx, size_t size, uint32_t slots) {
+#if LUA_VERSION_NUM >= 504
+  int nuv = ctx->no_grad ? 0 : slots > MAX_KEPT ? 1 : (int)slots;
+  mg_node *n = lua_newuserdatauv(L, size, nuv);
+#else
+  (void)ctx, (void)slots;
+  mg_node *n = lua_newuserdata(L, size);
+#endif
+  lua_pushvalue(L, META_UV);
+  lua_setmetatable(L, -2);
+  return n;
+}
+
+#if LUA_VERSION_NUM == 503
+/* The function of a 5.3 node's closure of operands: never meant to be called. */
+static int kept_operands(lua_State *L) {
+  return luaL_error(L, "the operands a Value keeps are not a function");
+}
+#endif
+
+/* Keeps what the binary (or unary: ib 0) op node at stack index node takes
+ * from stack indices ia and ib (0: a number, nothing to keep) in its slots 0
+ * and 1. */
+static void keep_operands2(lua_State *L, int node, int ia, int ib) {
+#if LUA_VERSION_NUM >= 504
+  if (ia) lua_pushvalue(L, ia), lua_setiuservalue(L, node, 1);
+  if (ib) lua_pushvalue(L, ib), lua_setiuservalue(L, node, 2);
+#elif LUA_VERSION_NUM == 503
+  if (ia && ib) {
+    lua_pushvalue(L, ia);
+    lua_pushvalue(L, ib);
+    lua_pushcclosure(L, kept_operands, 2);
+  } else {
+    lua_pushvalue(L, ia ? ia : ib);
+  }
+  lua_setuservalue(L, node);
+#else
+  lua_createtable(L, ib ? 2 : 1, 0);
+  if (ia) lua_pushvalue(L, ia), lua_rawseti(L, -2, 1);
+  if (ib) lua_pushvalue(L, ib), lua_rawseti(L, -2, 2);
+  lua_setfenv(L, node);
+#endif
+}
+
+/* Makes room to keep `slots` slots in the new Value at stack index node (an
+ * absolute index, the top of the stack). Returns the stack index of a table
+ * of them that it pushes, or 0 (pushes nothing). */
+static int keep_begin(lua_State *L, int node, uint32_t slots) {
+  if (slots > MAX_KEPT) {
+    lua_createtable(L, (int)slots, 0);
+    lua_pushvalue(L, -1);
+#if LUA_VERSION_NUM >= 504
+    lua_setiuservalue(L, node, 1);
+#elif LUA_VERSION_NUM == 503
+    lua_setuservalue(L, node);
+#else
+    lua_setfenv(L, node);
+#endif
+    return lua_gettop(L);
+  }
+#if LUA_VERSION_NUM == 503
+  if (slots > 1) { /* a closure with `slots` nil upvalues */
+    luaL_checkstack(L, (int)slots, "too many operands");
+    for (uint32_t i = 0; i < slots; i++) lua_pushnil(L);
+    lua_pushcclosure(L, kept_operands, (int)slots);
+    lua_setuservalue(L, node);
+  }
+#endif
+  (void)node;
+  return 0;
+}
+
+/* Pops the value on top of the stack into slot i of the `slots` that the
+ * Value at stack index node keeps (table: what keep_begin returned). */
+static void keep_set(lua_State *L, int node, int table, uint32_t slots, uint32_t i) {
+  if (table) {
+    lua_rawseti(L, table, (lua_Integer)i + 1);
+    return;
+  }
+  (void)slots;
+#if LUA_VERSION_NUM >= 504
+  lua_setiuservalue(L, node, (int)i + 1);
+#elif LUA_VERSION_NUM == 503
+  if (slots == 1) {
+    lua_setuservalue(L, node);
+  } else {
+    lua_getuservalue(L, node);
+    lua_insert(L, -2);
+    lua_setupvalue(L, -2, (int)i + 1);
+    lua_pop(L, 1);
+  }
+#else
+  (void)node, (void)i;
+  lua_pop(L, 1); /* unreachable: MAX_KEPT is 0, every node has a table */
+#endif
+}
+
+/* Pushes what slot i of the `slots` that the Value at idx keeps holds. */
+static void push_kept(lua_State *L, int idx, uint32_t slots, uint32_t i) {
+#if LUA_VERSION_NUM >= 504
+  if (slots > MAX_KEPT) {
+    lua_getiuservalue(L, idx, 1);
+    lua_rawgeti(L, -1, (lua_Integer)i + 1);
+    lua_remove(L, -2);
+  } else {
+    lua_getiuservalue(L, idx, (int)i + 1);
+  }
+#else
+  (void)slots;
+#if LUA_VERSION_NUM == 503
+  lua_getuservalue(L, idx);
+#else
+  lua_getfenv(L, idx);
+#endif
+  switch (lua_type(L, -1)) {
+  case LUA_TTABLE: lua_rawgeti(L, -1, (lua_Integer)i + 1); break;
+  case LUA_TFUNCTION:
+    if (!lua_getupvalue(L, -1, (int)i + 1)) lua_pushnil(L);
+    break;
+  default: return; /* the one operand itself (5.3) */
+  }
+  lua_remove(L, -2);
+#endif
+}
 
 /* ---- argument checks ----------------------------------------------------- */
 
 const char *mg_typename(lua_State *L, int idx) {
-  const luaL_Stream *file = luaL_testudata(L, idx, LUA_FILEHANDLE);
-  if (file) return file->closef ? "file" : "closed file"; /* as io.type says, not "FILE*" */
-  int t = luaL_getmetafield(L, idx, "__name");            /* pushes nothing when absent */
+  FILE *file;
+  if (mg_tofile(L, idx, &file)) return file ? "file" : "closed file"; /* as io.type says, not "FILE*" */
+  int t = luaL_getmetafield(L, idx, "__name");                        /* pushes nothing when absent */
   if (t == LUA_TSTRING) {
     const char *name = lua_tostring(L, -1);
     lua_pop(L, 1);
@@ -29,12 +179,12 @@ const char *mg_typename(lua_State *L, int idx) {
   return luaL_typename(L, idx);
 }
 
-_Noreturn int mg_arg_error(lua_State *L, int arg, const char *fname, const char *msg) {
+MG_NORETURN int mg_arg_error(lua_State *L, int arg, const char *fname, const char *msg) {
   luaL_error(L, "bad argument #%d to '%s' (%s)", arg, fname, msg);
   MG_UNREACHABLE(); /* luaL_error raises */
 }
 
-_Noreturn int mg_type_error(lua_State *L, int arg, const char *fname, const char *expected) {
+MG_NORETURN int mg_type_error(lua_State *L, int arg, const char *fname, const char *expected) {
   const char *msg = lua_pushfstring(L, "%s expected, got %s", expected, mg_typename(L, arg));
   mg_arg_error(L, arg, fname, msg);
 }
@@ -78,15 +228,10 @@ static mg_node *check_operand(lua_State *L, const mg_ctx *ctx, int arg, const ch
  * halfway would keep operands it does not hold alive (a node made with no
  * user values in no-grad mode, finished as an op in grad mode). */
 
-/* Pushes a new Value with nargs operand slots. Operand slot i that holds a
- * Value is kept alive by user value i + 1, or, past MAX_UV_OPERANDS slots, by
- * entry i + 1 of a table in user value 1; in no-grad mode nothing is kept. */
+/* Pushes a new Value with nargs operand slots, with room to keep them
+ * unless in no-grad mode (see "keeping operands alive"). */
 static mg_node *new_value(lua_State *L, const mg_ctx *ctx, uint32_t nargs) {
-  int nuv = ctx->no_grad ? 0 : nargs > MAX_UV_OPERANDS ? 1 : (int)nargs;
-  mg_node *n = lua_newuserdatauv(L, mg_node_size(nargs), nuv);
-  lua_pushvalue(L, META_UV);
-  lua_setmetatable(L, -2);
-  return n;
+  return new_value_userdata(L, ctx, mg_node_size(nargs), nargs);
 }
 
 static mg_node *push_leaf(lua_State *L, const mg_ctx *ctx, double x) {
@@ -147,18 +292,14 @@ static void push_operand(lua_State *L, int idx, const mg_node *n, uint32_t i) {
   if (n->spare & BY_VECTORS) { /* a dot over Vectors: bias, then w1, x1, w2, x2, ... */
     uint32_t bias = (n->flags & MG_DOT_BIAS) != 0;
     if (bias && i == 0) {
-      lua_getiuservalue(L, idx, 3);
+      push_kept(L, idx, DOT_KEPT, 2);
     } else {
-      lua_getiuservalue(L, idx, 1 + (int)((i - bias) % 2));
+      push_kept(L, idx, DOT_KEPT, (i - bias) % 2);
       mg_push_vector_element(L, lua_gettop(L), (i - bias) / 2 + 1);
       lua_remove(L, -2);
     }
-  } else if (n->nargs > MAX_UV_OPERANDS) {
-    lua_getiuservalue(L, idx, 1);
-    lua_rawgeti(L, -1, (lua_Integer)i + 1);
-    lua_remove(L, -2);
   } else {
-    lua_getiuservalue(L, idx, (int)i + 1);
+    push_kept(L, idx, n->nargs, i);
   }
 }
 
@@ -181,20 +322,15 @@ static int arith(lua_State *L, mg_op op) {
   lua_settop(L, 2); /* the new Value is 3 (a metamethod called directly may get more arguments) */
   mg_node *n = new_value(L, ctx, 2);
   mg_op_init(n, op, 2, 0);
-  if (na) {
+  if (na)
     mg_set_arg(n, 0, na);
-    lua_pushvalue(L, 1);
-    lua_setiuservalue(L, 3, 1);
-  } else {
+  else
     mg_set_const(n, 0, a);
-  }
-  if (nb) {
+  if (nb)
     mg_set_arg(n, 1, nb);
-    lua_pushvalue(L, 2);
-    lua_setiuservalue(L, 3, 2);
-  } else {
+  else
     mg_set_const(n, 1, b);
-  }
+  keep_operands2(L, 3, na ? 1 : 0, nb ? 2 : 0);
   n->data = mg_apply(op, a, b);
   if (ctx->tracing) trace(L, ctx, n);
   if (ctx->anomaly) check_anomaly(L, ctx, n);
@@ -220,8 +356,7 @@ static int unary(lua_State *L, mg_op op) {
   mg_node *n = new_value(L, ctx, 1);
   mg_op_init(n, op, 1, 0);
   mg_set_arg(n, 0, a);
-  lua_pushvalue(L, 1);
-  lua_setiuservalue(L, 2, 1);
+  keep_operands2(L, 2, 1, 0);
   n->data = mg_apply(op, a->data, 0);
   if (ctx->tracing) trace(L, ctx, n);
   if (ctx->anomaly) check_anomaly(L, ctx, n);
@@ -261,13 +396,7 @@ static uint32_t check_array(lua_State *L, int arg, const char *fname) {
  * one; *table is that table's stack index, or 0. */
 static mg_node *new_nary(lua_State *L, const mg_ctx *ctx, uint32_t nargs, int *table) {
   mg_node *n = new_value(L, ctx, nargs);
-  *table = 0;
-  if (nargs > MAX_UV_OPERANDS && !ctx->no_grad) {
-    lua_createtable(L, (int)nargs, 0);
-    lua_pushvalue(L, -1);
-    lua_setiuservalue(L, -3, 1);
-    *table = lua_gettop(L);
-  }
+  *table = ctx->no_grad ? 0 : keep_begin(L, lua_gettop(L), nargs);
   return n;
 }
 
@@ -282,16 +411,15 @@ static void pop_operand(lua_State *L, const mg_ctx *ctx, mg_node *n, int node, i
     mg_set_arg(n, i, v);
     if (ctx->no_grad)
       lua_pop(L, 1);
-    else if (table)
-      lua_rawseti(L, table, (lua_Integer)i + 1);
     else
-      lua_setiuservalue(L, node, (int)i + 1);
+      keep_set(L, node, table, n->nargs, i);
     return;
   }
   double x = (double)lua_tonumberx(L, -1, &ok);
   if (!ok) {
     const char *got = mg_typename(L, -1);
-    const char *msg = index ? lua_pushfstring(L, "number or Value expected at index %I, got %s", index, got)
+    const char *msg = index ? lua_pushfstring(L, "number or Value expected at index " MG_FMT_INT ", got %s",
+                                              MG_INT(index), got)
                             : lua_pushfstring(L, "number or Value expected, got %s", got);
     mg_arg_error(L, arg, fname, msg);
   }
@@ -349,9 +477,7 @@ static int dot_vectors(lua_State *L, const mg_ctx *ctx, mg_vector *w, mg_vector 
   int has_bias = !lua_isnoneornil(L, 3);
   uint32_t nargs = 2 * w->n + (uint32_t)has_bias, slot = 0;
   lua_settop(L, 3);
-  mg_node *n = lua_newuserdatauv(L, mg_node_size(nargs), ctx->no_grad ? 0 : 3); /* 4 */
-  lua_pushvalue(L, META_UV);
-  lua_setmetatable(L, 4);
+  mg_node *n = new_value_userdata(L, ctx, mg_node_size(nargs), DOT_KEPT); /* 4 */
   mg_op_init(n, MG_OP_DOT, nargs, has_bias ? MG_DOT_BIAS : 0);
   if (has_bias) {
     double b;
@@ -363,11 +489,13 @@ static int dot_vectors(lua_State *L, const mg_ctx *ctx, mg_vector *w, mg_vector 
   }
   for (uint32_t i = 0; i < w->n; i++) n->args[slot++] = w->at[i], n->args[slot++] = x->at[i];
   if (!ctx->no_grad) {
+    int table = keep_begin(L, 4, DOT_KEPT);
     n->spare |= BY_VECTORS;
-    for (int i = 1; i <= 3; i++) {
-      lua_pushvalue(L, i);
-      lua_setiuservalue(L, 4, i);
+    for (uint32_t i = 0; i < DOT_KEPT; i++) {
+      lua_pushvalue(L, (int)i + 1);
+      keep_set(L, 4, table, DOT_KEPT, i);
     }
+    lua_settop(L, 4);
   }
   finish_value(L, ctx, n);
   return 1;
@@ -540,7 +668,7 @@ static int value_backward(lua_State *L) {
   alloc.fn = (mg_alloc_fn)lua_getallocf(L, &alloc.ud);
   int rc = run_backward(L, n, &alloc, &bad);
   if (rc == MG_ENOMEM) { /* as Lua does: collect garbage, try once more */
-    lua_gc(L, LUA_GCCOLLECT);
+    mg_gc_collect(L);
     rc = run_backward(L, n, &alloc, &bad);
   }
   switch (rc) {

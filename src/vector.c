@@ -17,7 +17,7 @@ mg_vector *mg_push_vector(lua_State *L, int idx, const char *fname, int arg) {
   lua_Unsigned len = lua_rawlen(L, idx);
   if (len > MG_MAX_ARGS / 2) mg_arg_error(L, arg, fname, "array too long");
   uint32_t n = (uint32_t)len;
-  mg_vector *v = lua_newuserdatauv(L, sizeof *v + n * sizeof(mg_arg), 1);
+  mg_vector *v = mg_newuserdatauv(L, sizeof *v + n * sizeof(mg_arg), 1);
   int vec = lua_gettop(L);
   v->n = n;
   lua_createtable(L, (int)n, 0);
@@ -40,7 +40,7 @@ mg_vector *mg_push_vector(lua_State *L, int idx, const char *fname, int arg) {
     }
     lua_rawseti(L, -2, (lua_Integer)i + 1);
   }
-  lua_setiuservalue(L, vec, 1);
+  mg_setiuservalue(L, vec, 1);
   lua_pushvalue(L, VECTOR_META_UV);
   lua_setmetatable(L, vec);
   return v;
@@ -76,7 +76,7 @@ static int vector_index(lua_State *L) {
   int ok;
   lua_Integer i = lua_tointegerx(L, 2, &ok);
   if (!ok || i < 1 || (lua_Unsigned)i > v->n) return 0;
-  lua_getiuservalue(L, 1, 1);
+  mg_getiuservalue(L, 1, 1);
   lua_rawgeti(L, -1, i);
   return 1;
 }
@@ -90,7 +90,7 @@ static int vector_tostring(lua_State *L) {
 
 /* Pushes the Value or number at 1-based position k of the vector at idx. */
 void mg_push_vector_element(lua_State *L, int idx, uint32_t k) {
-  lua_getiuservalue(L, idx, 1);
+  mg_getiuservalue(L, idx, 1);
   lua_rawgeti(L, -1, k);
   lua_remove(L, -2);
 }

@@ -45,6 +45,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "compat.h"
 #include "micrograd.h"
 
 #define AGENTS         4
@@ -602,7 +603,7 @@ int main(int argc, char **argv) {
          (double)steps / o.frames, steps ? train_s * 1e6 / (double)steps : 0.0);
   if (longest > 0) printf(", longest %.1f us", longest * 1e6);
   printf("\n");
-  lua_gc(L, LUA_GCCOLLECT);
+  mg_gc_collect(L);
   printf("Lua memory: peak %.0f KiB, %.0f KiB after a full collection, limit %zu KiB (%llu allocations, "
          "%llu refused)\n",
          mem.peak / 1024.0, mem.in_use / 1024.0, mem.limit >> 10, mem.allocations, mem.refused);

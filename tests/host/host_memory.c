@@ -42,6 +42,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "compat.h"
 #include "micrograd.h"
 
 #ifndef HOST_SCRIPT_DIR

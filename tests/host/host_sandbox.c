@@ -29,6 +29,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "compat.h"
 #include "micrograd.h"
 
 #ifndef HOST_SCRIPT_DIR

@@ -27,6 +27,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "compat.h"
 #include "micrograd.h"
 
 #ifndef HOST_SCRIPT_DIR
