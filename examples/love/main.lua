@@ -196,8 +196,23 @@ end
 
 -- ---- LÖVE's callbacks ----------------------------------------------------------------
 
+-- A scripted run has nobody to read LÖVE's error screen: an error ends it
+-- with status 1 instead.
+local unattended = false
+local default_errorhandler = love.errorhandler or love.errhand
+function love.errorhandler(msg)
+  if unattended then
+    io.stderr:write("examples/love: " .. debug.traceback(tostring(msg), 2) .. "\n")
+    os.exit(1)
+  end
+  return default_errorhandler(msg)
+end
+
 function love.load(args)
   io.stdout:setvbuf("line")
+  for _, a in ipairs(args) do
+    if a == "--scripted" then unattended = true end
+  end
   local opts = parse_args(args)
   find_micrograd(opts.build)
   if opts.scripted then

@@ -22,7 +22,7 @@ steps=
 [ "$mode" = untrained ] && steps="--steps-per-frame 0"
 # -a: the first free display; the game's audio is off (examples/love/conf.lua).
 # shellcheck disable=SC2086
-xvfb-run -a -s "-screen 0 1024x768x24" love "$root/examples/love" --build "$build" --scripted "$shot" $steps
+timeout 100 xvfb-run -a -s "-screen 0 1024x768x24" love "$root/examples/love" --build "$build" --scripted "$shot" $steps
 [ -s "$shot" ] || { echo "love.sh: the game wrote no screenshot" >&2; exit 1; }
 rc=0
 "$lua" "$root/tests/hosts/love_pixels.lua" "$shot" "$root/examples/love/scripted.lua" || rc=$?
