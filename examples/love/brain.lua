@@ -77,7 +77,7 @@ function Brain:add(px, py, class)
 end
 
 --- One slice of training. `budget` is what `Trainer:run` takes: a number of
--- steps, or `{deadline = t}` (a time of the clock) to stay inside a frame.
+-- steps, or `{seconds = s}` (measured by the clock) to stay inside a frame.
 -- @treturn integer the steps made
 function Brain:train(budget)
   if not self.trainer then return 0 end

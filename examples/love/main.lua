@@ -5,6 +5,7 @@
 --   love examples/love [--build DIR]          play (DIR: a LuaJIT build, default build)
 --   love examples/love --scripted OUT.png     CI: fixed clicks, fixed frames,
 --        [--frames N] [--steps-per-frame K]   a screenshot in OUT.png, frame times printed
+--        [--budget-ms MS]                     train for MS a frame, as when playing (not fixed steps)
 --
 -- LÖVE runs LuaJIT: micrograd must be built for it (`make MG_LUA=luajit`; see
 -- README "Embedding"). The learning is in brain.lua; this file draws.
@@ -35,7 +36,12 @@ local W, H = scripted_layout.width, scripted_layout.height
 local CELL = 10                   -- pixels a grid cell: 80 x 60 scores
 local COLS, ROWS = W / CELL, H / CELL
 local ROWS_PER_FRAME = 20         -- grid rows recomputed a frame (the whole grid every 3 frames)
-local TRAIN_SECONDS = 0.004       -- training a frame when playing
+-- Training a frame when playing: steps until this much time has gone (the
+-- last step can go past it by a step, a fraction of a millisecond). Not a
+-- `deadline` budget: the Trainer skips a deadline slice while its estimate of
+-- a step is over the time left, and a slow step (the first after a click
+-- compiles the new batch) can leave that estimate there for good.
+local TRAIN_SECONDS = 0.004
 local HUD_TOP = H - 44            -- the help bar at the bottom
 
 local COLOUR = { a = { 1.00, 0.60, 0.18 }, b = { 0.25, 0.60, 1.00 } }
@@ -146,11 +152,13 @@ end
 -- ---- the scripted run (CI) ---------------------------------------------------------
 
 local function parse_args(args)
+  local valued = { ["--scripted"] = true, ["--frames"] = true, ["--steps-per-frame"] = true,
+    ["--budget-ms"] = true, ["--build"] = true }
   local opts = {}
   local i = 1
   while i <= #args do
     local a, v = args[i], args[i + 1]
-    if a == "--scripted" or a == "--frames" or a == "--steps-per-frame" or a == "--build" then
+    if valued[a] then
       if not v then error(a .. " needs a value", 0) end
       opts[a:sub(3)] = v
       i = i + 2
@@ -220,6 +228,7 @@ function love.load(args)
       out = opts.scripted, frame = 0, click = 1,
       frames = tonumber(opts.frames) or scripted_layout.frames,
       steps = tonumber(opts["steps-per-frame"]) or scripted_layout.steps_per_frame,
+      budget = opts["budget-ms"] and tonumber(opts["budget-ms"]) / 1e3,
       frame_times = {}, learn_times = {}, draw_times = {},
     }
     love.window.setVSync(0) -- as fast as it goes: the frame times are the game's own
@@ -251,9 +260,13 @@ function love.update()
   end
   frame_start = now
   if script then
-    if script.steps > 0 then brain:train(script.steps) end
+    if script.budget then
+      brain:train({ seconds = script.budget })
+    elseif script.steps > 0 then
+      brain:train(script.steps)
+    end
   elseif not paused then
-    brain:train({ deadline = now + TRAIN_SECONDS })
+    brain:train({ seconds = TRAIN_SECONDS })
   end
   paint_rows(brain:refresh(ROWS_PER_FRAME))
   local learned = love.timer.getTime() - frame_start
