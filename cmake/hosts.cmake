@@ -11,11 +11,7 @@
 
 set(MG_HOSTS_DIR ${CMAKE_SOURCE_DIR}/tests/hosts)
 set(MG_HOSTS_OUT ${CMAKE_BINARY_DIR}/hosts)
-if(DEFINED MG_LUA)
-  set(MG_HOSTS_LUA ${MG_LUA})
-else()
-  set(MG_HOSTS_LUA 5.4)
-endif()
+set(MG_HOSTS_LUA ${MG_LUA}) # 5.4, 5.3, 5.1 or luajit (CMakeLists.txt)
 
 # examples/love/brain.lua learns the scripted clicks (and an untrained one does not).
 add_test(NAME hosts_love_brain COMMAND micrograd ${MG_HOSTS_DIR}/love_brain.lua ${CMAKE_SOURCE_DIR})
