@@ -27,9 +27,15 @@ file(MAKE_DIRECTORY ${MG_HOSTS_OUT})
 
 # mg_host(NAME LUA PROGRAMS... [COMMAND args...]): the test hosts_NAME when
 # this build's Lua is LUA and every program is found.
+# Not in a sanitizer or fuzzing build: its core.so needs the sanitizer runtime
+# loaded first, in programs that are not ours (and not built for it).
 function(mg_host name lua)
   cmake_parse_arguments(PARSE_ARGV 2 host "" "PASS" "PROGRAMS;COMMAND")
   if(NOT MG_HOSTS_LUA STREQUAL lua)
+    return()
+  endif()
+  if(MG_SANITIZE OR MG_FUZZ)
+    message(STATUS "hosts_${name}: not registered in a sanitizer build (the host programs are not instrumented)")
     return()
   endif()
   set(missing "")
