@@ -133,8 +133,8 @@ local function draw_help()
   love.graphics.setColor(1, 1, 1)
   local n = #brain.points
   if n == 0 then
-    love.graphics.print("Click to place orange points, right-click (or shift-click) for blue ones:"
-      .. " the network learns the line between them.", 10, HUD_TOP + 5)
+    love.graphics.print("Place orange and blue points: the network learns the line between them.", 10,
+      HUD_TOP + 5)
   else
     local loss, accuracy = brain:progress()
     love.graphics.print(string.format("%d points   %d steps   loss %s   accuracy %s%s", n, brain.steps,
