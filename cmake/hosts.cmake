@@ -60,7 +60,8 @@ function(mg_host name lua)
   set_tests_properties(hosts_${name} PROPERTIES PASS_REGULAR_EXPRESSION "${host_PASS}" TIMEOUT 120)
 endfunction()
 
-# LÖVE under Xvfb (one X server at a time: RESOURCE_LOCK), with and without training.
+# LÖVE under Xvfb, with and without training; alone (RUN_SERIAL), so that the
+# frame times it prints are the game's and not the other tests'.
 foreach(mode trained untrained)
   if(mode STREQUAL "trained")
     set(pass "the boundary separates the clicked classes")
@@ -71,7 +72,7 @@ foreach(mode trained untrained)
     COMMAND sh ${MG_HOSTS_DIR}/love.sh ${CMAKE_SOURCE_DIR} ${CMAKE_BINARY_DIR} ${MG_HOSTS_OUT}
             $<TARGET_FILE:micrograd> ${mode})
   if(TEST hosts_love_${mode})
-    set_tests_properties(hosts_love_${mode} PROPERTIES RESOURCE_LOCK xvfb)
+    set_tests_properties(hosts_love_${mode} PROPERTIES RUN_SERIAL TRUE)
   endif()
 endforeach()
 
