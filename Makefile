@@ -6,8 +6,17 @@
 #   make docs     the API reference (LDoc) in build/docs
 #   make fuzz     the libFuzzer targets, FUZZ_SECONDS (60) each (fuzz/run.sh; needs clang)
 # Each first installs missing Debian packages (scripts/install-deps.sh).
+#
+# MG_LUA picks the Lua to build and test for: 5.4 (default), 5.3, 5.1 or
+# luajit, e.g. `make test MG_LUA=luajit`. Each has its own build directory:
+# build for 5.4, build-5.3, build-5.1, build-luajit (BUILD=dir overrides it).
 
+MG_LUA ?= 5.4
+ifeq ($(MG_LUA),5.4)
 BUILD ?= build
+else
+BUILD ?= build-$(MG_LUA)
+endif
 CMAKE_FLAGS ?=
 JOBS ?= 2
 MAKEFLAGS += --no-print-directory
@@ -20,7 +29,7 @@ deps:
 	@sh scripts/install-deps.sh
 
 build: deps
-	@cmake -S . -B $(BUILD) $(CMAKE_FLAGS) >/dev/null
+	@cmake -S . -B $(BUILD) -DMG_LUA=$(MG_LUA) $(CMAKE_FLAGS) >/dev/null
 	@cmake --build $(BUILD) -j $(JOBS)
 
 test: build

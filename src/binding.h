@@ -36,13 +36,49 @@ typedef struct mg_ctx {
   lua_Integer traced;      /* Values in the list of the running mg.compile (compile.c) */
 } mg_ctx;
 
-/* Upvalues shared by every function of the module. */
-#define CTX_UV         lua_upvalueindex(1) /* mg_ctx userdata */
-#define META_UV        lua_upvalueindex(2) /* the Value metatable */
-#define LABELS_UV      lua_upvalueindex(3) /* weak-keyed table: Value -> label */
-#define METHODS_UV     lua_upvalueindex(4) /* Value methods (relu, backward, ...) */
-#define VECTOR_META_UV lua_upvalueindex(5) /* the Vector metatable */
-#define MG_NUPVALUES   5
+/* Upvalues shared by every function of the module, in this order. While
+ * the module is being registered they sit on the stack from index
+ * `upvalues` on: the one for MG_UV_X at upvalues + MG_UV_X. */
+enum {
+  MG_UV_CTX,         /* mg_ctx userdata */
+  MG_UV_META,        /* the Value metatable */
+  MG_UV_LABELS,      /* weak-keyed table: Value -> label */
+  MG_UV_VECTOR_META, /* the Vector metatable */
+  MG_NUPVALUES
+};
+#define CTX_UV         lua_upvalueindex(1 + MG_UV_CTX)
+#define META_UV        lua_upvalueindex(1 + MG_UV_META)
+#define LABELS_UV      lua_upvalueindex(1 + MG_UV_LABELS)
+#define VECTOR_META_UV lua_upvalueindex(1 + MG_UV_VECTOR_META)
+
+/* Every userdata type of the module (Value, Graph, ParamSet, Buffer,
+ * Generator, Vector) is a class, registered one way (mg_register_class):
+ * a metatable of metamethods, and a table of methods. A class with no fields
+ * has the methods table as its __index; one with fields (Value's data, a
+ * Graph's nodes, a Vector's elements) lists its own __index among its
+ * metamethods, a C function that reads the fields and falls back to the
+ * methods table, its upvalue CLASS_METHODS_UV. Every function of a class
+ * has the module's upvalues. */
+typedef struct mg_class {
+  const char *tname;           /* registry key of the metatable (NULL: the caller made it) */
+  const luaL_Reg *metamethods; /* "__index" among them: a class with fields */
+  const luaL_Reg *methods;
+} mg_class;
+#define CLASS_METHODS_UV lua_upvalueindex(MG_NUPVALUES + 1) /* in a class's __index */
+
+/* Pushes the metatable of class c (the table at index meta if meta is not 0,
+ * else the registry's c->tname, made if missing) and a new table for its
+ * methods, for a caller that adds more of either (Value: its ops); returns 0
+ * if the registry's metatable was there already (mg_class_end then leaves it
+ * as it is). */
+int mg_class_begin(lua_State *L, const mg_class *c, int meta);
+/* Puts c's metamethods and methods into the two tables mg_class_begin
+ * pushed (unless `fresh` is 0), with the module's upvalues from index
+ * `upvalues` on, sets __index (and __name, where the Lua has no
+ * luaL_newmetatable setting it); pops both. */
+void mg_class_end(lua_State *L, const mg_class *c, int fresh, int upvalues);
+/* Both at once. */
+void mg_register_class(lua_State *L, const mg_class *c, int meta, int upvalues);
 
 /* Bits in mg_node.spare: the Value has an entry in the labels table; a dot
  * node's operands are kept by two Vectors (user values 1 and 2) and its bias
@@ -73,17 +109,17 @@ static inline int mg_is_main_thread(lua_State *L) {
 static inline mg_ctx *mg_context(lua_State *L) { return (mg_ctx *)lua_touserdata(L, CTX_UV); }
 
 /* Argument checks whose messages name the function: "bad argument #1 to 'f' (...)". */
-/* They raise a Lua error and never return (declared so for the compiler and
- * the static analysers); the int return type allows `return mg_arg_error(...)`. */
+/* They raise a Lua error and never return (C11's _Noreturn says so to the
+ * compiler and the static analysers); the int return type allows
+ * `return mg_arg_error(...)`. */
+#define _Noreturn _Noreturn
 #if defined(__GNUC__) || defined(__clang__)
-#define MG_NORETURN      __attribute__((noreturn))
 #define MG_UNREACHABLE() __builtin_unreachable()
 #else
-#define MG_NORETURN
 #define MG_UNREACHABLE() for (;;) /* luaL_error does not return */
 #endif
-MG_NORETURN int mg_arg_error(lua_State *L, int arg, const char *fname, const char *msg);
-MG_NORETURN int mg_type_error(lua_State *L, int arg, const char *fname, const char *expected);
+_Noreturn int mg_arg_error(lua_State *L, int arg, const char *fname, const char *msg);
+_Noreturn int mg_type_error(lua_State *L, int arg, const char *fname, const char *expected);
 double mg_check_number(lua_State *L, int arg, const char *fname);
 const char *mg_typename(lua_State *L, int idx);
 
@@ -108,7 +144,7 @@ static inline mg_node *mg_to_value_ctx(lua_State *L, int idx, const mg_ctx *ctx)
  * mg_anomaly_backward raises the error for what mg_backward_checked found. */
 void mg_anomaly_forward(lua_State *L, mg_op op, double out, const mg_arg *args, uint32_t nargs);
 void mg_anomaly_site(lua_State *L, mg_node *n);
-MG_NORETURN int mg_anomaly_backward(lua_State *L, const mg_anomaly *bad);
+_Noreturn int mg_anomaly_backward(lua_State *L, const mg_anomaly *bad);
 
 /* The same errors for an op a compiled graph replays (compile.c): n is its
  * traced node (for its op and place), operands the values of its nargs
@@ -116,8 +152,8 @@ MG_NORETURN int mg_anomaly_backward(lua_State *L, const mg_anomaly *bad);
  * its value; bad NULL for the forward error, else what the checked backward
  * found (its node and slot as for mg_anomaly_backward). */
 #define MG_ANOMALY_SHOWN 6
-MG_NORETURN int mg_anomaly_replayed(lua_State *L, const mg_node *n, const double *operands, uint32_t nargs,
-                                    double out, const mg_anomaly *bad);
+_Noreturn int mg_anomaly_replayed(lua_State *L, const mg_node *n, const double *operands, uint32_t nargs,
+                                  double out, const mg_anomaly *bad);
 
 /* While mg.compile runs: remembers the Value at idx as made by it, so that
  * its marks (MG_TRACED, ...) are cleared when the compile ends (compile.c). */

@@ -534,10 +534,8 @@ static int graph_run_batch(lua_State *L) {
 static int graph_index(lua_State *L) {
   graph *g = luaL_testudata(L, 1, GRAPH);
   if (!g) return mg_type_error(L, 1, "__index", "compiled graph");
-  luaL_getmetatable(L, GRAPH);
-  lua_getfield(L, -1, "methods");
   lua_pushvalue(L, 2);
-  if (lua_rawget(L, -2) != LUA_TNIL) return 1;
+  if (lua_rawget(L, CLASS_METHODS_UV) != LUA_TNIL) return 1;
   const char *key = lua_type(L, 2) == LUA_TSTRING ? lua_tostring(L, 2) : NULL;
   if (!key) return 1;
   static const char *const fields[] = {"nodes", "inputs", "outputs", "parameters"};
@@ -576,15 +574,10 @@ void mg_register_compile(lua_State *L, int module, int upvalues) {
   static const luaL_Reg methods[] = {
       {"forward", graph_forward},     {"backward", graph_backward}, {"input_grads", graph_input_grads},
       {"run_batch", graph_run_batch}, {"close", graph_close},       {NULL, NULL}};
+  static const mg_class graph_class = {GRAPH, metamethods, methods};
   mg_setfuncs(L, module, functions, upvalues);
-  if (luaL_newmetatable(L, GRAPH)) { /* with the module's upvalues: the context, for detect_anomaly */
-    int meta = lua_gettop(L);
-    mg_setfuncs(L, meta, metamethods, upvalues);
-    lua_newtable(L);
-    mg_setfuncs(L, meta + 1, methods, upvalues);
-    lua_setfield(L, meta, "methods");
-  }
-  lua_pop(L, 1);
+  mg_register_class(L, &graph_class, 0,
+                    upvalues); /* the module's upvalues: the context, for detect_anomaly */
   if (luaL_newmetatable(L, TAPE_BOX)) {
     static const luaL_Reg box_methods[] = {{"__close", box_release}, {"__gc", box_gc}, {NULL, NULL}};
     luaL_setfuncs(L, box_methods, 0);

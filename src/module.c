@@ -15,6 +15,47 @@ void mg_setfuncs(lua_State *L, int table, const luaL_Reg *regs, int upvalues) {
   }
 }
 
+int mg_class_begin(lua_State *L, const mg_class *c, int meta) {
+  int fresh = 1;
+  if (meta)
+    lua_pushvalue(L, meta);
+  else
+    fresh = luaL_newmetatable(L, c->tname);
+  lua_newtable(L);
+  return fresh;
+}
+
+void mg_class_end(lua_State *L, const mg_class *c, int fresh, int upvalues) {
+  int meta = lua_gettop(L) - 1, methods = meta + 1, has_index = 0;
+  if (fresh) {
+    for (const luaL_Reg *r = c->metamethods; r && r->name; r++) {
+      int index = strcmp(r->name, "__index") == 0, n = MG_NUPVALUES + index;
+      for (int i = 0; i < MG_NUPVALUES; i++) lua_pushvalue(L, upvalues + i);
+      if (index) lua_pushvalue(L, methods); /* CLASS_METHODS_UV */
+      lua_pushcclosure(L, r->func, n);
+      lua_setfield(L, meta, r->name);
+      has_index |= index;
+    }
+    if (c->methods) mg_setfuncs(L, methods, c->methods, upvalues);
+    if (!has_index) {
+      lua_pushvalue(L, methods);
+      lua_setfield(L, meta, "__index");
+    }
+    lua_getfield(L, meta, "__name"); /* luaL_newmetatable sets it from 5.3 on */
+    if (lua_isnil(L, -1) && c->tname) {
+      lua_pushstring(L, c->tname);
+      lua_setfield(L, meta, "__name");
+    }
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 2);
+}
+
+void mg_register_class(lua_State *L, const mg_class *c, int meta, int upvalues) {
+  int fresh = mg_class_begin(L, c, meta);
+  mg_class_end(L, c, fresh, upvalues);
+}
+
 /* A no-grad scope: a guard userdata (user value 1: the context) that ends
  * its scope exactly once, when closed (`<close>`, :close(), an error or
  * coroutine.close unwinding the block) or when collected (a guard dropped,
@@ -177,8 +218,6 @@ int luaopen_micrograd_core(lua_State *L) {
   lua_pushliteral(L, "k");
   lua_setfield(L, -2, "__mode");
   lua_setmetatable(L, -2);
-
-  lua_newtable(L); /* METHODS_UV */
 
   lua_newtable(L); /* VECTOR_META_UV: the Vector metatable */
   ctx->vector_meta = lua_topointer(L, -1);

@@ -309,16 +309,6 @@ static int buffer_load(lua_State *L) {
 
 /* ---- registration --------------------------------------------------------- */
 
-/* Makes the metatable tname (if new) with the methods in regs, __index = itself. */
-static void new_class(lua_State *L, const char *tname, const luaL_Reg *regs, int upvalues) {
-  if (luaL_newmetatable(L, tname)) {
-    mg_setfuncs(L, lua_gettop(L), regs, upvalues);
-    lua_pushvalue(L, -1);
-    lua_setfield(L, -2, "__index");
-  }
-  lua_pop(L, 1);
-}
-
 void mg_register_params(lua_State *L, int module, int upvalues) {
   static const luaL_Reg functions[] = {{"ParamSet", params_new}, {"Buffer", buffer_new}, {NULL, NULL}};
   static const luaL_Reg params_methods[] = {{"zero_grad", params_zero_grad},
@@ -327,15 +317,15 @@ void mg_register_params(lua_State *L, int module, int upvalues) {
                                             {"sgd", params_sgd},
                                             {"adam", params_adam},
                                             {"values", params_values},
-                                            {"__len", params_len},
-                                            {"__tostring", params_tostring},
                                             {NULL, NULL}};
-  static const luaL_Reg buffer_methods[] = {{"totable", buffer_totable},
-                                            {"load", buffer_load},
-                                            {"__len", buffer_len},
-                                            {"__tostring", buffer_tostring},
-                                            {NULL, NULL}};
+  static const luaL_Reg params_metamethods[] = {
+      {"__len", params_len}, {"__tostring", params_tostring}, {NULL, NULL}};
+  static const luaL_Reg buffer_methods[] = {{"totable", buffer_totable}, {"load", buffer_load}, {NULL, NULL}};
+  static const luaL_Reg buffer_metamethods[] = {
+      {"__len", buffer_len}, {"__tostring", buffer_tostring}, {NULL, NULL}};
+  static const mg_class params_class = {PARAMSET, params_metamethods, params_methods};
+  static const mg_class buffer_class = {BUFFER, buffer_metamethods, buffer_methods};
   mg_setfuncs(L, module, functions, upvalues);
-  new_class(L, PARAMSET, params_methods, upvalues);
-  new_class(L, BUFFER, buffer_methods, upvalues);
+  mg_register_class(L, &params_class, 0, upvalues);
+  mg_register_class(L, &buffer_class, 0, upvalues);
 }

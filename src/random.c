@@ -146,15 +146,15 @@ void mg_register_random(lua_State *L, int module, int upvalues) {
                                        {"set_rng_state", random_set_state},
                                        {"Generator", random_generator},
                                        {NULL, NULL}};
-  static const luaL_Reg methods[] = {{"seed", generator_seed},           {"random", generator_random},
-                                     {"uniform", generator_uniform},     {"normal", generator_normal},
-                                     {"get_state", generator_get_state}, {"set_state", generator_set_state},
-                                     {"__tostring", generator_tostring}, {NULL, NULL}};
+  static const luaL_Reg methods[] = {{"seed", generator_seed},
+                                     {"random", generator_random},
+                                     {"uniform", generator_uniform},
+                                     {"normal", generator_normal},
+                                     {"get_state", generator_get_state},
+                                     {"set_state", generator_set_state},
+                                     {NULL, NULL}};
+  static const luaL_Reg metamethods[] = {{"__tostring", generator_tostring}, {NULL, NULL}};
+  static const mg_class generator_class = {GENERATOR, metamethods, methods};
   mg_setfuncs(L, module, functions, upvalues);
-  if (luaL_newmetatable(L, GENERATOR)) {
-    luaL_setfuncs(L, methods, 0);
-    lua_pushvalue(L, -1);
-    lua_setfield(L, -2, "__index");
-  }
-  lua_pop(L, 1);
+  mg_register_class(L, &generator_class, 0, upvalues);
 }

@@ -94,7 +94,7 @@ static int scratch_functions(lua_State *S) {
 }
 
 /* Raises the error Lua raises for a refused allocation. */
-MG_NORETURN static void no_memory(lua_State *L) {
+static _Noreturn void no_memory(lua_State *L) {
   lua_pushliteral(L, "not enough memory");
   lua_error(L);
   MG_UNREACHABLE();

@@ -179,12 +179,12 @@ const char *mg_typename(lua_State *L, int idx) {
   return luaL_typename(L, idx);
 }
 
-MG_NORETURN int mg_arg_error(lua_State *L, int arg, const char *fname, const char *msg) {
+_Noreturn int mg_arg_error(lua_State *L, int arg, const char *fname, const char *msg) {
   luaL_error(L, "bad argument #%d to '%s' (%s)", arg, fname, msg);
   MG_UNREACHABLE(); /* luaL_error raises */
 }
 
-MG_NORETURN int mg_type_error(lua_State *L, int arg, const char *fname, const char *expected) {
+_Noreturn int mg_type_error(lua_State *L, int arg, const char *fname, const char *expected) {
   const char *msg = lua_pushfstring(L, "%s expected, got %s", expected, mg_typename(L, arg));
   mg_arg_error(L, arg, fname, msg);
 }
@@ -589,7 +589,7 @@ static int value_index(lua_State *L) {
     }
   }
   lua_pushvalue(L, 2);
-  lua_rawget(L, METHODS_UV);
+  lua_rawget(L, CLASS_METHODS_UV);
   return 1;
 }
 
@@ -790,19 +790,21 @@ void mg_register_value(lua_State *L, int module, int upvalues) {
                                          {NULL, NULL}};
   static const luaL_Reg method_list[] = {
       {"backward", value_backward}, {"children", value_children}, {"detach", value_detach}, {NULL, NULL}};
+  static const mg_class value_class = {NULL, metamethods, method_list};
   mg_setfuncs(L, module, functions, upvalues);
+  int fresh = mg_class_begin(L, &value_class, upvalues + MG_UV_META);
+  int meta = lua_gettop(L) - 1, methods = meta + 1;
   for (int op = 0; op < MG_OP_COUNT; op++) { /* the ops, from the table */
     const luaL_Reg reg[] = {{op_lua[op], op_functions[op]}, {NULL, NULL}};
     mg_op_kind kind = mg_op_kind_of((mg_op)op);
     if (!op_lua[op] || !op_functions[op]) continue;
-    int to = strncmp(op_lua[op], "__", 2) == 0                 ? upvalues + 1 /* metamethods */
-             : kind == MG_KIND_UNARY || kind == MG_KIND_BINARY ? upvalues + 3 /* methods */
+    int to = strncmp(op_lua[op], "__", 2) == 0                 ? meta
+             : kind == MG_KIND_UNARY || kind == MG_KIND_BINARY ? methods
                                                                : module;
     mg_setfuncs(L, to, reg, upvalues);
   }
-  mg_setfuncs(L, upvalues + 1, metamethods, upvalues); /* after the ops': the order of a hash part counts */
-  mg_setfuncs(L, upvalues + 3, method_list, upvalues);
-  lua_createtable(L, 0, 1); /* mg.ops, made on first use (see ops_index) */
+  mg_class_end(L, &value_class, fresh, upvalues); /* after the ops': the order of a hash part counts */
+  lua_createtable(L, 0, 1);                       /* mg.ops, made on first use (see ops_index) */
   lua_pushcfunction(L, ops_index);
   lua_setfield(L, -2, "__index");
   lua_setmetatable(L, module);

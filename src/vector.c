@@ -102,6 +102,7 @@ void mg_register_vector(lua_State *L, int module, int upvalues) {
                                          {"__newindex", vector_newindex},
                                          {"__tostring", vector_tostring},
                                          {NULL, NULL}};
+  static const mg_class vector_class = {NULL, metamethods, NULL};
   mg_setfuncs(L, module, functions, upvalues);
-  mg_setfuncs(L, upvalues + 4, metamethods, upvalues);
+  mg_register_class(L, &vector_class, upvalues + MG_UV_VECTOR_META, upvalues);
 }

@@ -180,8 +180,8 @@ local function exhaust(name, setup, op, check, samples)
   local mg = require("micrograd")
   local started, stride = os.clock(), 1
   if samples then
-    local _, _, _, requests = host.try(function() return op(setup()) end, "limit", 1 << 40)
-    stride = math.max(1, requests // samples)
+    local _, _, _, requests = host.try(function() return op(setup()) end, "limit", 2 ^ 40)
+    stride = math.max(1, math.floor(requests / samples))
   end
   local k = 0
   while true do
@@ -211,7 +211,7 @@ end
 local function no_alloc(name, op)
   collectgarbage()
   collectgarbage("stop")
-  host.try(op, "limit", 1 << 40) -- warm up: the stack and call frames it needs exist
+  host.try(op, "limit", 2 ^ 40) -- warm up: the stack and call frames it needs exist
   local ok, res, refused = host.try(op, "fail", 0)
   collectgarbage("restart")
   if not ok or refused > 0 then

@@ -77,7 +77,7 @@ end
 function M.programs(n)
   require("micrograd.core") -- registers micrograd._system
   local system = require("micrograd._system")
-  local input = string.rep("x", 1 << 18)
+  local input = string.rep("x", 262144)
   for _ = 1, n do
     local status, out = system.run({ "head", "-c", "1" }, input)
     assert(status == 0 and out == "x", "head -c 1: " .. tostring(out))
