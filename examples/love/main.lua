@@ -193,9 +193,10 @@ local function finish_script()
     local file = assert(io.open(script.out, "wb"))
     assert(file:write(image:encode("png"):getString()))
     assert(file:close())
-    print(string.format("points %d, steps %d, loss %.4f, accuracy %.0f%%, points on the wrong side %d",
-      #brain.points, brain.steps, brain:progress() or 0 / 0, 100 * (select(2, brain:progress()) or 0),
-      brain:mistakes()))
+    local loss, accuracy = brain:progress()
+    print(string.format("points %d, steps %d, loss %s, accuracy %s, points on the wrong side %d", #brain.points,
+      brain.steps, loss and string.format("%.4f", loss) or "-",
+      accuracy and string.format("%.0f%%", 100 * accuracy) or "-", brain:mistakes()))
     report_times()
     print("screenshot " .. script.out)
     love.event.quit(0)
