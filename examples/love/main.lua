@@ -194,8 +194,8 @@ local function finish_script()
     assert(file:write(image:encode("png"):getString()))
     assert(file:close())
     local loss, accuracy = brain:progress()
-    print(string.format("points %d, steps %d, loss %s, accuracy %s, points on the wrong side %d", #brain.points,
-      brain.steps, loss and string.format("%.4f", loss) or "-",
+    print(string.format("points %d, steps %d, loss %s, accuracy %s, points on the wrong side %d",
+      #brain.points, brain.steps, loss and string.format("%.4f", loss) or "-",
       accuracy and string.format("%.0f%%", 100 * accuracy) or "-", brain:mistakes()))
     report_times()
     print("screenshot " .. script.out)
