@@ -1,5 +1,5 @@
 # cmake -DOUT=file.c -DROOT=dir -DFILES="a.lua|b.lua" -P embed.cmake
-# Writes a C file defining mg_embedded_modules (src/embedded.h) with the
+# Writes a C file defining mg_embedded_modules (src/host/embedded.h) with the
 # contents of FILES (paths relative to ROOT, or absolute). lua/micrograd/init.lua
 # becomes module "micrograd", lua/micrograd/nn.lua "micrograd.nn", and any
 # other x/y.lua module "y" (e.g. /usr/share/lua/5.4/dkjson.lua: "dkjson").

@@ -121,10 +121,20 @@ static const char *read_script(const char *name, size_t *size) {
 
 /* Protected set-up: the libraries, then the driver function (left on the stack). */
 static int setup(lua_State *L) {
-  static const luaL_Reg libs[] = {{LUA_GNAME, luaopen_base},       {LUA_LOADLIBNAME, luaopen_package},
-                                  {LUA_TABLIBNAME, luaopen_table}, {LUA_STRLIBNAME, luaopen_string},
-                                  {LUA_MATHLIBNAME, luaopen_math}, {LUA_COLIBNAME, luaopen_coroutine},
-                                  {LUA_UTF8LIBNAME, luaopen_utf8}, {NULL, NULL}};
+  static const luaL_Reg libs[] = {
+    {LUA_GNAME, luaopen_base},
+    {LUA_LOADLIBNAME, luaopen_package},
+    {LUA_TABLIBNAME, luaopen_table},
+    {LUA_STRLIBNAME, luaopen_string},
+    {LUA_MATHLIBNAME, luaopen_math},
+#if LUA_VERSION_NUM >= 502 /* 5.1's base library opens coroutine */
+    {LUA_COLIBNAME, luaopen_coroutine},
+#endif
+#if LUA_VERSION_NUM >= 503
+    {LUA_UTF8LIBNAME, luaopen_utf8},
+#endif
+    {NULL, NULL}
+  };
   const char *name = lua_touserdata(L, 1);
   for (const luaL_Reg *lib = libs; lib->name; lib++) {
     luaL_requiref(L, lib->name, lib->func, 1);

@@ -37,27 +37,30 @@ dependencies = {
 -- repository root would then load instead of the build's). Plain C11, no Lua
 -- library linked; LuaRocks' CC, CFLAGS ("-O2 -fPIC") and LIBFLAG.
 local core_sources = {
-  "src/engine.c", "src/rng.c", "src/tape.c", "src/tape_schedule.c", "src/tape_replay.c", "src/tape_check.c",
-  "src/module.c", "src/value.c", "src/random.c", "src/params.c",
-  "src/vector.c", "src/system.c", "src/compile.c", "src/anomaly.c",
+  "src/core/engine.c", "src/core/rng.c", "src/core/tape.c", "src/core/tape_schedule.c", "src/core/tape_replay.c",
+  "src/core/tape_check.c", "src/binding/module.c", "src/binding/value.c", "src/binding/random.c",
+  "src/binding/params.c", "src/binding/vector.c", "src/binding/system.c", "src/binding/compile.c",
+  "src/binding/anomaly.c",
 }
 local sources = ""
 for i = 1, #core_sources do sources = sources .. " " .. core_sources[i] end
 
 build = {
   type = "command",
-  build_command = "mkdir -p build/luarocks/micrograd && $(CC) $(CFLAGS) -std=c11 -Isrc -I$(LUA_INCDIR)"
+  build_command = "mkdir -p build/luarocks/micrograd && $(CC) $(CFLAGS) -std=c11 -Isrc -Isrc/core -Isrc/binding -I$(LUA_INCDIR)"
     .. sources .. " $(LIBFLAG) -o build/luarocks/micrograd/core.so -lm",
   install = {
     lib = { ["micrograd.core"] = "build/luarocks/micrograd/core.so" },
     lua = {
       ["micrograd.init"] = "lua/micrograd/init.lua", -- require("micrograd") finds micrograd/init.lua
       ["micrograd._check"] = "lua/micrograd/_check.lua",
+      ["micrograd._compat"] = "lua/micrograd/_compat.lua",
       ["micrograd._csv"] = "lua/micrograd/_csv.lua",
       ["micrograd._file"] = "lua/micrograd/_file.lua",
       ["micrograd._names"] = "lua/micrograd/_names.lua",
       ["micrograd._progress"] = "lua/micrograd/_progress.lua",
       ["micrograd._svg"] = "lua/micrograd/_svg.lua",
+      ["micrograd._train_state"] = "lua/micrograd/_train_state.lua",
       ["micrograd.data"] = "lua/micrograd/data.lua",
       ["micrograd.gradcheck"] = "lua/micrograd/gradcheck.lua",
       ["micrograd.loss"] = "lua/micrograd/loss.lua",

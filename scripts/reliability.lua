@@ -44,7 +44,7 @@ local HOSTILE = {
 local function read(path)
   local f = io.open(path, "rb")
   if not f then return nil end
-  local text = f:read("a")
+  local text = f:read("*a")
   f:close()
   return text
 end

@@ -21,7 +21,7 @@ end
 
 local function read(path)
   local f = assert(io.open(path, "rb"))
-  local text = f:read("a")
+  local text = f:read("*a")
   f:close()
   return text
 end
@@ -88,7 +88,7 @@ describe("resuming from a checkpoint", function()
       end
     ]])
     local p = assert(io.popen(quote(runner) .. " " .. quote(script) .. " " .. quote(dir) .. " 2>&1"))
-    local out = p:read("a")
+    local out = p:read("*a")
     assert.truthy(p:close(), out)
     local got = {}
     for part in out:gmatch("(.-)\n==\n") do got[#got + 1] = part end
@@ -110,7 +110,7 @@ describe("resuming from a checkpoint", function()
       for k, v in pairs(opts or {}) do o[k] = v end
       local history = train.fit(model, X, y, o)
       local ps = {}
-      for i, p in ipairs(model:parameters()) do ps[i] = format("%a", p.data) end
+      for i, p in ipairs(model:parameters()) do ps[i] = check.bits(p.data) end
       return history, ps
     end
     local full_history, full_params = run(20)
@@ -120,7 +120,7 @@ describe("resuming from a checkpoint", function()
     local history, params = run(20, { resume = path })
     assert.same(full_params, params)
     assert.equal(20, #history.loss)
-    for k = 1, 20 do assert.equal(format("%a", full_history.loss[k]), format("%a", history.loss[k])) end
+    for k = 1, 20 do assert.equal(check.bits(full_history.loss[k]), check.bits(history.loss[k])) end
     os.remove(path)
     -- resume = true: from the checkpoint file when there is one, else from the start
     local h1, p1 = run(20, { checkpoint = path, resume = true, checkpoint_every = 5,
@@ -129,7 +129,7 @@ describe("resuming from a checkpoint", function()
     assert.are_not.same(full_params, p1)
     local h2, p2 = run(20, { checkpoint = path, resume = true })
     assert.same(full_params, p2)
-    assert.equal(format("%a", full_history.loss[20]), format("%a", h2.loss[20]))
+    assert.equal(check.bits(full_history.loss[20]), check.bits(h2.loss[20]))
     os.remove(path)
     mentions(error_of(train.fit, nn.MLP(2, { 1 }), { { 0, 0 } }, { 1 }, { resume = true }),
       "option 'resume' = true needs option 'checkpoint'")
@@ -176,7 +176,7 @@ describe("resuming from a checkpoint", function()
     local state = objs.optimizer:state()
     local doc = require("dkjson").decode(text)
     for i = 1, #state.m do
-      assert.equal(format("%a", state.m[i]), format("%a", doc.optimizer.m[i]))
+      assert.equal(check.bits(state.m[i]), check.bits(doc.optimizer.m[i]))
     end
     os.remove(path)
   end)
@@ -239,7 +239,7 @@ describe("hostile checkpoint files", function()
     refuses(good:gsub('"version": 1', '"version": 2'), "unsupported checkpoint version 2")
     refuses(good:gsub('"rng": "%x+"', '"rng": "00"'), "field 'rng'")
     refuses(string.rep("[", 100000), "nested deeper than")
-    refuses('{"format": "' .. string.rep("a", 1 << 20) .. '"}', "a string longer than")
+    refuses('{"format": "' .. string.rep("a", 1048576) .. '"}', "a string longer than")
   end)
 
   it("wrong parameters, optimizer, schedule or trainer state", function()

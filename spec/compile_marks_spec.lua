@@ -2,6 +2,7 @@
 -- traced function is a stop-gradient that passes the value at each replay,
 -- and the marks tracing leaves on Values end with their compile (a Value
 -- made during one compile is an ordinary Value for the next).
+local check = require("spec.helpers.check")
 local mg = require("micrograd")
 local Value = mg.Value
 
@@ -93,8 +94,9 @@ describe("the marks of a compile end with it", function()
     local g = mg.compile(function(x) return x + kept end, 1)
     assert.equal(1, g.parameters)
     assert.equal(5, g(1))
+    local five = check.mixed_compare and 5 or Value(5) -- (5.1 and LuaJIT compare two Values only)
     local h = mg.compile(function(y) -- comparing it is no data-dependent control flow any more
-      if kept < 5 then return y end
+      if kept < five then return y end
       return y * 2
     end, 1)
     assert.equal(3, h(3))

@@ -1,6 +1,7 @@
 local mg = require("micrograd")
 local data = require("micrograd.data")
 local check = require("spec.helpers.check")
+local atan2 = rawget(math, "atan2") or math.atan -- (5.1 and LuaJIT: atan takes one argument)
 
 local error_of, assert_mentions, assert_near = check.error_of, check.assert_mentions, check.assert_near
 
@@ -53,7 +54,7 @@ local function same_bits(A, B)
   if #A ~= #B then return false end
   for i, row in ipairs(A) do
     for j, v in ipairs(row) do
-      if string.format("%a", v) ~= string.format("%a", B[i][j]) then return false end
+      if check.bits(v) ~= check.bits(B[i][j]) then return false end
     end
   end
   return true
@@ -86,7 +87,7 @@ end
 
 local function read_file(path)
   local f = assert(io.open(path, "rb"))
-  local text = f:read("a")
+  local text = f:read("*a")
   f:close()
   return text
 end
@@ -102,8 +103,8 @@ describe("data.make_moons", function()
     local X, y = data.make_moons(n, { seed = 1 })
     assert.equal(n, #X)
     assert.equal(n, #y)
-    assert.equal(n // 2, count(y, 0))
-    assert.equal(n - n // 2, count(y, 1))
+    assert.equal(math.floor(n / 2), count(y, 0))
+    assert.equal(n - math.floor(n / 2), count(y, 1))
     for i, p in ipairs(X) do
       assert.equal(2, #p)
       if y[i] == 0 then
@@ -194,8 +195,8 @@ describe("data.make_circles", function()
       local n, factor = case[1], case[2]
       local X, y = data.make_circles(n, { factor = factor, seed = 2 })
       assert.equal(n, #X)
-      assert.equal(n // 2, count(y, 0))
-      assert.equal(n - n // 2, count(y, 1))
+      assert.equal(math.floor(n / 2), count(y, 0))
+      assert.equal(n - math.floor(n / 2), count(y, 1))
       for i, p in ipairs(X) do
         local r = math.sqrt(p[1] ^ 2 + p[2] ^ 2)
         assert_near(y[i] == 0 and 1 or (factor or 0.8), r, 1e-12, "radius")
@@ -207,7 +208,7 @@ describe("data.make_circles", function()
     local X, y = data.make_circles(8, { seed = 4 })
     local angles = {}
     for i, p in ipairs(X) do
-      if y[i] == 0 then angles[#angles + 1] = math.atan(p[2], p[1]) % (2 * math.pi) end
+      if y[i] == 0 then angles[#angles + 1] = atan2(p[2], p[1]) % (2 * math.pi) end
     end
     table.sort(angles)
     assert.equal(4, #angles)
@@ -718,7 +719,7 @@ describe("bad arguments", function()
     local fname, args, arg, detail, prefix = case[1], case[2], case[3], case[4], case[5]
     local expected = string.format("bad argument #%d to '%s' (%s", arg, fname, detail)
     it(string.format("%s #%d: %s", fname, arg, detail), function()
-      local err = error_of(data[fname], table.unpack(args, 1, 3))
+      local err = error_of(data[fname], check.unpack(args, 1, 3))
       if prefix then
         assert.equal(expected, err:sub(1, #expected))
       else

@@ -48,7 +48,13 @@ describe("operators", function()
   }
 
   for sym, op in pairs(ops) do
-    it("'" .. sym .. "' names the bad operand", function()
+    -- (Lua 5.1 and LuaJIT compare a Value with a value of another type without
+    -- calling its metamethod: their own error, "attempt to compare userdata with table")
+    local vm_compare = not check.mixed_compare and (sym == "<" or sym == "<=")
+    if vm_compare then it("'" .. sym .. "' with another type is the VM's error (5.1, LuaJIT)", function()
+      mentions(error_of(op, v, {}), "attempt to compare")
+      mentions(error_of(op, true, v), "attempt to compare")
+    end) else it("'" .. sym .. "' names the bad operand", function()
       mentions(error_of(op, v, {}), "bad argument #2 to '" .. sym .. "'",
         "number or Value expected, got table")
       mentions(error_of(op, {}, v), "bad argument #1 to '" .. sym .. "'",
@@ -57,7 +63,7 @@ describe("operators", function()
         "got nil")
       mentions(error_of(op, true, v), "bad argument #1 to '" .. sym .. "'",
         "got boolean")
-    end)
+    end) end
   end
 
   -- Lua evaluates a > b as b < a, so the metamethod sees the operands
@@ -75,15 +81,20 @@ describe("operators", function()
         "error does not name the operand: " .. err)
       mentions(err, "number or Value expected, got table")
     end
-    it("'" .. sym .. "' names the bad operand", function()
+    if check.mixed_compare then it("'" .. sym .. "' names the bad operand", function()
       names(error_of(op, v, {}), 2, 1)
       names(error_of(op, {}, v), 1, 2)
-    end)
+    end) else it("'" .. sym .. "' with another type is the VM's error (5.1, LuaJIT)", function()
+      mentions(error_of(op, v, {}), "attempt to compare")
+    end) end
   end
 
   it("% and // are refused with a message about Value", function()
     mentions(error_of(function() return v % 2 end), "Value")
-    mentions(error_of(function() return 2 // v end), "Value")
+    if check.has_integers then -- `//` is Lua 5.3+ syntax: loaded from text where the language has it
+      local idiv = assert(check.load("local a, b = ... return a // b", "=idiv"))
+      mentions(error_of(idiv, 2, v), "Value")
+    end
   end)
 end)
 

@@ -21,7 +21,7 @@ end
 
 local function read_all(path)
   local f = assert(io.open(path, "rb"))
-  local s = f:read("a")
+  local s = f:read("*a")
   f:close()
   return s
 end
@@ -41,12 +41,12 @@ local function small_model(seed)
   return nn.MLP(2, { 2, 1 })
 end
 
---- Runs code in a new lua5.4 with this state's module paths, under sh
+--- Runs code in a new interpreter (check.lua) with this state's module paths, under sh
 -- settings (`ulimit -f`, `trap`...) given as prefix; returns run's results.
 local function child(prefix, code)
   local setup = format("package.path = %q; package.cpath = %q; ", package.path, package.cpath)
   local script = "ulimit -c 0; " .. prefix .. ' exec "$0" "$@"'
-  return system.run({ "sh", "-c", script, "lua5.4", "-e", setup .. code })
+  return system.run({ "sh", "-c", script, check.lua, "-e", setup .. code })
 end
 
 -- The child's job: save a model of about 500 KB over path (a file size limit
@@ -116,7 +116,7 @@ describe("atomic files", function()
     local script = dir .. "/saver.lua"
     local paths = format("package.path = %q; package.cpath = %q; ", package.path, package.cpath)
     write_plain(script, paths .. code)
-    local saver = assert(io.popen("exec lua5.4 '" .. script .. "'"))
+    local saver = assert(io.popen("exec " .. check.lua .. " '" .. script .. "'"))
     local loads, failures = 0, {}
     local clock = require("micrograd.core").clock
     local t0 = clock()
@@ -126,7 +126,7 @@ describe("atomic files", function()
       if not ok then failures[#failures + 1] = err end
     end
     write_plain(reader_done, "")
-    local saves = tonumber(saver:read("a"))
+    local saves = tonumber(saver:read("*a"))
     saver:close()
     assert.is_true(saves and saves >= 3, "the saver did not run: " .. tostring(saves))
     assert.is_true(loads >= 3)
@@ -159,17 +159,17 @@ describe("atomic files", function()
     local code = format([[
       local mg = require("micrograd")
       mg.nn.save(mg.nn.MLP(2, { 2, 1 }), %q)
-      local before = io.open(%q, "rb"):read("a")
+      local before = io.open(%q, "rb"):read("*a")
       PATH = %q
     ]], path, path, path) .. BIG_SAVE .. format([[
-      local after = io.open(%q, "rb"):read("a")
+      local after = io.open(%q, "rb"):read("*a")
       io.write("|", tostring(after == before), "|", tostring(#after))
       local ls = io.popen("ls -A %s")
-      io.write("|", (ls:read("a"):gsub("\n", " ")))
+      io.write("|", (ls:read("*a"):gsub("\n", " ")))
     ]], path, mnt)
     local setup = format("package.path = %q; package.cpath = %q; ", package.path, package.cpath)
     local status, out, err = system.run({ "unshare", "-m", "sh", "-c",
-      'mount -t tmpfs -o size=64k tmpfs "$0" && exec lua5.4 -e "$1"', mnt, setup .. code })
+      'mount -t tmpfs -o size=64k tmpfs "$0" && exec "$2" -e "$1"', mnt, setup .. code, check.lua })
     assert.equal(0, status, err)
     assert.truthy(out:find("^false|"), out)
     assert_mentions(out, "No space left on device", "|true|", "|model.json ")
@@ -195,7 +195,7 @@ describe("atomic files", function()
     local reader = assert(io.popen("cat '" .. fifo .. "'"))
     local m = small_model(3)
     nn.save(m, fifo)
-    assert.equal(nn.dump(m), reader:read("a"))
+    assert.equal(nn.dump(m), reader:read("*a"))
     reader:close()
     assert.equal("fifo", sh("stat -c %F '" .. fifo .. "'"):match("[^\n]+"))
   end)

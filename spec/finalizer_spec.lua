@@ -4,10 +4,23 @@
 -- working on (close a compiled graph, end a mode), the function finishes or
 -- fails cleanly; nothing reads freed memory (the ASan and GC-stress CI
 -- steps run these specs instrumented).
+local check = require("spec.helpers.check")
 local mg = require("micrograd")
 local gc = require("spec.helpers.gc")
 
 local function close(g) getmetatable(g).__close(g) end
+
+-- Whether the call ended as a finalizer that closed its graph may end it: on
+-- 5.3 and 5.4 the collector's first step inside the call comes in the C
+-- function's own allocation, after its checks, and the call completes (ok);
+-- on 5.1 and LuaJIT (finalizers on userdata, other step sizes) it may come
+-- before the checks, and the call refuses the closed graph cleanly instead.
+local function completed_or_refused(ok, err)
+  if ok then return true end
+  assert.is_false(check.table_gc, tostring(err))
+  assert.matches("compiled graph is closed", tostring(err))
+  return false
+end
 
 local function compiled(nout)
   local p = mg.Value(2, "p")
@@ -16,7 +29,7 @@ local function compiled(nout)
     if nout == 1 then return y end
     local outs = { y }
     for i = 2, nout do outs[i] = y + i end
-    return table.unpack(outs)
+    return check.unpack(outs)
   end, 1)
   return g, p
 end
@@ -29,8 +42,7 @@ describe("a compiled graph closed while a call into it runs", function()
     local during, ok, grads = gc.with_pending_finalizers(function() close(g) end,
       function() return g:input_grads() end)
     assert.is_true(during, "the finalizer did not run inside input_grads")
-    assert.is_true(ok, tostring(grads))
-    assert.same({ 2 }, grads)
+    if completed_or_refused(ok, grads) then assert.same({ 2 }, grads) end
     assert.matches("closed", select(2, pcall(g.input_grads, g)))
   end)
 
@@ -65,10 +77,11 @@ describe("a compiled graph closed while a call into it runs", function()
     local during, ok, total = gc.with_pending_finalizers(function() close(g) end,
       function() return g:run_batch(rows, opts) end)
     assert.is_true(during, "the finalizer did not run inside run_batch")
-    assert.is_true(ok, tostring(total))
-    assert.equal(2 * (50 * 51 / 2), total)
-    assert.equal(50 * 51 / 2, p.grad)
-    assert.same({ 2 * 50 + 2, 2 * 50 + 3 }, outputs[50])
+    if completed_or_refused(ok, total) then
+      assert.equal(2 * (50 * 51 / 2), total)
+      assert.equal(50 * 51 / 2, p.grad)
+      assert.same({ 2 * 50 + 2, 2 * 50 + 3 }, outputs[50])
+    end
     assert.matches("closed", select(2, pcall(g.run_batch, g, rows)))
   end)
 
@@ -95,7 +108,8 @@ describe("a compiled graph closed while a call into it runs", function()
         assert.matches("anomaly", err)
         close(g) -- the call is still pending in the dead coroutine: freeing waits for it
         assert.matches("closed", select(2, pcall(g.forward, g, 1)))
-        if close_coroutine then coroutine.close(co) end -- else the collector frees it
+        -- else the collector frees it (coroutine.close is Lua 5.4's: elsewhere, always)
+        if close_coroutine and check.lua54 then rawget(coroutine, "close")(co) end
       end
       collectgarbage("collect")
       collectgarbage("collect")
@@ -139,11 +153,17 @@ describe("a mode ended by a finalizer in the middle of an op", function()
       assert.is_true(ok, tostring(v))
       for i = #guards, 1, -1 do guards[i]:close() guards[i] = nil end
       assert.is_true(mg.grad_enabled())
-      assert.are_not.equal("", v.op)
-      collectgarbage("collect")
-      a.grad = 0
-      v:backward()
-      assert.is_true(a.grad ~= 0)
+      if v.op == "" and not check.table_gc then
+        -- 5.1 and LuaJIT: the collector's step came before the op (see completed_or_refused),
+        -- so the op ran in no-grad mode from its start: a leaf, consistently
+        assert.same({}, v:children())
+      else
+        assert.are_not.equal("", v.op)
+        collectgarbage("collect")
+        a.grad = 0
+        v:backward()
+        assert.is_true(a.grad ~= 0)
+      end
     end
   end)
 end)

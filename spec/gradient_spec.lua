@@ -167,7 +167,7 @@ describe("gradients against finite differences", function()
       for i = 1, 6 do
         if mg.is_value(vs[i]) then
           local f = function(t)
-            local copy = { table.unpack(vs) }
+            local copy = { check.unpack(vs) }
             copy[i] = t
             return mg.sum(copy).data
           end
@@ -209,7 +209,7 @@ describe("gradients against finite differences", function()
         assert.equal(1.0, bias.grad)
       end
       local f = function(t)
-        local copy = { table.unpack(ws) }
+        local copy = { check.unpack(ws) }
         copy[3] = t
         return mg.dot(copy, xs, bias).data
       end
@@ -258,7 +258,7 @@ describe("every op of mg.ops", function()
               string.format("%s: d/d operand %d at %s", op.name, i, table.concat(xs, ", ")))
           end
           local g = mg.compile(function(...) return case.apply({ ... }) end, case.n)
-          assert.equal(y.data, g(table.unpack(xs)))
+          assert.equal(y.data, g(check.unpack(xs)))
           g:backward()
           local grads = g:input_grads()
           for i = 1, case.n do assert.equal(vs[i].grad, grads[i]) end
@@ -484,7 +484,7 @@ describe("gradients at extreme magnitudes", function()
     it(name, function()
       local xs = {}
       for i, x in ipairs(at) do xs[i] = Value(x) end
-      f(table.unpack(xs)):backward()
+      f(check.unpack(xs)):backward()
       local g = mg.compile(f, at)
       g(at)
       g:backward()

@@ -6,7 +6,7 @@ local check = require("spec.helpers.check")
 local bounds = require("spec.helpers.bounds")
 
 local error_of, error_within = check.error_of, bounds.error_within
-local rep, format = string.rep, string.format
+local rep, format = check.rep, string.format -- (rep with a separator, also on 5.1)
 
 local NAME = "evil.json"
 local NEURON = '{"type": "Neuron", "nin": 2, "activation": "relu"}'
@@ -168,7 +168,7 @@ describe("enormous sizes", function()
     refuses_within(0.1, 64, doc('{"type": "Layer", "nin": 2, "nout": 1000000000, "activation": "relu"}'),
       "model.nout is out of range (1 to 16777216): 1000000000")
     refuses_within(0.1, 64, doc('{"type": "MLP", "nin": 2, "nouts": [1e9, 1], "activation": "relu"}'),
-      "model.nouts[1] is out of range (1 to 16777216): 1000000000.0")
+      "model.nouts[1] is out of range (1 to 16777216): " .. tostring(1e9)) -- "1000000000.0" on 5.3/5.4
   end)
 
   it("sizes allowed one by one whose product is 10^14 parameters, still nothing allocated", function()
@@ -301,7 +301,7 @@ describe("writer and reader share their limits", function()
   end
 
   it("the deepest nesting a document may hold saves and loads; one more is refused at save time", function()
-    local deepest = (64 - 2) // 2 -- the document's object, then an object and an array per Sequential
+    local deepest = 31 -- (64 - 2) / 2: the document's object, then an object and an array per Sequential
     local text = nn.dump(nested(deepest))
     assert.equal(text, nn.dump(nn.parse(text, NAME)))
     local err = error_of(nn.dump, nested(deepest + 1))
@@ -310,7 +310,7 @@ describe("writer and reader share their limits", function()
     local path = os.tmpname()
     error_of(nn.save, nested(40), path)
     local f = assert(io.open(path, "rb"))
-    assert.equal("", f:read("a")) -- nothing written
+    assert.equal("", f:read("*a")) -- nothing written
     f:close()
     os.remove(path)
   end)

@@ -3,6 +3,7 @@
 -- and tostring write "0,5" (and tonumber read it). Needs the de_DE.UTF-8
 -- locale (Debian: the locales package, de_DE.UTF-8 in /etc/locale.gen and
 -- locale-gen; scripts/install-deps.sh and .ci/run set it up).
+local check = require("spec.helpers.check")
 local mg = require("micrograd")
 local nn, viz, data = mg.nn, mg.viz, mg.data
 local file = require("micrograd._file")
@@ -13,10 +14,10 @@ local GERMAN = "de_DE.UTF-8"
 local function german(fn, ...)
   assert(os.setlocale(GERMAN, "numeric"),
     "the de_DE.UTF-8 locale is missing: run scripts/install-deps.sh (it installs and generates it)")
-  local results = table.pack(pcall(fn, ...))
+  local results = check.pack(pcall(fn, ...))
   os.setlocale("C", "numeric")
   if not results[1] then error(results[2], 0) end
-  return table.unpack(results, 2, results.n)
+  return check.unpack(results, 2, results.n)
 end
 
 local function model()
@@ -27,10 +28,14 @@ end
 describe("under LC_NUMERIC=de_DE.UTF-8", function()
   after_each(function() os.setlocale("C", "numeric") end)
 
-  it("string.format really writes a decimal comma (the test means something)", function()
-    assert.equal("0,5", german(string.format, "%.1f", 0.5))
-    assert.equal("0.5", string.format("%.1f", 0.5))
-  end)
+  if rawget(_G, "jit") then -- LuaJIT writes and reads numbers itself, in no locale: nothing to test
+    pending("string.format really writes a decimal comma (LuaJIT's string.format ignores the locale)")
+  else
+    it("string.format really writes a decimal comma (the test means something)", function()
+      assert.equal("0,5", german(string.format, "%.1f", 0.5))
+      assert.equal("0.5", string.format("%.1f", 0.5))
+    end)
+  end
 
   it("nn.dump writes the same text as in the C locale, and nn.parse reads it to the bit", function()
     local m = model()
@@ -59,7 +64,7 @@ describe("under LC_NUMERIC=de_DE.UTF-8", function()
     opt:step()
     german(mg.train.checkpoint, path, { model = m, optimizer = opt })
     local f = assert(io.open(path, "rb"))
-    local text = f:read("a")
+    local text = f:read("*a")
     f:close()
     assert.is_nil(text:find("%d,%d"), "a decimal comma in the checkpoint")
     local m2 = nn.MLP(2, { 4, 3, 1 })
@@ -112,7 +117,7 @@ describe("under LC_NUMERIC=de_DE.UTF-8", function()
   it("_file's helpers", function()
     assert.equal("0.25", german(file.number, "%.2f", 0.25))
     assert.equal("1.5", german(file.tostring, 1.5))
-    assert.equal("1.0", german(file.tostring, 1.0))
+    assert.equal(tostring(1.0), german(file.tostring, 1.0)) -- "1.0" on 5.3/5.4, "1" where all are doubles
     assert.equal(0.125, german(file.tonumber, "0.125"))
     assert.is_nil(german(file.tonumber, "0,125"))
     local long = "0." .. string.rep("0", 300) .. "1" -- past the length Lua retries with the locale's point

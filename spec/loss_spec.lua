@@ -7,7 +7,7 @@ local error_of, assert_mentions, assert_near = check.error_of, check.assert_ment
 
 --- The 8 bytes of a double: equal bits, -0.0 included.
 local function bits(x)
-  return string.pack("<d", x)
+  return check.bits(x)
 end
 
 local function assert_same_bits(expected, actual, what)
@@ -262,7 +262,7 @@ describe("loss.cross_entropy", function()
     local got = loss.cross_entropy(logit_values(), classes)
     local losses = {}
     for i, z in ipairs(raw) do
-      local m = math.max(table.unpack(z))
+      local m = math.max(check.unpack(z))
       local s = 0
       for j, x in ipairs(z) do s = j == 1 and math.exp(x - m) or s + math.exp(x - m) end
       losses[i] = (m + math.log(s)) - z[classes[i]]

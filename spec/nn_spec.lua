@@ -12,7 +12,7 @@ local error_of, assert_mentions = check.error_of, check.assert_mentions
 
 --- The 8 bytes of a double: equal bits, -0.0 and NaN payloads included.
 local function bits(x)
-  return string.pack("<d", x)
+  return check.bits(x)
 end
 
 local function assert_same_bits(expected, actual, what)
@@ -941,7 +941,7 @@ describe("nn.save and nn.load", function()
     fill_awkward(m)
     nn.save(m, path)
     local f = assert(io.open(path, "rb"))
-    local text = f:read("a")
+    local text = f:read("*a")
     f:close()
     assert.equal(nn.dump(m), text)
     local copy = nn.load(path)
@@ -1187,7 +1187,7 @@ describe("nn.parse refuses bad documents with a clear message", function()
     local bytes = {}
     for i = 1, 4096 do bytes[i] = string.char(math.random(0, 255)) end
     local noise = string.rep(table.concat(bytes), 256)
-    for _, text in ipairs({ string.rep("x", 1 << 20), noise, "{" .. string.rep('"a": 1, ', 1 << 17) }) do
+    for _, text in ipairs({ string.rep("x", 1048576), noise, "{" .. string.rep('"a": 1, ', 131072) }) do
       local t0 = os.clock()
       parse_error(text, name)
       assert.is_true(os.clock() - t0 < 2 * TIME_SCALE, "took too long")

@@ -92,13 +92,13 @@ end
 -- Asserts that fn(...) fails with "bad argument #n to 'name'" and mentions
 -- each of the strings after the arguments table.
 local function bad_arg(n, name, fn, args, ...)
-  local err = error_of(fn, table.unpack(args, 1, args.n or #args))
+  local err = error_of(fn, check.unpack(args, 1, args.n or #args))
   mentions(err, string.format("bad argument #%d to '%s'", n, name), ...)
   return err
 end
 
 local function bad_self(name, fn, args, ...)
-  local err = error_of(fn, table.unpack(args, 1, args.n or #args))
+  local err = error_of(fn, check.unpack(args, 1, args.n or #args))
   mentions(err, string.format("calling '%s' on bad self", name), ...)
   return err
 end
@@ -109,7 +109,7 @@ local function encode(x)
   local t = type(x)
   if t == "number" then
     assert(x == x and x ~= math.huge and x ~= -math.huge, "non-finite number in a state")
-    if math.type(x) == "integer" then return string.format("%d", x) end
+    if check.math_type(x) == "integer" then return string.format("%d", x) end
     local s = string.format("%.17g", x)
     if not s:find("[.eEn]") then s = s .. ".0" end
     return s
@@ -121,7 +121,7 @@ local function encode(x)
     local parts = {}
     if #x > 0 then
       for k in pairs(x) do
-        assert(math.type(k) == "integer" and k >= 1 and k <= #x, "mixed table in a state")
+        assert(check.is_integer(k) and k >= 1 and k <= #x, "mixed table in a state")
       end
       for i = 1, #x do parts[i] = encode(x[i]) end
       return "[" .. table.concat(parts, ",") .. "]"
@@ -487,7 +487,7 @@ describe("exponential, warmup and plateau schedules", function()
     return out
   end
 
-  local function bits(x) return string.pack("<d", x) end
+  local function bits(x) return check.bits(x) end
 
   it("exponential multiplies by gamma every step, from the optimizer's lr or `from`", function()
     local opt = sgd(0.5)

@@ -1,10 +1,11 @@
 -- scripts/reliability.lua: the records of a CI run, and the README's
 -- reliability table made from the committed ones (docs/reliability.txt).
+local check = require("spec.helpers.check")
 local rel = dofile("scripts/reliability.lua")
 
 local function read(path)
   local f = assert(io.open(path, "rb"))
-  local text = f:read("a")
+  local text = f:read("*a")
   f:close()
   return text
 end
@@ -63,7 +64,7 @@ describe("scripts/reliability.lua", function()
   it("collects a run's records from what CI leaves behind (tests by name), skipping missing files", function()
     local dir = os.tmpname()
     os.remove(dir)
-    assert.is_true(os.execute("mkdir -p '" .. dir .. "/b/Testing/Temporary'"))
+    assert.is_true(check.execute("mkdir -p '" .. dir .. "/b/Testing/Temporary'"))
     write(dir .. "/b/Testing/Temporary/LastTest.log", LOG)
     write(dir .. "/steps", "step: make test ok 95s\nnoise\nstep: luacheck ok 3s\n")
     write(dir .. "/fuzz", "fuzz: parse execs=10 seconds=5 crashes=0\nfuzz: core execs=7 seconds=5 crashes=0\n"
@@ -88,7 +89,7 @@ describe("scripts/reliability.lua", function()
       "step: luacheck ok 3s",
       "fuzz: parse execs=1234567 seconds=60 crashes=0",
       "fuzz: core execs=7 seconds=5 crashes=0",
-    }, { table.unpack(lines, 1, 10) })
+    }, { check.unpack(lines, 1, 10) })
     -- then the describe blocks of the hostile-input specs
     assert.equal("hostile: model truncated documents", lines[11])
     for i = 11, #lines do assert.matches("^hostile: %a+ ", lines[i]) end

@@ -4,10 +4,11 @@
 -- AddressSanitizer) and 60 s, so that a regression fails here instead of
 -- taking the machine's memory.
 require("micrograd.core") -- registers micrograd._system
+local check = require("spec.helpers.check")
 local system = require("micrograd._system")
 local format = string.format
 
---- Runs `code` (which must raise) in a capped lua5.4; returns its error message.
+--- Runs `code` (which must raise) in a capped interpreter (check.lua); returns its error message.
 local function refusal(code)
   local setup = format("package.path = %q; package.cpath = %q; ", package.path, package.cpath)
   local body = setup .. "local mg = require('micrograd'); local t0 = os.clock(); "
@@ -16,7 +17,7 @@ local function refusal(code)
   -- (not under AddressSanitizer, which needs terabytes of address space)
   local asan = (os.getenv("LD_PRELOAD") or ""):find("asan", 1, true)
   local capped = (asan and "" or "ulimit -v 1048576; ") .. 'exec "$0" "$@"'
-  local status, out, err = system.run({ "sh", "-c", capped, "lua5.4", "-e", body }, "", 60)
+  local status, out, err = system.run({ "sh", "-c", capped, check.lua, "-e", body }, "", 60)
   assert(status == 0, format("%s: status %s, %s %s", code, tostring(status), tostring(out), tostring(err)))
   local ok, seconds, message = out:match("^(%a+)|([%d.]+)|(.*)$")
   assert(ok == "false", code .. " did not raise an error: " .. out)

@@ -1,5 +1,6 @@
 -- The operating-system helpers: clock, isatty (micrograd.core and
 -- micrograd._system), run (micrograd._system only: no shell, a time limit).
+local check = require("spec.helpers.check")
 local core = require("micrograd.core")
 local system = require("micrograd._system")
 
@@ -142,9 +143,9 @@ describe("_system.run's pipes", function()
     local code = string.format("package.path = %q; package.cpath = %q; require('micrograd.core'); "
       .. "assert(require('micrograd._system').run({ 'true' }) == 0)", package.path, package.cpath)
     local status, _, err = system.run({ "strace", "-f", "-e", "trace=pipe,pipe2", "-o", trace,
-      "lua5.4", "-e", code })
+      check.lua, "-e", code })
     local f = assert(io.open(trace, "rb"))
-    local calls = f:read("a")
+    local calls = f:read("*a")
     f:close()
     os.remove(trace)
     assert.equal(0, status, err)

@@ -10,7 +10,7 @@ local error_of, mentions = check.error_of, check.assert_mentions
 
 --- The 8 bytes of a double, so that equal means the same bits.
 local function bits(x)
-  return string.pack("<d", x)
+  return check.bits(x)
 end
 
 local function assert_same_numbers(expected, actual, what)
@@ -70,7 +70,7 @@ local function fit_output(opts, X, y, model)
   opts.progress = f
   local history, trainer = train.fit(model, X, y, opts)
   f:seek("set")
-  local text = f:read("a")
+  local text = f:read("*a")
   f:close()
   return text, history, trainer
 end
@@ -184,7 +184,7 @@ describe("batches and epochs", function()
     local seen = {}
     local function loss_fn(outputs, ys)
       assert.equal(#outputs, #ys)
-      seen[#seen + 1] = { table.unpack(ys) }
+      seen[#seen + 1] = { check.unpack(ys) }
       return mg.sum(outputs) * 0.001
     end
     return X, y, model, seen, optim.SGD({ w }, { lr = 0.01 }), loss_fn
@@ -528,7 +528,7 @@ describe("progress", function()
       terminal = true, on_step = function(k) if k == 3 then error("boom") end end })
     mentions(err, "boom")
     f:seek("set")
-    assert.equal("\n", f:read("a"):sub(-1))
+    assert.equal("\n", f:read("*a"):sub(-1))
     f:close()
   end)
   it("writes to io.stdout by default ('auto'), and nothing with progress = false", function()
@@ -543,7 +543,7 @@ describe("progress", function()
     rawset(io, "stdout", saved)
     assert(ok, err)
     f:seek("set")
-    local lines = lines_of(f:read("a"))
+    local lines = lines_of(f:read("*a"))
     f:close()
     assert.equal(8, #lines) -- a tmpfile is no terminal: plain lines, 4 steps each
     assert.truthy(lines[8]:find("^step 4/4 "))
@@ -950,7 +950,9 @@ describe("errors", function()
     end
   end)
 
-  it("compiles a whole batch too large for a graph's inputs as one graph of it", function()
+  -- (5.1 and LuaJIT give a C function 8000 stack slots: a graph of 34000 outputs does not fit)
+  local run_big = check.has_integers and it or pending
+  run_big("compiles a whole batch too large for a graph's inputs as one graph of it", function()
     local bx, by = {}, {}
     for i = 1, 34000 do bx[i], by[i] = { (i % 17) / 17, (i % 5) / 5 }, i % 2 end
     local function run(compile)

@@ -90,7 +90,7 @@ end
 
 local function read_all(path)
   local f = assert(io.open(path, "rb"))
-  local s = f:read("a")
+  local s = f:read("*a")
   f:close()
   return s
 end
@@ -529,13 +529,13 @@ describe("viz_graph.render", function()
   it("takes any path as a path, never through a shell", function()
     local dir = os.tmpname()
     os.remove(dir)
-    assert.is_true(os.execute("mkdir '" .. dir .. "'"))
+    assert.is_true(check.execute("mkdir '" .. dir .. "'"))
     local path = dir .. "/-o $(touch pwned); y `x` 'q'.svg"
     render(Value(1, "x") * 2, path)
     assert.truthy(read_all(path):find("<svg", 1, true))
     -- exactly that file, and nothing else, was made
     local ls = assert(io.popen("ls -A '" .. dir .. "'"))
-    local listing = ls:read("a")
+    local listing = ls:read("*a")
     ls:close()
     assert.equal("-o $(touch pwned); y `x` 'q'.svg\n", listing)
     assert.is_false(exists("pwned"))
@@ -576,7 +576,7 @@ describe("viz_graph.render", function()
     local f = assert(io.open(fake, "w"))
     f:write("#!/bin/sh\nexec sleep 30\n")
     f:close()
-    assert.is_true(os.execute("chmod +x '" .. fake .. "'"))
+    assert.is_true(check.execute("chmod +x '" .. fake .. "'"))
     local clock = require("micrograd.core").clock
     local t0 = clock()
     local msg = error_of(render, Value(1), path, { program = fake, timeout = 0.5 })

@@ -9,7 +9,7 @@
 -- its bias).
 return function(path)
   local f = assert(io.open(path, "r"))
-  local text = f:read("a")
+  local text = f:read("*a")
   f:close()
   local numbers = text:gmatch("%S+")
   local function number()

@@ -593,7 +593,8 @@ int main(int argc, char **argv) {
   mean /= o.frames;
   qsort(wall, (size_t)o.frames, sizeof *wall, compare_doubles);
   qsort(cpu, (size_t)o.frames, sizeof *cpu, compare_doubles);
-  double p99 = quantile(wall, o.frames, 0.99), cpu_p99 = quantile(cpu, o.frames, 0.99), limit = o.budget * 1.1;
+  double p99 = quantile(wall, o.frames, 0.99), cpu_p99 = quantile(cpu, o.frames, 0.99),
+         limit = o.budget * 1.1;
   printf("\nframe time (ms): frames %d  mean %.3f  median %.3f  p99 %.3f  max %.3f  budget %.3f\n", o.frames,
          mean * 1e3, quantile(wall, o.frames, 0.5) * 1e3, p99 * 1e3, wall[o.frames - 1] * 1e3,
          o.budget * 1e3);

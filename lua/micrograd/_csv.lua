@@ -3,12 +3,13 @@
 -- message" errors for what is wrong in it).
 -- @module micrograd._csv
 local file = require("micrograd._file")
+local compat = require("micrograd._compat")
 
 local find, sub, byte, format = string.find, string.sub, string.byte, string.format
 local gsub, lower = string.gsub, string.lower
-local concat, move = table.concat, table.move
+local concat, move = table.concat, compat.move
 local type, ipairs = type, ipairs
-local huge, tointeger = math.huge, math.tointeger
+local huge, tointeger = math.huge, compat.tointeger
 
 local function is_finite(v)
   return type(v) == "number" and v == v and v > -huge and v < huge

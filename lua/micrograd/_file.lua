@@ -20,7 +20,9 @@
 require("micrograd.core") -- registers micrograd._system
 local system = require("micrograd._system")
 
-local format, find, gsub, sub = string.format, string.find, string.gsub, string.sub
+-- (string.format with printf's rounding of ties on LuaJIT too: micrograd._compat)
+local format, string_format = require("micrograd._compat").format, string.format
+local find, gsub, sub = string.find, string.gsub, string.sub
 local type, tostring, tonumber = type, tostring, tonumber
 
 local M = {}
@@ -29,7 +31,7 @@ local M = {}
 
 --- The decimal point string.format writes in the current C locale ("." in C).
 local function point()
-  return sub(format("%.1f", 0.5), 2, -2)
+  return sub(string_format("%.1f", 0.5), 2, -2) -- (no tie: string.format itself, as cheap as it is)
 end
 
 --- s with every plain occurrence of from replaced by to.
@@ -63,10 +65,13 @@ function M.tostring(x)
 end
 
 --- tonumber(s) for text written with '.', whatever the locale: nil for text
--- that uses another decimal point ("0,5" is no number in any locale here).
+-- that uses another decimal point ("0,5" is no number in any locale here),
+-- and for "inf", "nan" (in any case) and text with a zero byte, which Lua 5.1
+-- and LuaJIT read as numbers and 5.3 and 5.4 do not.
 -- @tparam string s
 -- @treturn ?number
 function M.tonumber(s)
+  if find(s, "[nN%z]") then return nil end -- (5.1's strtod also stops at a zero byte)
   local p = point()
   if p ~= "." then
     if find(s, p, 1, true) then return nil end
@@ -116,7 +121,7 @@ function M.read(path)
   if bad then return nil, format("%q: %s", tostring(path), bad), false end
   local f, err = io.open(path, "rb")
   if not f then return nil, tostring(err), false end
-  local text, rerr = f:read("a")
+  local text, rerr = f:read("*a")
   f:close()
   if not text then return nil, tostring(rerr), true end
   return text

@@ -9,7 +9,8 @@ local system = require("micrograd._system")
 local show = check.show
 local isatty, terminal_width = system.isatty, system.terminal_width
 local type, tostring, tonumber = type, tostring, tonumber
-local format, rep, concat = string.format, string.rep, table.concat
+local format = require("micrograd._compat").format -- (printf's rounding of ties on LuaJIT too)
+local rep, concat = string.rep, table.concat
 local floor, ceil, huge = math.floor, math.ceil, math.huge
 
 local M = {}

@@ -5,9 +5,10 @@
 -- input, whatever the C locale.
 -- @module micrograd._svg
 local file = require("micrograd._file")
+local log10 = require("micrograd._compat").log10
 
 local number = file.number -- string.format for one number, '.' whatever the locale
-local floor, ceil, log, abs, max = math.floor, math.ceil, math.log, math.abs, math.max
+local floor, ceil, abs, max = math.floor, math.ceil, math.abs, math.max
 local format = string.format
 
 --- A coordinate or length, compactly: at most 2 decimals, no trailing zeros.
@@ -79,12 +80,13 @@ end
 -- `target` of them; returns the tick values and their decimals.
 local function ticks(lo, hi, target)
   local raw = (hi - lo) / target
-  local mag = 10 ^ floor(log(raw, 10))
+  local mag = 10 ^ floor(log10(raw))
   local f = raw / mag
   local step = (f < 1.5 and 1 or f < 3 and 2 or f < 7 and 5 or 10) * mag
   local list = {}
   for i = ceil(lo / step - 1e-9), floor(hi / step + 1e-9) do list[#list + 1] = i * step end
-  return list, max(0, -floor(log(step, 10) + 1e-9))
+  local magnitude = floor(log10(step) + 1e-9)
+  return list, magnitude < 0 and -magnitude or 0 -- (not max(0, -m): -0 is "-0" on 5.1 and LuaJIT)
 end
 
 local function tick_label(v, decimals)

@@ -12,12 +12,13 @@ local check = require("micrograd._check")
 local mg = require("micrograd")
 local file = require("micrograd._file")
 local csv = require("micrograd._csv")
+local compat = require("micrograd._compat")
 local arg_error, describe, kind = check.arg_error, check.describe, check.rule
 
 local cos, sin, pi, huge = math.cos, math.sin, math.pi, math.huge
-local ceil, tointeger = math.ceil, math.tointeger
+local ceil, idiv, tointeger = math.ceil, compat.idiv, compat.tointeger
 local find, format = string.find, string.format
-local move = table.move
+local move = compat.move
 local type, tostring, ipairs = type, tostring, ipairs
 
 local M = {}
@@ -132,7 +133,7 @@ function M.make_moons(n, opts)
   local o = check.options("make_moons", 2, opts, MOONS_OPTIONS)
   local g = mg.Generator(o.seed)
   local X, y = {}, {}
-  local n_out = n // 2
+  local n_out = idiv(n, 2)
   for i, t in ipairs(linspace(0, pi, n_out, true)) do
     X[i], y[i] = { cos(t), sin(t) }, 0
   end
@@ -162,7 +163,7 @@ function M.make_circles(n, opts)
   local o = check.options("make_circles", 2, opts, CIRCLES_OPTIONS)
   local g = mg.Generator(o.seed)
   local X, y = {}, {}
-  local n_out, factor = n // 2, o.factor
+  local n_out, factor = idiv(n, 2), o.factor
   for i, t in ipairs(linspace(0, 2 * pi, n_out, false)) do
     X[i], y[i] = { cos(t), sin(t) }, 0
   end
@@ -282,7 +283,7 @@ function M.make_blobs(n, opts)
   local centers, stds = blob_centers(o, g)
   local k, X, y = #centers, {}, {}
   for label, c in ipairs(centers) do
-    local count, sd = n // k + (label <= n % k and 1 or 0), stds[label]
+    local count, sd = idiv(n, k) + (label <= n % k and 1 or 0), stds[label]
     for _ = 1, count do
       local row = {}
       for j = 1, #c do row[j] = g:normal(c[j], sd) end

@@ -9,11 +9,12 @@
 -- @module micrograd.gradcheck
 local check = require("micrograd._check")
 local mg = require("micrograd")
+local compat = require("micrograd._compat")
 local arg_error = check.arg_error
 
 local Value, is_value, no_grad = mg.Value, mg.is_value, mg.no_grad
 local abs, max, huge = math.abs, math.max, math.huge
-local format, concat, type = string.format, table.concat, type
+local format, concat, type, unpack = string.format, table.concat, type, compat.unpack
 
 local M = {}
 
@@ -30,7 +31,7 @@ local function value_at(fn, xs)
   local out = no_grad(function()
     local vs = {}
     for i, x in ipairs(xs) do vs[i] = Value(x) end
-    return fn(table.unpack(vs))
+    return fn(unpack(vs))
   end)
   if type(out) == "number" then return out end
   if not is_value(out) then
@@ -114,7 +115,7 @@ function M.check(fn, inputs, opts)
   for j = 1, nparams do saved_grads[j], params[j].grad = params[j].grad, 0 end
   local values = {}
   for i, x in ipairs(inputs) do values[i] = Value(x) end
-  local ok, out = pcall(fn, table.unpack(values))
+  local ok, out = pcall(fn, unpack(values))
   if ok and is_value(out) then ok = pcall(out.backward, out) end
   local param_grads = {}
   for j = 1, nparams do param_grads[j], params[j].grad = params[j].grad, saved_grads[j] end
@@ -130,7 +131,7 @@ function M.check(fn, inputs, opts)
     report.analytic[i], report.numeric[i], report.errors[i], report.names[i] = a, n, err, name
     if err > report.worst or i == 1 then report.worst, report.worst_input = err, i end
   end
-  local xs = { table.unpack(inputs) }
+  local xs = { unpack(inputs) }
   for i, x in ipairs(inputs) do
     xs[i] = x + eps
     local up = value_at(fn, xs)

@@ -5,10 +5,11 @@
 -- @module micrograd.loss
 local check = require("micrograd._check")
 local mg = require("micrograd")
-local arg_error = check.arg_error
+local compat = require("micrograd._compat")
+local arg_error, len = check.arg_error, compat.len
 
 local is_value, sum, dot, Value, logsumexp = mg.is_value, mg.sum, mg.dot, mg.Value, mg.logsumexp
-local type, format, huge = type, string.format, math.huge
+local type, format, huge, tointeger = type, string.format, math.huge, compat.tointeger
 
 local M = {}
 
@@ -18,10 +19,10 @@ local function check_pair(fname, a, b, what_a, what_b)
     3) end
   if type(b) ~= "table" then arg_error(fname, 2, format("array of %s expected, got %s", what_b, type(b)),
     3) end
-  local n = #a
+  local n, nb = len(a), len(b) -- (train passes label tables with __len)
   if n == 0 then arg_error(fname, 1, "empty array", 3) end
-  if #b ~= n then
-    arg_error(fname, 2, format("array of length %d expected (as #1), got length %d", n, #b), 3)
+  if nb ~= n then
+    arg_error(fname, 2, format("array of length %d expected (as #1), got length %d", n, nb), 3)
   end
   return n
 end
@@ -104,7 +105,7 @@ function M.cross_entropy(logits, classes)
     if type(z) ~= "table" or is_value(z) or #z == 0 then
       arg_error("cross_entropy", 1, format("non-empty array of logits expected at index %d", i))
     end
-    local k, class = #z, type(c) == "number" and math.tointeger(c)
+    local k, class = #z, type(c) == "number" and tointeger(c)
     if not class or class < 1 or class > k then
       arg_error("cross_entropy", 2, format("class in 1..%d expected at index %d, got %s", k, i, tostring(c)))
     end

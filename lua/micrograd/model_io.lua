@@ -27,19 +27,21 @@ do
 end
 
 local file = require("micrograd._file")
+local compat = require("micrograd._compat")
 local format, find, sub, byte = string.format, string.find, string.sub, string.byte
 local concat, type, tostring, pairs, next = table.concat, type, tostring, pairs, next
-local huge = math.huge
+local huge, floor = math.huge, math.floor
+local math_type, tointeger = compat.math_type, compat.tointeger
 
 local M = {}
 
 M.FORMAT = "micrograd-model"
 M.VERSION = 1
 local MAX_DEPTH = 64        -- nesting of the document
-local MAX_SIZE = 1 << 24    -- any layer size
-local MAX_LIST = 1 << 16    -- the layers of an MLP, the modules of a Sequential
-local MAX_STRING = 1 << 16  -- any string
-local MAX_PARAMETERS = 1 << 24 -- a model's parameters
+local MAX_SIZE = 16777216   -- any layer size (2^24)
+local MAX_LIST = 65536      -- the layers of an MLP, the modules of a Sequential
+local MAX_STRING = 65536    -- any string
+local MAX_PARAMETERS = 16777216 -- a model's parameters
 --- The limits the reader enforces and the writer checks (nn.save refuses a
 -- model nn.load would refuse).
 M.LIMITS = {
@@ -52,9 +54,9 @@ M.LIMITS = {
 -- the locale's point once per number)
 local function number_text(x, number)
   number = number or file.number
-  if math.type(x) == "integer" then return tostring(x) end
+  if math_type(x) == "integer" then return tostring(x) end
   if x ~= x or x == huge or x == -huge then return nil end
-  if x == math.floor(x) and x > -1e15 and x < 1e15 then return number("%.1f", x) end
+  if x == floor(x) and x > -1e15 and x < 1e15 then return number("%.1f", x) end
   return number("%.17g", x)
 end
 M.number_text = number_text
@@ -65,11 +67,19 @@ local function string_text(s)
   end) .. '"'
 end
 
+-- A number of a spec or state table: where every number is a double (Lua 5.1,
+-- LuaJIT), the integral ones are the integers (sizes, counts) 5.3 and 5.4 write
+-- without a point, so that a model's spec reads the same text on every Lua.
+local function spec_number_text(x)
+  if not compat.integers and x == floor(x) and x > -2 ^ 53 and x < 2 ^ 53 then return format("%.0f", x) end
+  return number_text(x)
+end
+
 --- JSON text of a spec table (strings, integers, arrays and objects with string keys).
 local function encode_value(v)
   local t = type(v)
   if t == "string" then return string_text(v) end
-  if t == "number" then return assert(number_text(v), "not a finite number") end
+  if t == "number" then return assert(spec_number_text(v), "not a finite number") end
   if t == "boolean" then return tostring(v) end
   assert(t == "table", "cannot write a " .. t)
   if #v > 0 or next(v) == nil then -- arrays, and an empty array (specs are never empty objects)
@@ -183,13 +193,13 @@ local function prescan(name, text)
 end
 
 local function check_size(name, where, x)
-  if math.type(x) ~= "integer" and not (type(x) == "number" and x == math.floor(x)) then
+  if math_type(x) ~= "integer" and not (type(x) == "number" and x == floor(x)) then
     bad(name, "%s must be a positive integer, got %s", where, shown(x))
   end
   if x < 1 or x > MAX_SIZE then
     bad(name, "%s is out of range (1 to %d): %s", where, MAX_SIZE, tostring(x))
   end
-  return math.tointeger(x)
+  return tointeger(x)
 end
 
 --- Refuses a list that is not an array of min to MAX_LIST entries.
@@ -280,7 +290,7 @@ function M.check_writable(spec)
     if type(v) ~= "table" then return end
     if depth > MAX_DEPTH then
       error(format("cannot save: the model is nested deeper than a document may be (%d levels:"
-        .. " at most %d Sequentials one inside another)", MAX_DEPTH, (MAX_DEPTH - 2) // 2), 0)
+        .. " at most %d Sequentials one inside another)", MAX_DEPTH, compat.idiv(MAX_DEPTH - 2, 2)), 0)
     end
     for _, x in pairs(v) do walk(x, depth + 1) end
   end

@@ -10,6 +10,7 @@
 -- @module micrograd.nn
 local check = require("micrograd._check")
 local mg = require("micrograd")
+local compat = require("micrograd._compat")
 local model_io = require("micrograd.model_io")
 local arg_error = check.arg_error
 
@@ -18,6 +19,7 @@ local random, is_tracing = mg.random, mg.is_tracing
 local Value = mg.Value
 local sqrt, type, select, tostring = math.sqrt, type, select, tostring
 local concat, format = table.concat, string.format
+local tointeger, move = compat.tointeger, compat.move
 
 local M = {}
 
@@ -28,7 +30,7 @@ local M = {}
 local LIMITS = model_io.LIMITS
 
 local function check_count(fname, arg, n, what)
-  local k = type(n) == "number" and math.tointeger(n)
+  local k = type(n) == "number" and tointeger(n)
   if not k or k < 1 then
     local shown = check.describe(n, true)
     arg_error(fname, arg, format("positive integer expected for %s, got %s", what, shown), 3)
@@ -283,7 +285,7 @@ function Neuron._new(nin, activation, init, nout)
   local self = setmetatable({ w = w, b = Value(0), nin = nin, activation = activation, _wv = vector(w) },
     Neuron)
   self._act = activations[activation]
-  self._params = { table.unpack(w) }
+  self._params = move(w, 1, nin, 1, {})
   self._params[nin + 1] = self.b
   return self
 end
@@ -420,7 +422,7 @@ end
 function MLP:_children() return self.layers end
 
 function MLP:spec()
-  local nouts = { table.unpack(self.sizes, 2) }
+  local nouts = move(self.sizes, 2, #self.sizes, 1, {})
   return { type = "MLP", nin = self.nin, nouts = nouts, activation = self.activation }
 end
 
@@ -613,17 +615,20 @@ end
 local builders = {
   Neuron = function(s) return Neuron._new(s.nin, s.activation, no_init, 1) end,
   Layer = function(s) return Layer._new(s.nin, s.nout, s.activation, no_init) end,
-  MLP = function(s) return MLP._new({ s.nin, table.unpack(s.nouts) }, s.activation, no_init) end,
+  MLP = function(s) return MLP._new(move(s.nouts, 1, #s.nouts, 2, { s.nin }), s.activation, no_init) end,
   Linear = function(s) return Linear._new(s.nin, s.nout, no_init) end,
   ReLU = function() return M.ReLU() end,
   Tanh = function() return M.Tanh() end,
   Sigmoid = function() return M.Sigmoid() end,
   Dropout = function(s) return M.Dropout(s.p) end,
 }
-builders.Sequential = function(s)
-  local modules = {}
-  for i, sub in ipairs(s.modules) do modules[i] = builders[sub.type](sub) end
-  return M.Sequential(table.unpack(modules))
+builders.Sequential = function(s) -- as M.Sequential builds it (without a vararg per module)
+  local modules, params = {}, {}
+  for i, sub in ipairs(s.modules) do
+    modules[i] = builders[sub.type](sub)
+    collect(modules[i], params)
+  end
+  return setmetatable({ modules = modules, _params = params }, Sequential)
 end
 
 local function check_model(fname, model)
@@ -670,6 +675,13 @@ end
 function M.load(path)
   if type(path) ~= "string" then arg_error("load", 1, "string expected, got " .. type(path)) end
   return M.parse(model_io.read_file(path), path)
+end
+
+-- m(x) is m:forward(x): each class's __call is its forward itself, not a
+-- function that calls it (a tail call, which Lua 5.1 counts as a stack level:
+-- the errors forward raises for its caller would lose their position there).
+for cls in pairs(classes) do
+  if type(cls) == "table" then cls.__call = cls.forward end
 end
 
 return require("micrograd._names").strict(M, "micrograd.nn")

@@ -22,12 +22,13 @@
 -- @module micrograd.optim
 local check = require("micrograd._check")
 local core = require("micrograd.core")
+local compat = require("micrograd._compat")
 local arg_error, check_self = check.arg_error, check.check_self
 local type_name, show = check.type_name, check.describe
 
 local ParamSet, Buffer, is_value = core.ParamSet, core.Buffer, core.is_value
 local cos, pi, huge, floor = math.cos, math.pi, math.huge, math.floor
-local tointeger = math.tointeger
+local idiv, tointeger = compat.idiv, compat.tointeger
 local format = string.format
 
 local M = {}
@@ -412,7 +413,7 @@ local KINDS = {
   },
   step = {
     fields = { "from", "every", "gamma" },
-    lr = function(s, k) return s.from * s.gamma ^ (k // s.every) end,
+    lr = function(s, k) return s.from * s.gamma ^ idiv(k, s.every) end,
   },
   cosine = {
     fields = { "from", "to", "steps" },

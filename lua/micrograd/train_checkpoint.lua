@@ -20,10 +20,11 @@
 local check = require("micrograd._check")
 local mg = require("micrograd")
 local model_io = require("micrograd.model_io")
+local compat = require("micrograd._compat")
 local arg_error, type_name = check.arg_error, check.type_name
 
 local format, type, pairs, ipairs, tostring = string.format, type, pairs, ipairs, tostring
-local huge, tointeger = math.huge, math.tointeger
+local huge, tointeger = math.huge, compat.tointeger
 local is_value = mg.is_value
 
 local M = {}

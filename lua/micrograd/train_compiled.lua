@@ -23,9 +23,10 @@
 -- @module micrograd.train_compiled
 local mg = require("micrograd")
 local lossfns = require("micrograd.loss")
+local compat = require("micrograd._compat")
 
-local is_value, unpack, sum, dot, logsumexp = mg.is_value, table.unpack, mg.sum, mg.dot, mg.logsumexp
-local format, max, tointeger = string.format, math.max, math.tointeger
+local is_value, unpack, sum, dot, logsumexp = mg.is_value, compat.unpack, mg.sum, mg.dot, mg.logsumexp
+local format, max, idiv, tointeger = string.format, math.max, compat.idiv, compat.tointeger
 
 local M = {}
 
@@ -195,7 +196,7 @@ local LABELS = {
       for i = 1, #batch do
         local k = batch[i]
         local class = targets[k]
-        class = type(class) == "number" and math.tointeger(class)
+        class = type(class) == "number" and tointeger(class)
         if not class or class < 1 then
           error(format("classes 1..k expected for loss 'cross_entropy', got %s at index %d",
             tostring(targets[k]), k), 0)
@@ -375,7 +376,7 @@ function M.batch_step(state, optimizer, batch)
   if not ok then -- say which sample's input is not a number
     local at = type(flat) == "string" and tointeger(flat:match("number expected at index (%d+)"))
     if not at then error(flat, 0) end
-    local i, j = (at - 1) // (nin + width) + 1, (at - 1) % (nin + width) + 1
+    local i, j = idiv(at - 1, nin + width) + 1, (at - 1) % (nin + width) + 1
     local v = row[at]
     error(format("a compiled step needs numbers as inputs, got %s at [%d][%d]",
       is_value(v) and "a Value" or type(v), batch[i], j), 0)

@@ -18,10 +18,12 @@
 local check = require("micrograd._check")
 local mg = require("micrograd")
 local file = require("micrograd._file")
+local compat = require("micrograd._compat")
 local system = require("micrograd._system")
 local arg_error, quoted = check.arg_error, check.quoted
 
 local is_value = mg.is_value
+local idiv, tointeger, utf8_valid = compat.idiv, compat.tointeger, compat.utf8_valid
 local type, tostring, pcall = type, tostring, pcall
 local format, concat = string.format, table.concat
 
@@ -32,9 +34,14 @@ local M = {}
 --- Text safe in DOT: valid UTF-8 (other bytes become "?"), no control characters
 -- but newlines, which become `\n` (the caller escapes the rest first).
 local function clean(s)
-  -- utf8 may be missing (a sandbox with only base, package, table, string, math)
-  local utf8_lib = utf8
-  if s:find("[\128-\255]") and not (utf8_lib and utf8_lib.len(s)) then s = s:gsub("[\128-\255]", "?") end
+  -- utf8 may be missing (Lua 5.1 and LuaJIT: _compat decides; a sandbox with only
+  -- base, package, table, string, math: every non-ASCII byte is replaced)
+  if s:find("[\128-\255]") then
+    local utf8_lib = rawget(_G, "utf8")
+    local valid
+    if utf8_lib then valid = utf8_lib.len(s) elseif utf8_valid then valid = utf8_valid(s) end
+    if not valid then s = s:gsub("[\128-\255]", "?") end
+  end
   return (s:gsub("\r\n?", "\n"):gsub("[%z\1-\9\11-\31\127]", " "):gsub("\n", "\\n"))
 end
 
@@ -58,15 +65,21 @@ local function count(min)
   return {
     must = format("an integer >= %d", min),
     test = function(n)
-      local k = type(n) == "number" and math.tointeger(n)
+      local k = type(n) == "number" and tointeger(n)
       return n == math.huge or (k and k >= min)
     end,
     shown = tostring,
-    convert = function(n) return n == math.huge and n or math.tointeger(n) end,
+    convert = function(n) return n == math.huge and n or tointeger(n) end,
   }
 end
 
 -- dot's and render's options (micrograd._check's schema format).
+-- Whether fmt has an integer directive (%d, %x, %c, ...), which 5.3 and 5.4 refuse
+-- for 1.5 and 5.1 and LuaJIT truncate: a format for one number has none.
+local function integer_directive(fmt)
+  return fmt:gsub("%%%%", ""):find("%%[-+ #0]*%d*%.?%d*[diouxXc]") ~= nil
+end
+
 local DOT_OPTIONS = {
   { "rankdir", { must = '"LR" or "TB" (or "RL", "BT")', test = function(v) return RANKDIRS[v] end,
     shown = quoted }, "LR" },
@@ -75,7 +88,9 @@ local DOT_OPTIONS = {
   { "max_nodes", count(1), 500 },
   { "count_limit", count(0), 100000 },
   { "format", { must = 'a format for one number such as "%.4f"', shown = quoted,
-    test = function(v) return type(v) == "string" and pcall(format, v, 1.5) end }, "%.4f" },
+    test = function(v)
+      return type(v) == "string" and pcall(format, v, 1.5) and not integer_directive(v)
+    end }, "%.4f" },
   { "width", count(72), 900 },
   { "params", true },
 }
@@ -200,7 +215,7 @@ local function operand_name(op, k, n)
       if k == 1 then return "b" end
       k = k - 1
     end
-    return (k % 2 == 1 and "w" or "x") .. (k + 1) // 2
+    return (k % 2 == 1 and "w" or "x") .. idiv(k + 1, 2)
   end
   return nil
 end
@@ -301,7 +316,7 @@ local function build(root, o)
   if o.width < math.huge then
     -- a wider drawing is scaled down to width points (size is in inches, written
     -- with integer arithmetic: no locale changes its decimal point)
-    add(format('  graph [size="%d.%04d,1000"];', o.width // 72, o.width % 72 * 10000 // 72))
+    add(format('  graph [size="%d.%04d,1000"];', idiv(o.width, 72), idiv(o.width % 72 * 10000, 72)))
   end
 
   add_nodes(add, w, o, used, lr)

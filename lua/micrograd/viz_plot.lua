@@ -14,12 +14,14 @@
 local check = require("micrograd._check")
 local mg = require("micrograd")
 local file = require("micrograd._file")
+local compat = require("micrograd._compat")
 local arg_error, describe = check.arg_error, check.describe
 
 local number = file.number -- string.format for one number, '.' whatever the locale
 local is_value = mg.is_value
 local floor, huge = math.floor, math.huge
-local max, min, tointeger = math.max, math.min, math.tointeger
+local max, min, tointeger = math.max, math.min, compat.tointeger
+local no_grad = mg.no_grad
 local format, rep, concat = string.format, string.rep, table.concat
 local type, tostring, getmetatable = type, tostring, getmetatable
 
@@ -181,9 +183,10 @@ end
 --- Probes model on the first point. Returns classify(x1, x2) -> class index
 -- (a single score gives 2 when it is > 0, else 1; k scores give the argmax,
 -- the lowest class on ties) and k, the model's number of outputs.
--- Call it under mg.no_grad.
-local function classifier(fname, model, p)
-  -- blame level: 3 from classify called by the public function (more with depth), 4 from the probe below
+-- Call it under mg.no_grad; `base` as for check_model_data.
+local function classifier(fname, model, p, base)
+  -- blame level: 3 from classify called by the public function (more with base and depth), 4 from the
+  -- probe below (more with base)
   local function bad_output(out)
     return "the model must return a Value or an array of Values, got " .. type(out)
   end
@@ -194,10 +197,10 @@ local function classifier(fname, model, p)
   elseif type(probe) == "table" and #probe >= 1 then
     k = #probe
   else
-    arg_error(fname, 1, bad_output(probe), 4)
+    arg_error(fname, 1, bad_output(probe), 4 + base)
   end
-  local function classify(x1, x2, depth) -- depth: calls between classify and the public function
-    local level = 3 + (depth or 0)
+  local function classify(x1, x2, depth) -- depth: calls between classify and the body below no_grad
+    local level = 3 + base + (depth or 0)
     local out = model({ x1, x2 })
     if k == 1 then
       if type(out) == "table" then out = out[1] end
@@ -218,24 +221,25 @@ local function classifier(fname, model, p)
 end
 
 --- Checks model, X and y for decision_boundary and ascii_boundary, probes the
--- model (under no_grad). Returns classify, n, cls, k, names.
-local function check_model_data(fname, model, X, y)
+-- model (under no_grad). Returns classify, n, cls, k, names. `base`: the calls
+-- between the public function and check_model_data's caller (see BELOW_NO_GRAD).
+local function check_model_data(fname, model, X, y, base)
   if not is_callable(model) then
-    arg_error(fname, 1, "model expected (a function or a callable module), got " .. type(model), 3)
+    arg_error(fname, 1, "model expected (a function or a callable module), got " .. type(model), 3 + base)
   end
-  local n = check_points(fname, 2, X, 2)
-  local zero_one, signs, hi = check_labels(fname, 3, y, n, 2)
-  local classify, k = classifier(fname, model, X[1])
+  local n = check_points(fname, 2, X, 2 + base)
+  local zero_one, signs, hi = check_labels(fname, 3, y, n, 2 + base)
+  local classify, k = classifier(fname, model, X[1], base)
   if k == 1 and not (zero_one or signs) then
     arg_error(fname, 3, "a model with one output separates two classes: labels 0/1 or -1/+1 expected, "
-      .. format("got classes 1..%d", hi), 3)
+      .. format("got classes 1..%d", hi), 3 + base)
   end
   if k > 1 then
     for i = 1, n do
       local v = y[i]
       if v < 1 or v > k then
         arg_error(fname, 3, format("classes 1..%d expected for a model with %d outputs, got %s at index %d",
-          k, k, describe(v), i), 3)
+          k, k, describe(v), i), 3 + base)
       end
     end
   end
@@ -305,8 +309,8 @@ local function draw_regions(parts, pg, classify, k, res, x0, x1, y0, y1)
   for c = 1, k do tints[c] = region_color(class_color(c)) end
   local xs, edges_x, edges_y = {}, {}, {}
   for i = 0, res do
-    edges_x[i] = tonumber(num(pg.left + pg.w * i / res))
-    edges_y[i] = tonumber(num(pg.top + pg.h * i / res))
+    edges_x[i] = file.tonumber(num(pg.left + pg.w * i / res)) -- (5.1's tonumber reads the locale's point)
+    edges_y[i] = file.tonumber(num(pg.top + pg.h * i / res))
   end
   for i = 1, res do xs[i] = x0 + (x1 - x0) * (i - 0.5) / res end
   parts[#parts + 1] = '<g shape-rendering="crispEdges">'
@@ -324,6 +328,25 @@ local function draw_regions(parts, pg, classify, k, res, x0, x1, y0, y1)
     end
   end
   parts[#parts + 1] = "</g>"
+end
+
+-- The pictures that run the model do it under mg.no_grad's function form, so
+-- their checks run two calls further from the public function (its body's
+-- function and no_grad itself): BELOW_NO_GRAD, the `base` of check_model_data.
+local BELOW_NO_GRAD = 2
+
+-- decision_boundary's SVG parts, but for the closing tag (under no_grad).
+local function boundary_parts(model, X, y, o)
+  local classify, n, cls, k, names = check_model_data("decision_boundary", model, X, y, BELOW_NO_GRAD)
+  local pg, parts, px, py, x0, x1, y0, y1 = scatter_page(o, X, n, 0.2)
+  draw_regions(parts, pg, classify, k, o.resolution, x0, x1, y0, y1)
+  frame(parts, pg)
+  x_axis(parts, pg, x0, x1, px, false)
+  y_axis(parts, pg, y0, y1, py, false, "left")
+  axis_labels(parts, pg, o.xlabel, o.ylabel)
+  title_legend(parts, pg, o.title, class_entries(names))
+  points(parts, X, n, cls, px, py)
+  return parts
 end
 
 --- The model's decision regions with the data on top, as micrograd's demo plot
@@ -348,16 +371,7 @@ function M.decision_boundary(model, X, y, path, opts)
   local opt_arg
   path, opts, opt_arg = path_and_opts(fname, 4, path, opts)
   local o = check.options(fname, opt_arg, opts, option_specs[fname])
-  local _ <close> = mg.no_grad()
-  local classify, n, cls, k, names = check_model_data(fname, model, X, y)
-  local pg, parts, px, py, x0, x1, y0, y1 = scatter_page(o, X, n, 0.2)
-  draw_regions(parts, pg, classify, k, o.resolution, x0, x1, y0, y1)
-  frame(parts, pg)
-  x_axis(parts, pg, x0, x1, px, false)
-  y_axis(parts, pg, y0, y1, py, false, "left")
-  axis_labels(parts, pg, o.xlabel, o.ylabel)
-  title_legend(parts, pg, o.title, class_entries(names))
-  points(parts, X, n, cls, px, py)
+  local parts = no_grad(boundary_parts, model, X, y, o) -- (the function form: every Lua has it)
   local text = finish(fname, parts, path) -- not a tail call: save's errors blame our caller
   return text
 end
@@ -528,27 +542,9 @@ end
 local region_chars = { " ", ".", ":", "-", "=", "'", ",", "~", "^", "`" }
 local class_marks = "123456789abcdefghijklmnopqrstuvwxyz"
 
---- The model's decision regions with the data points, as text for a terminal.
---
--- The picture is `height` lines of `width` characters inside a frame of `+`,
--- `-` and `|`, followed by one legend line. Each character is a cell of a grid
--- covering the points with a margin (a fifth of the larger side of their box),
--- x1 growing to the right and x2 upwards; a cell shows its region's character
--- (the model evaluated at its centre, under `mg.no_grad`, as in
--- `decision_boundary`): for two classes ' ' for class 0 (-1) and '.' for
--- class 1 (+1), marks 'o' and 'x' for their points; for classes 1..k the
--- regions are ' ', '.', ':', '-', '=', ... and the points '1', '2', ...
--- A cell holding points of different classes shows '*'.
--- @param model as for `decision_boundary`
--- @tparam {{number,number},...} X the points
--- @tparam {integer,...} y their labels
--- @tparam[opt] table opts `width` (60 characters), `height` (24 lines)
--- @treturn string the picture (lines separated by "\n", no final newline)
-function M.ascii_boundary(model, X, y, opts)
-  local fname = "ascii_boundary"
-  local o = check.options(fname, 4, opts, option_specs[fname])
-  local _ <close> = mg.no_grad()
-  local classify, n, cls, k, names = check_model_data(fname, model, X, y)
+-- ascii_boundary's picture (under no_grad).
+local function ascii_picture(model, X, y, o)
+  local classify, n, cls, k, names = check_model_data("ascii_boundary", model, X, y, BELOW_NO_GRAD)
   local two = k == 2 and (names[1] == "0" or names[1] == "-1")
   local x0, x1, y0, y1 = bounds(X, n, 0.2)
   local w, h = o.width, o.height
@@ -589,6 +585,28 @@ function M.ascii_boundary(model, X, y, opts)
     concat(legend, ", "), concat(point_legend, ", "),
     number("%.3g", x0), number("%.3g", x1), number("%.3g", y0), number("%.3g", y1))
   return concat(lines, "\n")
+end
+
+--- The model's decision regions with the data points, as text for a terminal.
+--
+-- The picture is `height` lines of `width` characters inside a frame of `+`,
+-- `-` and `|`, followed by one legend line. Each character is a cell of a grid
+-- covering the points with a margin (a fifth of the larger side of their box),
+-- x1 growing to the right and x2 upwards; a cell shows its region's character
+-- (the model evaluated at its centre, under `mg.no_grad`, as in
+-- `decision_boundary`): for two classes ' ' for class 0 (-1) and '.' for
+-- class 1 (+1), marks 'o' and 'x' for their points; for classes 1..k the
+-- regions are ' ', '.', ':', '-', '=', ... and the points '1', '2', ...
+-- A cell holding points of different classes shows '*'.
+-- @param model as for `decision_boundary`
+-- @tparam {{number,number},...} X the points
+-- @tparam {integer,...} y their labels
+-- @tparam[opt] table opts `width` (60 characters), `height` (24 lines)
+-- @treturn string the picture (lines separated by "\n", no final newline)
+function M.ascii_boundary(model, X, y, opts)
+  local o = check.options("ascii_boundary", 4, opts, option_specs.ascii_boundary)
+  local text = no_grad(ascii_picture, model, X, y, o) -- not a tail call: errors blame our caller
+  return text
 end
 
 return require("micrograd._names").strict(M, "micrograd.viz_plot")

@@ -2,6 +2,7 @@
 --
 -- Under Valgrind (or any slow build) ctest sets MG_TIME_SCALE, a factor for
 -- every time bound; memory bounds stay as they are.
+local check = require("spec.helpers.check")
 local M = {}
 
 M.TIME_SCALE = tonumber(os.getenv("MG_TIME_SCALE") or "") or 1
@@ -15,7 +16,7 @@ function M.within(seconds, kib, fn)
   collectgarbage("collect")
   collectgarbage("stop")
   local kib0, t0 = collectgarbage("count"), os.clock()
-  local results = table.pack(pcall(fn))
+  local results = check.pack(pcall(fn))
   local took, grew = os.clock() - t0, collectgarbage("count") - kib0
   collectgarbage("restart")
   collectgarbage("collect")
@@ -23,14 +24,14 @@ function M.within(seconds, kib, fn)
   local limit = seconds * M.TIME_SCALE
   assert(took < limit, string.format("took %.2f s of CPU time (bound %g s)", took, limit))
   assert(grew < kib, string.format("allocated %.0f KiB (bound %g KiB)", grew, kib))
-  return table.unpack(results, 2, results.n)
+  return check.unpack(results, 2, results.n)
 end
 
 --- The error message of fn(...), which must fail, within the bounds of `within`.
 function M.error_within(seconds, kib, fn, ...)
-  local args = table.pack(...)
+  local args = check.pack(...)
   local ok, err = M.within(seconds, kib, function()
-    return pcall(fn, table.unpack(args, 1, args.n))
+    return pcall(fn, check.unpack(args, 1, args.n))
   end)
   assert(not ok, "expected an error, but the call succeeded")
   assert(type(err) == "string", "expected a string error, got " .. type(err))

@@ -2,6 +2,7 @@
 -- optimizer, a schedule and a Trainer from the engine generator's current
 -- position, the same way every time (in this process or in a new one, which
 -- requires this file as spec.helpers.recipes).
+local check = require("spec.helpers.check")
 local mg = require("micrograd")
 local nn, optim, train, data = mg.nn, mg.optim, mg.train, mg.data
 
@@ -145,13 +146,15 @@ function M.build(name, seed)
   return M.recipes[name]()
 end
 
---- Every parameter and every number of the history as exact text (%a), one per line.
+--- Every parameter and every number of the history as exact text (check.exact), one per line.
 function M.fingerprint(objs)
   local lines = {}
-  for i, p in ipairs(objs.model:parameters()) do lines[#lines + 1] = string.format("p%d %a", i, p.data) end
+  for i, p in ipairs(objs.model:parameters()) do
+    lines[#lines + 1] = "p" .. i .. " " .. check.exact(p.data)
+  end
   local h = objs.trainer.history
   for _, name in ipairs({ "loss", "accuracy", "val_loss", "val_accuracy", "val_step" }) do
-    for i, x in ipairs(h[name] or {}) do lines[#lines + 1] = string.format("%s%d %a", name, i, x) end
+    for i, x in ipairs(h[name] or {}) do lines[#lines + 1] = name .. i .. " " .. check.exact(x) end
   end
   lines[#lines + 1] = "best_step " .. tostring(h.best_step)
   lines[#lines + 1] = "steps " .. objs.trainer.step_count

@@ -9,7 +9,7 @@ local M = {}
 local format = string.format
 
 local function bits(out, x)
-  out[#out + 1] = format("%a", x)
+  out[#out + 1] = format("%.17g", x) -- 17 digits tell every double apart (5.1 has no %a)
 end
 
 function M.run(seed, steps)

@@ -9,6 +9,7 @@
 
 #include "compat.h"
 #include "engine.h"
+#include "mg_limits.h"
 #include "rng.h"
 
 /* The scopes behind the modes (SPEC: modes never leak). Each no_grad scope

@@ -277,6 +277,23 @@ static inline void mg_compat_traceback(lua_State *L, lua_State *L1, const char *
 
 #endif /* LUA_VERSION_NUM < 502 */
 
+/* Pushes the double x as Lua 5.3 and 5.4's tostring writes a float ("2.0",
+ * "24.704081632653", "inf"), on every Lua: 5.1 and LuaJIT write 2.0 as "2",
+ * and messages and Value's __tostring must read the same on all four. */
+static inline void mg_push_float_text(lua_State *L, double x) {
+  lua_pushnumber(L, x);
+  luaL_tolstring(L, -1, NULL);
+  lua_remove(L, -2);
+#if LUA_VERSION_NUM < 503
+  size_t len;
+  const char *s = lua_tolstring(L, -1, &len);
+  if (len > 0 && s[strspn(s, "-0123456789")] == '\0') { /* looks like an integer */
+    lua_pushliteral(L, ".0");
+    lua_concat(L, 2);
+  }
+#endif
+}
+
 /* Whether the value at idx is a file of the io library; if so, *f is its
  * FILE, or NULL when it is closed. (5.1 and LuaJIT: a userdata that starts
  * with the FILE pointer, NULL once closed; 5.2 on: a luaL_Stream.) */

@@ -101,12 +101,15 @@ static _Noreturn void no_memory(lua_State *L) {
 }
 
 /* Fills r from a scratch state made with L's allocator (so a host's memory
- * limit applies); opening the libraries there changes nothing in L. */
+ * limit applies; 5.1 and LuaJIT: see below); opening the libraries there
+ * changes nothing in L. */
 static void get_real_functions(lua_State *L, real_functions *r) {
   memset(r, 0, sizeof *r);
-#if MG_LUAJIT
-  /* LuaJIT's lua_close frees its built-in allocator's whole arena, which a
-   * state made with L's allocator would share with L: a state of its own. */
+#if LUA_VERSION_NUM < 502
+  /* A state of its own allocator: LuaJIT's lua_close frees its built-in
+   * allocator's whole arena, which a state made with L's would share with L;
+   * and 5.1's io library, refused an allocation while it wraps stdin, stdout
+   * or stderr, lets lua_close fclose the process's own stream. */
   lua_State *S = luaL_newstate();
 #else
   void *ud;
@@ -114,9 +117,15 @@ static void get_real_functions(lua_State *L, real_functions *r) {
   lua_State *S = lua_newstate(alloc, ud);
 #endif
   if (!S) no_memory(L);
-  lua_pushcfunction(S, scratch_functions);
+#if LUA_VERSION_NUM >= 502
+  lua_pushcfunction(S, scratch_functions); /* a light C function: allocates nothing */
   lua_pushlightuserdata(S, r);
   int status = lua_pcall(S, 1, 0, 0);
+#else
+  /* 5.1's lua_pushcfunction allocates a closure: a refusal outside a
+   * protected call would end the process (lua_cpcall protects it). */
+  int status = lua_cpcall(S, scratch_functions, r);
+#endif
   lua_close(S);
   if (status != LUA_OK) no_memory(L);
 }
@@ -181,7 +190,7 @@ typedef struct child {
   int blocked;      /* SIGPIPE blocked here by us */
   int was_pending;  /* SIGPIPE was pending before */
   sigset_t old_mask;
-  char msg[2048]; /* stderr, truncated */
+  char msg[MG_RUN_STDERR_KEPT]; /* stderr, truncated */
   size_t msg_len;
 } child;
 
@@ -262,7 +271,7 @@ static int exchange(child *c, const char *input, size_t len, luaL_Buffer *b, dou
         close_fd(&c->out);
     }
     if (c->err >= 0 && p[2].revents) {
-      char scratch[512];
+      char scratch[MG_RUN_READ_CHUNK];
       ssize_t k = read(c->err, scratch, sizeof scratch);
       if (k > 0) {
         size_t room = sizeof c->msg - 1 - c->msg_len, n = (size_t)k < room ? (size_t)k : room;
@@ -293,65 +302,14 @@ static int wait_until(child *c, double deadline) {
   return 1;
 }
 
-/* _system.run(argv [, input [, timeout]]): runs argv[1] (searched in PATH)
- * with arguments argv[2..] and input on its standard input; no shell is
- * involved. Returns the exit status, stdout and stderr; nil and a message
- * when it cannot start; false and a message when it ran longer than timeout
- * seconds (default: no limit), in which case it was killed. Only for a
- * script that could start a program itself (see the top of this file). */
-static int system_run(lua_State *L) {
-  if (lua_type(L, 1) != LUA_TTABLE) return mg_type_error(L, 1, "run", "table");
+/* The rest of system_run, from a stack of 1: the private copy of the
+ * arguments, 2: the input, 3: argv, 4: the child, 5: the timeout. */
+static int run_child(lua_State *L) {
   size_t len = 0;
   const char *input = luaL_optlstring(L, 2, "", &len);
-  double timeout = HUGE_VAL;
-  if (!lua_isnoneornil(L, 3)) {
-    int ok;
-    timeout = (double)lua_tonumberx(L, 3, &ok);
-    if (!ok || !(timeout > 0)) return mg_arg_error(L, 3, "run", "timeout in seconds (a number > 0) expected");
-  }
-  int argc = (int)lua_rawlen(L, 1);
-  if (argc < 1 || argc > 1000) return mg_arg_error(L, 1, "run", "1 to 1000 arguments expected");
-  /* Checked at each call, before any pointer into the arguments is taken:
-   * the check reads the globals, and their metamethods may run Lua code
-   * (which could change the argument table). What follows runs none. */
-  if (!capable(L, CAN_RUN)) return luaL_error(L, "run: %s", refusals[CAN_RUN]);
-  lua_settop(L, 2);
-  /* The strings are kept by a copy of the table that no Lua code can reach: a
-   * finalizer run by an allocation below may empty the caller's table. */
-  lua_createtable(L, argc, 0);
-  for (int i = 1; i <= argc; i++) {
-    if (lua_rawgeti(L, 1, i) != LUA_TSTRING)
-      return mg_arg_error(L, 1, "run", lua_pushfstring(L, "string expected at index %d", i));
-    lua_rawseti(L, -2, i);
-  }
-  lua_replace(L, 1);
-  const char **argv = mg_newuserdatauv(L, sizeof(char *) * ((size_t)argc + 1), 0); /* 3 */
-  for (int i = 0; i < argc; i++) {
-    lua_rawgeti(L, 1, i + 1);
-    size_t n;
-    argv[i] = lua_tolstring(L, -1, &n); /* the private copy keeps the string alive */
-    if (strlen(argv[i]) != n)
-      return mg_arg_error(L, 1, "run", lua_pushfstring(L, "string with a NUL byte at index %d", i + 1));
-    lua_pop(L, 1);
-  }
-  argv[argc] = NULL;
-
-  /* 4: the child, to be closed; every allocation before the pipes exist */
-  child *c = mg_newuserdatauv(L, sizeof *c, 0);
-  memset(c, 0, sizeof *c);
-  c->in = c->out = c->err = -1;
-  if (luaL_newmetatable(L, "micrograd.child")) {
-    lua_pushcfunction(L, child_close);
-    lua_setfield(L, -2, "__close");
-#if !MG_HAS_CLOSE /* an error: closed when collected instead (finish does its work once) */
-    lua_pushcfunction(L, child_close);
-    lua_setfield(L, -2, "__gc");
-#endif
-  }
-  lua_setmetatable(L, 4);
-#if MG_HAS_CLOSE
-  lua_toclose(L, 4);
-#endif
+  const char **argv = lua_touserdata(L, 3);
+  child *c = lua_touserdata(L, 4);
+  double timeout = lua_tonumber(L, 5);
   luaL_Buffer b;
   luaL_buffinit(L, &b);
 
@@ -410,6 +368,78 @@ static int system_run(lua_State *L) {
   lua_insert(L, -2);
   lua_pushlstring(L, c->msg, c->msg_len);
   return 3;
+}
+
+/* _system.run(argv [, input [, timeout]]): runs argv[1] (searched in PATH)
+ * with arguments argv[2..] and input on its standard input; no shell is
+ * involved. Returns the exit status, stdout and stderr; nil and a message
+ * when it cannot start; false and a message when it ran longer than timeout
+ * seconds (default: no limit), in which case it was killed. Only for a
+ * script that could start a program itself (see the top of this file). */
+static int system_run(lua_State *L) {
+  if (lua_type(L, 1) != LUA_TTABLE) return mg_type_error(L, 1, "run", "table");
+  luaL_optlstring(L, 2, "", NULL); /* a string (a number becomes one in place) or nil */
+  double timeout = HUGE_VAL;
+  if (!lua_isnoneornil(L, 3)) {
+    int ok;
+    timeout = (double)lua_tonumberx(L, 3, &ok);
+    if (!ok || !(timeout > 0)) return mg_arg_error(L, 3, "run", "timeout in seconds (a number > 0) expected");
+  }
+  int argc = (int)lua_rawlen(L, 1);
+  if (argc < 1 || argc > MG_RUN_MAX_ARGS)
+    return mg_arg_error(L, 1, "run", lua_pushfstring(L, "1 to %d arguments expected", MG_RUN_MAX_ARGS));
+  /* Checked at each call, before any pointer into the arguments is taken:
+   * the check reads the globals, and their metamethods may run Lua code
+   * (which could change the argument table). What follows runs none. */
+  if (!capable(L, CAN_RUN)) return luaL_error(L, "run: %s", refusals[CAN_RUN]);
+  lua_settop(L, 2);
+  /* The strings are kept by a copy of the table that no Lua code can reach: a
+   * finalizer run by an allocation below may empty the caller's table. */
+  lua_createtable(L, argc, 0);
+  for (int i = 1; i <= argc; i++) {
+    if (lua_rawgeti(L, 1, i) != LUA_TSTRING)
+      return mg_arg_error(L, 1, "run", lua_pushfstring(L, "string expected at index %d", i));
+    lua_rawseti(L, -2, i);
+  }
+  lua_replace(L, 1);
+  const char **argv = mg_newuserdatauv(L, sizeof(char *) * ((size_t)argc + 1), 0); /* 3 */
+  for (int i = 0; i < argc; i++) {
+    lua_rawgeti(L, 1, i + 1);
+    size_t n;
+    argv[i] = lua_tolstring(L, -1, &n); /* the private copy keeps the string alive */
+    if (strlen(argv[i]) != n)
+      return mg_arg_error(L, 1, "run", lua_pushfstring(L, "string with a NUL byte at index %d", i + 1));
+    lua_pop(L, 1);
+  }
+  argv[argc] = NULL;
+
+  /* 4: the child, to be closed; every allocation before the pipes exist */
+  child *c = mg_newuserdatauv(L, sizeof *c, 0);
+  memset(c, 0, sizeof *c);
+  c->in = c->out = c->err = -1;
+  if (luaL_newmetatable(L, "micrograd.child")) {
+    lua_pushcfunction(L, child_close);
+    lua_setfield(L, -2, "__close");
+#if !MG_HAS_CLOSE /* an error: closed when collected instead (finish does its work once) */
+    lua_pushcfunction(L, child_close);
+    lua_setfield(L, -2, "__gc");
+#endif
+  }
+  lua_setmetatable(L, 4);
+  lua_pushnumber(L, timeout); /* 5 */
+#if MG_HAS_CLOSE
+  lua_toclose(L, 4);
+  return run_child(L);
+#else
+  /* No to-be-closed slot: the child runs in a protected call, and whatever
+   * happens in it (a refused allocation, say) is cleaned up here at once. */
+  lua_pushcfunction(L, run_child);
+  lua_insert(L, 1);
+  int status = lua_pcall(L, 5, LUA_MULTRET, 0);
+  finish(c, 1); /* done already unless run_child raised */
+  if (status != LUA_OK) return lua_error(L);
+  return lua_gettop(L);
+#endif
 }
 
 /* ---- writing a file --------------------------------------------------------- */
@@ -509,7 +539,7 @@ static int write_atomically(const destination *d, const char *text, size_t len) 
   clock_gettime(CLOCK_REALTIME, &ts);
   unsigned long seed =
       (unsigned long)ts.tv_nsec ^ ((unsigned long)getpid() << 16) ^ (unsigned long)(size_t)&ts;
-  for (int attempt = 0; fd < 0 && attempt < 100; attempt++) {
+  for (int attempt = 0; fd < 0 && attempt < MG_TEMP_NAME_ATTEMPTS; attempt++) {
     seed = seed * 6364136223846793005UL + 1442695040888963407UL;
     if ((size_t)snprintf(tmp, sizeof tmp, "%s/.%.200s.%08lx.tmp", strcmp(d->dir, "/") ? d->dir : "", base,
                          (seed >> 32) & 0xffffffffUL) >= sizeof tmp)

@@ -622,12 +622,8 @@ static int value_newindex(lua_State *L) {
                     luaL_tolstring(L, -1, NULL));
 }
 
-/* Pushes a number as Lua's tostring writes it ("0.0", "24.704081632653"). */
-static void push_number_text(lua_State *L, double x) {
-  lua_pushnumber(L, x);
-  luaL_tolstring(L, -1, NULL);
-  lua_remove(L, -2);
-}
+/* Pushes a number as Lua's tostring writes a float ("0.0", "24.704081632653"). */
+static void push_number_text(lua_State *L, double x) { mg_push_float_text(L, x); }
 
 static int value_tostring(lua_State *L) {
   mg_node *n = check_value(L, 1, "__tostring");

@@ -204,7 +204,9 @@ static int compile_body(lua_State *L) {
     nin = lua_tointegerx(L, 2, &ok);
     if (!ok || nin < 0) return mg_type_error(L, 2, "compile", "input count or array of example inputs");
   }
-  if (nin > 100000) return mg_arg_error(L, 2, "compile", "too many inputs (at most 100000)");
+  if (nin > MG_COMPILE_MAX_INPUTS)
+    return mg_arg_error(L, 2, "compile",
+                        lua_pushfstring(L, "too many inputs (at most %d)", (int)MG_COMPILE_MAX_INPUTS));
   if (ctx->tracing) return luaL_error(L, "compile: cannot compile while tracing another function");
   lua_settop(L, 2);
 
@@ -244,7 +246,8 @@ static int compile_body(lua_State *L) {
   if (nres == 1 && lua_type(L, -1) == LUA_TTABLE) { /* an array: unpack it in place */
     int t = lua_gettop(L);
     lua_Unsigned len = lua_rawlen(L, t);
-    if (len == 0 || len > 1000000) return luaL_error(L, "compile: fn returned an empty or huge array");
+    if (len == 0 || len > MG_COMPILE_MAX_OUTPUTS)
+      return luaL_error(L, "compile: fn returned an empty or huge array");
     luaL_checkstack(L, (int)len, "too many outputs");
     for (lua_Unsigned i = 1; i <= len; i++) lua_rawgeti(L, t, (lua_Integer)i);
     lua_remove(L, t);

@@ -14,9 +14,6 @@
 
 #include "binding.h"
 
-/* How many stack levels a place is looked for in. */
-#define MAX_LEVELS 64
-
 /* At most this many operands are written into a message, which is made of
  * at most MESSAGE_SLOTS pieces on the stack. */
 #define MAX_SHOWN     MG_ANOMALY_SHOWN
@@ -37,7 +34,7 @@ static int in_micrograd(const char *source) {
 static int push_place(lua_State *L) {
   lua_Debug ar;
   int found = 0;
-  for (int level = 1; level <= MAX_LEVELS && lua_getstack(L, level, &ar); level++) {
+  for (int level = 1; level <= MG_ANOMALY_MAX_LEVELS && lua_getstack(L, level, &ar); level++) {
     if (!lua_getinfo(L, "Sl", &ar) || ar.currentline <= 0) continue;
     int ours = in_micrograd(ar.source);
     if (!found) {
@@ -53,15 +50,13 @@ static int push_place(lua_State *L) {
   return found;
 }
 
-/* Pushes x as Lua's tostring writes it, but every NaN as "nan" (not "-nan"). */
+/* Pushes x as Lua 5.4's tostring writes a float, but every NaN as "nan" (not "-nan"). */
 static void push_number(lua_State *L, double x) {
   if (isnan(x)) {
     lua_pushliteral(L, "nan");
     return;
   }
-  lua_pushnumber(L, x);
-  luaL_tolstring(L, -1, NULL);
-  lua_remove(L, -2);
+  mg_push_float_text(L, x);
 }
 
 static double arg_value(const mg_arg *a) { return a->node ? a->node->data : a->k; }
