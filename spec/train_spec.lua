@@ -375,6 +375,23 @@ describe("train.Trainer", function()
     mentions(error_of(t.run, t, { deadline = 0 / 0 }), "budget 'deadline': number expected")
   end)
 
+  it("keeps training under short deadlines after one slow step (the estimate recovers)", function()
+    local now, cost = 0, 0.01
+    local function clock() return now end
+    -- the first step takes 10 ms of the fake clock (a recompile), every later one 1 ms
+    local t = make({ clock = clock, on_step = function() now, cost = now + cost, 0.001 end })
+    assert.same({ false, 1 }, { t:run({ deadline = now + 0.004 }) }) -- no estimate yet: one step
+    local made, frames_without = 0, 0
+    for _ = 1, 20 do -- frames of 4 ms
+      local _, steps = t:run({ deadline = now + 0.004 })
+      made = made + steps
+      if made == 0 then frames_without = frames_without + 1 end
+      now = now + 0.004 - (now % 0.004) -- the next frame starts on the next 4 ms boundary
+    end
+    assert.is_true(frames_without <= 6, "no step for " .. frames_without .. " frames")
+    assert.is_true(made >= 20, "only " .. made .. " steps in 20 frames")
+  end)
+
   it("trains on new data after set_data, from a new epoch", function()
     local X, y, model = small_moons(3)
     local t = train.Trainer(model, X, y, { batch_size = 16, steps = 100, lr = 0.3, seed = 1 })

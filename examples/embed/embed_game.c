@@ -80,8 +80,8 @@ static const char game_script[] =
     "-- Each training step leaves a graph of garbage. The generational collector\n"
     "-- (the default here) frees it in small pieces; the incremental one ends each\n"
     "-- cycle with a pause of about half a millisecond, which stretches the step,\n"
-    "-- and so the frame, it falls in.\n"
-    "collectgarbage(host.gc)\n"
+    "-- and so the frame, it falls in. (Before 5.4 Lua has the incremental one only.)\n"
+    "if _VERSION == 'Lua 5.4' then collectgarbage(host.gc) end\n"
     "\n"
     "-- One network steers every agent: (dx, dy) to the target -> the stick (x, y).\n"
     "local model = mg.nn.MLP(2, { 16, 2 }, { activation = 'tanh' })\n"
@@ -108,7 +108,7 @@ static const char game_script[] =
     "  count = count + 1\n"
     "  if count == N then -- the buffer is full: training starts\n"
     "    trainer = Trainer(model, X, Y, { loss = 'mse', optimizer = opt, batch_size = host.batch_size,\n"
-    "      steps = math.maxinteger, seed = host.seed, clock = clock })\n"
+    "      steps = math.maxinteger or 2^53, seed = host.seed, clock = clock }) -- 5.1: no maxinteger\n"
     "  end\n"
     "end\n"
     "\n"
@@ -438,7 +438,8 @@ typedef struct {
 } options;
 
 static int parse_options(int argc, char **argv, options *o) {
-  *o = (options){600, 0.002, "predict", "generational", MEMORY_LIMIT, 1, 0};
+  *o = (options){600,          0.002, "predict", LUA_VERSION_NUM >= 504 ? "generational" : "incremental",
+                 MEMORY_LIMIT, 1,     0};
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
     if (strcmp(a, "--frames") == 0 && v) {
@@ -460,7 +461,8 @@ static int parse_options(int argc, char **argv, options *o) {
     }
   }
   int slicer_ok = strcmp(o->slicer, "predict") == 0 || strcmp(o->slicer, "trainer") == 0;
-  int gc_ok = strcmp(o->gc, "generational") == 0 || strcmp(o->gc, "incremental") == 0;
+  int gc_ok =
+      (LUA_VERSION_NUM >= 504 && strcmp(o->gc, "generational") == 0) || strcmp(o->gc, "incremental") == 0;
   return o->frames >= 60 && o->frames <= 1000000 && o->budget > 0 && o->budget < FRAME_PERIOD && slicer_ok &&
          gc_ok && o->memory > 0;
 }

@@ -1093,7 +1093,9 @@ end
 --   (number > 0, measured by `clock`; the step that reaches it can go past
 --   it), `deadline` (a time of `clock`: a step starts only when it is
 --   expected to end before it, from the times of the steps before, so a
---   frame's slice does not overshoot; no step at all when the time is short)
+--   frame's slice does not overshoot; no step at all when the time is short,
+--   and then the estimate is halved, so that one slow step does not stop the
+--   training for good)
 --   and `clock` (`function() -> seconds`, default the trainer's `clock`)
 -- @treturn boolean whether the training is finished (`trainer.done`)
 -- @treturn integer the number of steps this call made
@@ -1135,8 +1137,11 @@ function Trainer:run(budget)
   local t0 = max_seconds and clock()
   repeat
     local start = deadline and clock()
-    if start and (start >= deadline or (self.step_seconds
-        and start + self.step_seconds + 4 * self._step_dev > deadline)) then
+    if start and start >= deadline then break end
+    if start and self.step_seconds and start + self.step_seconds + 4 * self._step_dev > deadline then
+      -- A slice that had time but made no step halves the estimate: one slow
+      -- step (a recompile, a collection) must not stop the training for good.
+      if steps == 0 then self.step_seconds, self._step_dev = self.step_seconds / 2, self._step_dev / 2 end
       break
     end
     self:step()

@@ -70,8 +70,9 @@ typedef struct mg_class {
 /* Pushes the metatable of class c (the table at index meta if meta is not 0,
  * else the registry's c->tname, made if missing) and a new table for its
  * methods, for a caller that adds more of either (Value: its ops); returns 0
- * if the registry's metatable was there already (mg_class_end then leaves it
- * as it is). */
+ * if the registry's metatable was there already and complete (mg_class_end
+ * then leaves it as it is). Its __index is set last: a metatable without one
+ * was left half made by a refused allocation, and is filled again. */
 int mg_class_begin(lua_State *L, const mg_class *c, int meta);
 /* Puts c's metamethods and methods into the two tables mg_class_begin
  * pushed (unless `fresh` is 0), with the module's upvalues from index
@@ -194,5 +195,10 @@ void mg_register_vector(lua_State *L, int module, int upvalues);
 void mg_register_system(lua_State *L, int module, int upvalues);
 void mg_register_compile(lua_State *L, int module, int upvalues);
 void mg_register_anomaly(lua_State *L, int module, int upvalues);
+
+/* The loader of the internal module micrograd._system (system.c), which
+ * luaopen_micrograd_core puts in package.preload; mg_openlibs does too, as
+ * 5.1's package library, opened again, starts an empty package.preload. */
+int mg_open_system(lua_State *L);
 
 #endif

@@ -571,9 +571,12 @@ static int compile_is_tracing(lua_State *L) {
 void mg_register_compile(lua_State *L, int module, int upvalues) {
   static const luaL_Reg functions[] = {
       {"compile", compile_new}, {"is_tracing", compile_is_tracing}, {NULL, NULL}};
-  static const luaL_Reg metamethods[] = {{"__gc", graph_close},          {"__close", graph_close},
-                                         {"__call", graph_forward},      {"__index", graph_index},
-                                         {"__tostring", graph_tostring}, {NULL, NULL}};
+  static const luaL_Reg metamethods[] = {{"__gc", graph_close},
+                                         {"__close", graph_close},
+                                         {"__call", graph_forward},
+                                         {"__tostring", graph_tostring},
+                                         {"__index", graph_index}, /* last: see mg_class_begin */
+                                         {NULL, NULL}};
   static const luaL_Reg methods[] = {
       {"forward", graph_forward},     {"backward", graph_backward}, {"input_grads", graph_input_grads},
       {"run_batch", graph_run_batch}, {"close", graph_close},       {NULL, NULL}};

@@ -17,10 +17,14 @@ void mg_setfuncs(lua_State *L, int table, const luaL_Reg *regs, int upvalues) {
 
 int mg_class_begin(lua_State *L, const mg_class *c, int meta) {
   int fresh = 1;
-  if (meta)
+  if (meta) {
     lua_pushvalue(L, meta);
-  else
-    fresh = luaL_newmetatable(L, c->tname);
+  } else if (!luaL_newmetatable(L, c->tname)) { /* there already: complete once it has __index */
+    lua_pushliteral(L, "__index");
+    lua_rawget(L, -2);
+    fresh = lua_isnil(L, -1);
+    lua_pop(L, 1);
+  }
   lua_newtable(L);
   return fresh;
 }

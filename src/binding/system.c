@@ -591,7 +591,7 @@ static int system_write_file(lua_State *L) {
 }
 
 /* The internal module micrograd._system. */
-static int luaopen_micrograd__system(lua_State *L) {
+int mg_open_system(lua_State *L) {
   static const luaL_Reg functions[] = {{"clock", system_clock},
                                        {"isatty", system_isatty},
                                        {"terminal_width", system_terminal_width},
@@ -612,7 +612,7 @@ void mg_register_system(lua_State *L, int module, int upvalues) {
                                        {NULL, NULL}};
   mg_setfuncs(L, module, functions, upvalues);
   mg_push_preload(L);
-  lua_pushcfunction(L, luaopen_micrograd__system);
+  lua_pushcfunction(L, mg_open_system);
   lua_setfield(L, -2, "micrograd._system");
   lua_pop(L, 1);
 }

@@ -2,6 +2,7 @@
  * openlibs.c - mg_openlibs: puts the engine and the built-in copies of the Lua
  * modules into package.preload, so a host needs no files on disk.
  */
+#include "binding.h"
 #include "compat.h"
 #include "embedded.h"
 #include "micrograd.h"
@@ -20,6 +21,8 @@ void mg_openlibs(lua_State *L) {
   mg_push_preload(L);
   lua_pushcfunction(L, luaopen_micrograd_core);
   lua_setfield(L, -2, "micrograd.core");
+  lua_pushcfunction(L, mg_open_system); /* also registered by micrograd.core, which may be loaded already */
+  lua_setfield(L, -2, "micrograd._system");
   for (const mg_embedded *m = mg_embedded_modules; m->name; m++) {
     lua_pushlightuserdata(L, (void *)m);
     lua_pushcclosure(L, load_embedded, 1);
