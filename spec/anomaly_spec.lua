@@ -134,6 +134,56 @@ describe("detect_anomaly's guard", function()
   end)
 end)
 
+describe("detect_anomaly's function form, detect_anomaly(on, fn, ...)", function()
+  after_each(function()
+    mg.detect_anomaly(false)
+  end)
+
+  it("calls fn(...) with the mode on and returns all its results, nils too", function()
+    local seen
+    local r = check.pack(mg.detect_anomaly(true, function(a, b, c)
+      seen = mg.detect_anomaly()
+      return c, nil, a + b, nil
+    end, 1, 2, "x"))
+    assert.is_true(seen)
+    assert.same({ n = 4, "x", nil, 3, nil }, r)
+    assert.is_false(mg.detect_anomaly())
+  end)
+
+  it("ends the switch when fn raises, and the error goes on unchanged", function()
+    local err = error_of(mg.detect_anomaly, true, function()
+      local y = Value(-1):log() -- the anomaly this line makes
+      return y
+    end)
+    assert.matches("micrograd: anomaly: 'log' produced nan", err, 1, true)
+    assert.is_false(mg.detect_anomaly())
+    local obj = {}
+    local ok, e = pcall(mg.detect_anomaly, true, function() error(obj) end)
+    assert.is_false(ok)
+    assert.equal(obj, e) -- error objects are not touched
+    assert.is_false(mg.detect_anomaly())
+  end)
+
+  it("nests with plain switches and restores the mode before the call", function()
+    mg.detect_anomaly(true)
+    local inner = mg.detect_anomaly(false, function()
+      return mg.detect_anomaly(true, function() return mg.detect_anomaly() end), mg.detect_anomaly()
+    end)
+    assert.is_true(inner)
+    assert.is_true(mg.detect_anomaly())
+  end)
+
+  it("takes a callable object and checks fn", function()
+    local callable = setmetatable({}, { __call = function(_, x) return x * 2, mg.detect_anomaly() end })
+    assert.same({ 8, true }, { mg.detect_anomaly(true, callable, 4) })
+    assert.equal("bad argument #2 to 'detect_anomaly' (function or none expected, got number)",
+      error_of(mg.detect_anomaly, true, 3))
+    assert.equal("bad argument #2 to 'detect_anomaly' (function or none expected, got table)",
+      error_of(mg.detect_anomaly, true, {}))
+    assert.is_false(mg.detect_anomaly())
+  end)
+end)
+
 describe("detect_anomaly in the forward pass", function()
   it("names the op, its operands and the line that made a nan", detecting(function()
     local x = Value(-1)

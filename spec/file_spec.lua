@@ -104,7 +104,7 @@ describe("atomic files", function()
     local reader_done = dir .. "/done"
     local code = format([[
       local mg = require("micrograd")
-      local clock = require("micrograd.core").clock
+      local clock = require("micrograd._system").clock
       mg.seed(9)
       local m, t0, n = mg.nn.MLP(2, { 32, 32, 1 }), clock(), 0
       repeat
@@ -118,7 +118,7 @@ describe("atomic files", function()
     write_plain(script, paths .. code)
     local saver = assert(io.popen("exec " .. check.lua .. " '" .. script .. "'"))
     local loads, failures = 0, {}
-    local clock = require("micrograd.core").clock
+    local clock = require("micrograd._system").clock
     local t0 = clock()
     while clock() - t0 < 1 or loads < 3 do
       local ok, err = pcall(nn.load, path)

@@ -1,25 +1,33 @@
--- The operating-system helpers: clock, isatty (micrograd.core and
--- micrograd._system), run (micrograd._system only: no shell, a time limit).
+-- The operating-system helpers of micrograd._system: clock, isatty, run (no
+-- shell, a time limit). The engine's module, micrograd.core, has none of them.
 local check = require("spec.helpers.check")
 local core = require("micrograd.core")
 local system = require("micrograd._system")
 
-describe("core.clock", function()
+describe("micrograd.core", function()
+  it("has no operating-system helpers (they are micrograd._system's)", function()
+    for _, name in ipairs({ "clock", "isatty", "terminal_width", "run", "write_file" }) do
+      assert.is_nil(rawget(core, name), name)
+    end
+  end)
+end)
+
+describe("_system.clock", function()
   it("is a monotonic clock in seconds", function()
-    local t0 = core.clock()
-    local t1 = core.clock()
+    local t0 = system.clock()
+    local t1 = system.clock()
     assert.is_number(t0)
     assert.is_true(t1 >= t0)
   end)
 end)
 
-describe("core.isatty", function()
+describe("_system.isatty", function()
   it("answers for io files and refuses anything else", function()
     local f = assert(io.tmpfile())
-    assert.is_false(core.isatty(f))
+    assert.is_false(system.isatty(f))
     f:close()
-    assert.is_false(core.isatty(f)) -- a closed file is no terminal
-    local ok, err = pcall(core.isatty, 1)
+    assert.is_false(system.isatty(f)) -- a closed file is no terminal
+    local ok, err = pcall(system.isatty, 1)
     assert.is_false(ok)
     assert.truthy(err:find("bad argument #1 to 'isatty' (file expected, got number)", 1, true))
   end)
@@ -69,17 +77,17 @@ describe("_system.run", function()
   end)
 
   it("kills a program that runs past its time limit", function()
-    local t0 = core.clock()
+    local t0 = system.clock()
     local status, msg = system.run({ "sleep", "30" }, "", 0.3)
-    local elapsed = core.clock() - t0
+    local elapsed = system.clock() - t0
     assert.is_false(status)
     assert.truthy(msg:find("sleep did not finish in time and was killed", 1, true), msg)
     assert.is_true(elapsed >= 0.3 and elapsed < 10, "took " .. elapsed .. " s")
     -- one that closed its output and lives on is late too
-    t0 = core.clock()
+    t0 = system.clock()
     status = system.run({ "sh", "-c", "exec >&- 2>&-; sleep 30" }, "", 0.3)
     assert.is_false(status)
-    assert.is_true(core.clock() - t0 < 10)
+    assert.is_true(system.clock() - t0 < 10)
     -- in time: as without a limit
     local out
     status, out = system.run({ "cat" }, "hi", 30)

@@ -577,7 +577,7 @@ describe("viz_graph.render", function()
     f:write("#!/bin/sh\nexec sleep 30\n")
     f:close()
     assert.is_true(check.execute("chmod +x '" .. fake .. "'"))
-    local clock = require("micrograd.core").clock
+    local clock = require("micrograd._system").clock
     local t0 = clock()
     local msg = error_of(render, Value(1), path, { program = fake, timeout = 0.5 })
     local elapsed = clock() - t0

@@ -8,7 +8,7 @@ local core = require("micrograd.core")
 
 -- What `require("micrograd")` takes from the C module: the functions that
 -- docs/core.luadoc documents, and nothing else (core also has internals such
--- as ParamSet, Buffer, clock and isatty for optim, train and the specs).
+-- as ParamSet and Buffer for optim and train).
 -- spec/surface_spec.lua holds this list against the API reference.
 local DOCUMENTED = {
   "_VERSION", "Value", "is_value", "sum", "logsumexp", "dot", "vector", "no_grad", "grad_enabled",

@@ -248,28 +248,78 @@ static int guard_end(lua_State *L, guard *g, int collected) {
 static int guard_close(lua_State *L) { return guard_end(L, luaL_checkudata(L, 1, SWITCH), 0); }
 static int guard_gc(lua_State *L) { return guard_end(L, luaL_testudata(L, 1, SWITCH), 1); }
 
-/* mg.detect_anomaly(): whether it is on. mg.detect_anomaly(on): turns it on
- * or off and returns a guard whose closing ends the switch. */
-static int anomaly_detect(lua_State *L) {
-  mg_ctx *ctx = mg_context(L);
-  if (lua_isnoneornil(L, 1)) {
-    lua_pushboolean(L, ctx->anomaly);
-    return 1;
-  }
-  if (lua_type(L, 1) != LUA_TBOOLEAN) mg_type_error(L, 1, "detect_anomaly", "boolean or nil");
+/* Pushes a new switch turning the mode to `on`. */
+static void push_switch(lua_State *L, mg_ctx *ctx, int on) {
   int main = mg_is_main_thread(L);
-  lua_settop(L, 1);
-  mg_getiuservalue(L, CTX_UV, 2); /* 2: the open switches */
+  mg_getiuservalue(L, CTX_UV, 2); /* the open switches */
+  int scopes = lua_gettop(L);
   guard *g = mg_newuserdatauv(L, sizeof *g, 1);
-  g->active = 0, g->on = lua_toboolean(L, 1), g->main = main, g->seq = ++ctx->modes.anomaly_seq;
+  g->active = 0, g->on = on, g->main = main, g->seq = ++ctx->modes.anomaly_seq;
   lua_pushvalue(L, CTX_UV);
   mg_setiuservalue(L, -2, 1);
   luaL_setmetatable(L, SWITCH);
   lua_pushvalue(L, -1);
-  lua_rawseti(L, 2, g->seq); /* may raise (memory): the switch is not on yet */
+  lua_rawseti(L, scopes, g->seq); /* may raise (memory): the switch is not on yet */
   g->active = 1;
   ctx->anomaly = g->on;
-  return 1;
+  lua_remove(L, scopes);
+}
+
+#if MG_HAS_CLOSE
+static int call_done(lua_State *L, int status, lua_KContext k) {
+  (void)status, (void)k;
+  return lua_gettop(L) - 1; /* the results; returning closes the switch below them */
+}
+#else
+/* Without to-be-closed slots: fn ran in a protected call; the switch (index
+ * 1) ends now, whether fn returned or raised (then the error goes on). */
+static int call_done(lua_State *L, int status) {
+  guard *g = lua_touserdata(L, 1);
+  if (g->active) {
+    lua_pushcfunction(L, guard_close);
+    lua_pushvalue(L, 1);
+    lua_call(L, 1, 0);
+  }
+  if (status != LUA_OK && status != LUA_YIELD) return lua_error(L);
+  return lua_gettop(L) - 1;
+}
+#if LUA_VERSION_NUM >= 503
+static int call_resumed(lua_State *L, int status, lua_KContext k) {
+  (void)k;
+  return call_done(L, status);
+}
+#endif
+#endif
+
+/* mg.detect_anomaly(): whether it is on. mg.detect_anomaly(on): turns it on
+ * or off and returns a guard whose closing ends the switch.
+ * mg.detect_anomaly(on, fn, ...): fn(...) with the mode `on`, the switch
+ * ended however fn ends (the form for Luas without `<close>`). */
+static int anomaly_detect(lua_State *L) {
+  mg_ctx *ctx = mg_context(L);
+  int n = lua_gettop(L);
+  if (n == 0 || (n == 1 && lua_isnil(L, 1))) {
+    lua_pushboolean(L, ctx->anomaly);
+    return 1;
+  }
+  if (lua_type(L, 1) != LUA_TBOOLEAN) mg_type_error(L, 1, "detect_anomaly", "boolean or nil");
+  if (n >= 2 && lua_type(L, 2) != LUA_TFUNCTION) { /* or a callable object, e.g. a model */
+    if (luaL_getmetafield(L, 2, "__call") == LUA_TNIL)
+      mg_type_error(L, 2, "detect_anomaly", "function or none");
+    lua_pop(L, 1);
+  }
+  push_switch(L, ctx, lua_toboolean(L, 1));
+  if (n < 2) return 1;
+  lua_replace(L, 1); /* switch, fn, args... */
+#if MG_HAS_CLOSE
+  lua_toclose(L, 1); /* closed on return and on error */
+  lua_callk(L, n - 2, LUA_MULTRET, 0, call_done);
+  return call_done(L, LUA_OK, 0);
+#elif LUA_VERSION_NUM >= 503
+  return call_done(L, lua_pcallk(L, n - 2, LUA_MULTRET, 0, 0, call_resumed));
+#else
+  return call_done(L, lua_pcall(L, n - 2, LUA_MULTRET, 0));
+#endif
 }
 
 void mg_register_anomaly(lua_State *L, int module, int upvalues) {

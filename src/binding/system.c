@@ -4,8 +4,8 @@
  * program (Graphviz's dot) with an argument vector and a time limit, never
  * through a shell, and writing a file atomically.
  *
- * They make the internal module micrograd._system (viz and train use it);
- * micrograd.core keeps clock and isatty, which reach nothing. Running a
+ * They make the internal module micrograd._system (viz and train use it;
+ * micrograd.core, the engine, has none of them). Running a
  * program and writing a file are capabilities: each call checks that the
  * calling script could have done the same itself, i.e. that the real io.popen
  * or os.execute (to run) or io.open (to write) of this Lua is reachable
@@ -38,7 +38,7 @@
 
 extern char **environ;
 
-/* core.clock(): seconds from a monotonic clock, as a float. */
+/* _system.clock(): seconds from a monotonic clock, as a float. */
 static int system_clock(lua_State *L) {
   struct timespec ts;
   if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0) return luaL_error(L, "clock: %s", strerror(errno));
@@ -46,7 +46,7 @@ static int system_clock(lua_State *L) {
   return 1;
 }
 
-/* core.isatty(file): whether an io library file (io.stdout, ...) is a terminal. */
+/* _system.isatty(file): whether an io library file (io.stdout, ...) is a terminal. */
 static int system_isatty(lua_State *L) {
   FILE *f;
   if (!mg_tofile(L, 1, &f)) return mg_type_error(L, 1, "isatty", "file");
@@ -54,7 +54,7 @@ static int system_isatty(lua_State *L) {
   return 1;
 }
 
-/* core.terminal_width(file): the columns of the terminal a file writes to
+/* _system.terminal_width(file): the columns of the terminal a file writes to
  * (TIOCGWINSZ), or nil when it is not a terminal or does not say. */
 static int system_terminal_width(lua_State *L) {
   FILE *f;
@@ -603,14 +603,10 @@ int mg_open_system(lua_State *L) {
   return 1;
 }
 
-/* core.clock, core.isatty and core.terminal_width (they reach nothing), and
- * micrograd._system in package.preload for the modules that need it. */
+/* micrograd._system in package.preload for the modules that need it (the
+ * engine's own module, micrograd.core, has no operating-system helpers). */
 void mg_register_system(lua_State *L, int module, int upvalues) {
-  static const luaL_Reg functions[] = {{"clock", system_clock},
-                                       {"isatty", system_isatty},
-                                       {"terminal_width", system_terminal_width},
-                                       {NULL, NULL}};
-  mg_setfuncs(L, module, functions, upvalues);
+  (void)module, (void)upvalues;
   mg_push_preload(L);
   lua_pushcfunction(L, mg_open_system);
   lua_setfield(L, -2, "micrograd._system");
