@@ -6,6 +6,7 @@
 #
 #   tests/valgrind.sh [build-dir]     (default: build-valgrind)
 #   MG_LUA=luajit tests/valgrind.sh build-valgrind-luajit   (another Lua)
+#   MG_VALGRIND_ONLY=REGEX tests/valgrind.sh ...   (only the tests matching it)
 #
 # Left out, each for its reason:
 #   embed_game  checks frame times against a budget: a timing test, and
@@ -26,4 +27,4 @@ excluded='^(embed_game)$'
 cmake -S . -B "$dir" -DMG_VALGRIND=ON ${MG_LUA:+"-DMG_LUA=$MG_LUA"} >/dev/null
 cmake --build "$dir" -j "${JOBS:-2}"
 cd "$dir"
-ctest --output-on-failure --timeout 1800 -j "${JOBS:-2}" -E "$excluded"
+ctest --output-on-failure --timeout 1800 -j "${JOBS:-2}" -E "$excluded" ${MG_VALGRIND_ONLY:+-R "$MG_VALGRIND_ONLY"}
