@@ -189,15 +189,16 @@ static mg_node *output_node(lua_State *L, const mg_ctx *ctx, int idx, int positi
 }
 
 /* mg.compile(fn, inputs): inputs is a count or an array of example numbers. */
-static int compile_body(lua_State *L) {
-  mg_ctx *ctx = mg_context(L);
+/* compile's arguments: fn at 1, and at 2 the input count or an array of
+ * example inputs (then *from_array); returns the input count. */
+static lua_Integer check_compile_args(lua_State *L, const mg_ctx *ctx, int *from_array) {
   if (lua_type(L, 1) != LUA_TFUNCTION) {
     if (luaL_getmetafield(L, 1, "__call") == LUA_TNIL) return mg_type_error(L, 1, "compile", "function");
     lua_pop(L, 1);
   }
   lua_Integer nin;
-  int from_array = lua_type(L, 2) == LUA_TTABLE;
-  if (from_array) {
+  *from_array = lua_type(L, 2) == LUA_TTABLE;
+  if (*from_array) {
     nin = (lua_Integer)lua_rawlen(L, 2);
   } else {
     int ok;
@@ -208,10 +209,14 @@ static int compile_body(lua_State *L) {
     return mg_arg_error(L, 2, "compile",
                         lua_pushfstring(L, "too many inputs (at most %d)", (int)MG_COMPILE_MAX_INPUTS));
   if (ctx->tracing) return luaL_error(L, "compile: cannot compile while tracing another function");
-  lua_settop(L, 2);
+  return nin;
+}
 
-  /* 3: the placeholders, and the compile-time scratch of node pointers */
+/* Pushes the array of nin placeholders (leaves marked as traced inputs, with
+ * the example inputs at 2 when from_array, else 0). */
+static void push_placeholders(lua_State *L, lua_Integer nin, int from_array) {
   lua_createtable(L, (int)nin, 0);
+  int t = lua_gettop(L);
   for (lua_Integer i = 1; i <= nin; i++) {
     double x = 0;
     if (from_array) {
@@ -228,12 +233,15 @@ static int compile_body(lua_State *L) {
     lua_pushvalue(L, META_UV);
     lua_setmetatable(L, -2);
     mg_trace_remember(L, -1);
-    lua_rawseti(L, 3, i);
+    lua_rawseti(L, t, i);
   }
+}
 
-  /* trace: fn(placeholders...), in a protected call, so that tracing ends
-   * however fn ends (an error in a coroutine does not unwind its stack) */
-  int base = lua_gettop(L);
+/* Traces fn (at 1) on the placeholders (at 3), in a protected call, so that
+ * tracing ends however fn ends (an error in a coroutine does not unwind its
+ * stack). Leaves fn's results above base, an array's items unpacked in
+ * place; returns how many, and their shape in *shape. */
+static int trace_outputs(lua_State *L, mg_ctx *ctx, lua_Integer nin, int base, int *shape) {
   lua_pushvalue(L, 1);
   luaL_checkstack(L, (int)nin + 1, "too many inputs");
   for (lua_Integer i = 1; i <= nin; i++) lua_rawgeti(L, 3, i);
@@ -241,7 +249,8 @@ static int compile_body(lua_State *L) {
   int traced = lua_pcall(L, (int)nin, LUA_MULTRET, 0);
   trace_end(ctx);
   if (traced != LUA_OK) return lua_error(L);
-  int nres = lua_gettop(L) - base, shape = SHAPE_MANY;
+  int nres = lua_gettop(L) - base;
+  *shape = SHAPE_MANY;
   if (nres == 0) return luaL_error(L, "compile: fn returned nothing (it must return Values or numbers)");
   if (nres == 1 && lua_type(L, -1) == LUA_TTABLE) { /* an array: unpack it in place */
     int t = lua_gettop(L);
@@ -251,21 +260,17 @@ static int compile_body(lua_State *L) {
     luaL_checkstack(L, (int)len, "too many outputs");
     for (lua_Unsigned i = 1; i <= len; i++) lua_rawgeti(L, t, (lua_Integer)i);
     lua_remove(L, t);
-    nres = (int)len, shape = SHAPE_ARRAY;
+    nres = (int)len, *shape = SHAPE_ARRAY;
   } else if (nres == 1) {
-    shape = SHAPE_ONE;
+    *shape = SHAPE_ONE;
   }
-  mg_node **outputs = mg_newuserdatauv(L, sizeof(mg_node *) * ((size_t)nres + (size_t)nin), 0);
-  mg_node **inputs = outputs + nres;
-  for (int i = 0; i < nres; i++) outputs[i] = output_node(L, ctx, base + 1 + i, i + 1);
-  for (lua_Integer i = 0; i < nin; i++) {
-    lua_rawgeti(L, 3, i + 1);
-    inputs[i] = lua_touserdata(L, -1);
-    lua_pop(L, 1);
-  }
+  return nres;
+}
 
-  /* Everything Lua allocates comes before the tape: once the tape exists,
-   * nothing may raise before the graph owns it (it would leak). */
+/* Pushes the Graph for the nres traced outputs above base (its tape not made
+ * yet): it keeps the traced graph (the outputs and the placeholders at 3),
+ * its tape box, and for an array shape the array it returns. */
+static tape_box *push_graph(lua_State *L, int base, int nres, int shape) {
   lua_createtable(L, nres + 1, 0); /* keep the traced graph: the outputs and the placeholders */
   for (int i = 0; i < nres; i++) {
     lua_pushvalue(L, base + 1 + i);
@@ -289,7 +294,29 @@ static int compile_body(lua_State *L) {
     for (int i = 1; i <= nres; i++) lua_pushnumber(L, 0), lua_rawseti(L, -2, i);
     mg_setiuservalue(L, -2, 2);
   }
+  return box;
+}
 
+static int compile_body(lua_State *L) {
+  mg_ctx *ctx = mg_context(L);
+  int from_array;
+  lua_Integer nin = check_compile_args(L, ctx, &from_array);
+  lua_settop(L, 2);
+  push_placeholders(L, nin, from_array); /* 3: also the compile-time scratch of node pointers */
+  int base = lua_gettop(L), shape;
+  int nres = trace_outputs(L, ctx, nin, base, &shape);
+  mg_node **outputs = mg_newuserdatauv(L, sizeof(mg_node *) * ((size_t)nres + (size_t)nin), 0);
+  mg_node **inputs = outputs + nres;
+  for (int i = 0; i < nres; i++) outputs[i] = output_node(L, ctx, base + 1 + i, i + 1);
+  for (lua_Integer i = 0; i < nin; i++) {
+    lua_rawgeti(L, 3, i + 1);
+    inputs[i] = lua_touserdata(L, -1);
+    lua_pop(L, 1);
+  }
+
+  /* Everything Lua allocates comes before the tape: once the tape exists,
+   * nothing may raise before the graph owns it (it would leak). */
+  tape_box *box = push_graph(L, base, nres, shape);
   mg_allocator alloc;
   int status;
   alloc.fn = (mg_alloc_fn)lua_getallocf(L, &alloc.ud);
