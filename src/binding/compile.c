@@ -303,7 +303,7 @@ static int compile_body(lua_State *L) {
   lua_Integer nin = check_compile_args(L, ctx, &from_array);
   lua_settop(L, 2);
   push_placeholders(L, nin, from_array); /* 3: also the compile-time scratch of node pointers */
-  int base = lua_gettop(L), shape;
+  int base = lua_gettop(L), shape = SHAPE_MANY;
   int nres = trace_outputs(L, ctx, nin, base, &shape);
   mg_node **outputs = mg_newuserdatauv(L, sizeof(mg_node *) * ((size_t)nres + (size_t)nin), 0);
   mg_node **inputs = outputs + nres;
