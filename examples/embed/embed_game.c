@@ -34,6 +34,7 @@
  *              [--memory-kib N]    the Lua state's memory limit (65536)
  *              [--no-sleep]        do not pace the frames to 60 a second
  *              [--trace]           print each frame that goes past the budget
+ *              [--no-time-limit]   print the p99 verdict, but judge only the learning
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -435,12 +436,12 @@ typedef struct {
   double budget; /* seconds of each frame for world + inference + training */
   const char *slicer, *gc;
   size_t memory; /* bytes the Lua state may hold */
-  int sleep, trace;
+  int sleep, trace, time_limit;
 } options;
 
 static int parse_options(int argc, char **argv, options *o) {
   *o = (options){600,          0.002, "predict", LUA_VERSION_NUM >= 504 ? "generational" : "incremental",
-                 MEMORY_LIMIT, 1,     0};
+                 MEMORY_LIMIT, 1,     0,         1};
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
     if (strcmp(a, "--frames") == 0 && v) {
@@ -457,6 +458,8 @@ static int parse_options(int argc, char **argv, options *o) {
       o->sleep = 0;
     } else if (strcmp(a, "--trace") == 0) {
       o->trace = 1;
+    } else if (strcmp(a, "--no-time-limit") == 0) {
+      o->time_limit = 0;
     } else {
       return 0;
     }
@@ -520,7 +523,8 @@ int main(int argc, char **argv) {
   if (!parse_options(argc, argv, &o)) {
     fprintf(stderr,
             "usage: embed_game [--frames N] [--budget-ms MS] [--slicer predict|trainer]\n"
-            "                  [--gc generational|incremental] [--memory-kib N] [--no-sleep] [--trace]\n");
+            "                  [--gc generational|incremental] [--memory-kib N] [--no-sleep] [--trace]\n"
+            "                  [--no-time-limit]\n");
     return 2;
   }
   host_memory mem = {.limit = o.memory};
@@ -630,9 +634,12 @@ int main(int argc, char **argv) {
   free(wall);
   free(cpu);
 
-  int ok = cpu_p99 <= limit;
+  int within = cpu_p99 <= limit, ok = within || !o.time_limit;
   printf("%s: p99 frame CPU time %.3f ms %s the budget + 10%%%s (%.3f ms); wall clock p99 %.3f ms\n",
-         ok ? "ok" : "FAIL", cpu_p99 * 1e3, ok ? "is within" : "is over",
+         within         ? "ok"
+         : o.time_limit ? "FAIL"
+                        : "note (not judged)",
+         cpu_p99 * 1e3, within ? "is within" : "is over",
          pause > 0 ? " + the incremental collector's pause" : "", limit * 1e3, p99 * 1e3);
   if (final_alignment < MIN_ALIGNMENT) {
     printf("FAIL: the agents did not learn to steer (alignment %.3f < %.2f)\n", final_alignment,
