@@ -19,12 +19,7 @@ local function write(path, text)
   f:close()
 end
 
-local function read(path)
-  local f = assert(io.open(path, "rb"))
-  local text = f:read("*a")
-  f:close()
-  return text
-end
+local read = check.read_file
 
 -- The fingerprint of a training that never stops.
 local function uninterrupted(name)

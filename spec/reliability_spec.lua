@@ -3,12 +3,7 @@
 local check = require("spec.helpers.check")
 local rel = dofile("scripts/reliability.lua")
 
-local function read(path)
-  local f = assert(io.open(path, "rb"))
-  local text = f:read("*a")
-  f:close()
-  return text
-end
+local read = check.read_file
 
 local function write(path, text)
   local f = assert(io.open(path, "wb"))

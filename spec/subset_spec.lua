@@ -1,6 +1,7 @@
 -- SPEC "Lua versions": the modules, specs, examples and test scripts are
 -- written in the common subset of Lua 5.1, LuaJIT 2.1, 5.3 and 5.4, so that
 -- they parse everywhere (luacheck's std "min" checks the library side).
+local check = require("spec.helpers.check")
 local lfs = require("lfs")
 local subset = require("spec.helpers.subset")
 
@@ -18,12 +19,7 @@ local function lua_files()
   return out
 end
 
-local function read(path)
-  local f = assert(io.open(path, "rb"))
-  local text = f:read("*a")
-  f:close()
-  return text
-end
+local read = check.read_file
 
 describe("the common subset", function()
   it("finds what Lua 5.1 cannot parse, outside strings and comments", function()

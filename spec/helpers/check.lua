@@ -173,6 +173,14 @@ function M.lua54_block(code, locals)
 end
 
 --- The runner's path: ctest sets MICROGRAD_RUNNER, else the build's.
+--- The whole of a file, read in binary mode (raises when it cannot be opened).
+function M.read_file(path)
+  local f = assert(io.open(path, "rb"))
+  local text = f:read("*a")
+  f:close()
+  return text
+end
+
 M.runner = os.getenv("MICROGRAD_RUNNER") or "build/micrograd"
 
 --- s quoted for a POSIX shell.
